@@ -1,0 +1,166 @@
+"""Collector registry and the per account-region context: calls, paging, errors recorded as data."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.graph import ResourceGraph, region_id
+from auditor.model import CollectionError
+from auditor.session import SessionFactory
+
+NOT_FOUND_CODES = {
+    "NoSuchBucket", "NoSuchKey", "NotFound", "404", "NoSuchEntity", "NotFoundException",
+    "ResourceNotFoundException", "ResourceNotFound", "InvalidSubnetID.NotFound", "InvalidGroup.NotFound",
+    "InvalidVpcID.NotFound", "TrailNotFoundException", "ResourceNotFoundFault",
+}
+
+
+class CollectError(Exception):
+    """A failed AWS call, classified; collectors catch it and record it."""
+
+    def __init__(self, service: str, operation: str, code: str, message: str) -> None:
+        super().__init__(f"{service}:{operation}: {code}: {message}")
+        self.service = service
+        self.operation = operation
+        self.code = code
+        self.message = message
+
+    @property
+    def not_found(self) -> bool:
+        if self.code in NOT_FOUND_CODES:
+            return True
+        # SageMaker reports missing resources as ValidationException "Could not find ..."
+        return self.code == "ValidationException" and "could not find" in self.message.lower()
+
+    @property
+    def reason(self) -> str:
+        return f"{self.service}:{self.operation} failed: {self.code}: {self.message}"
+
+
+def _classify(service: str, operation: str, exc: Exception) -> CollectError:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "Unknown"))
+        return CollectError(service, operation, code, str(err.get("Message") or exc))
+    if isinstance(exc, BotoCoreError):
+        return CollectError(service, operation, type(exc).__name__, str(exc))
+    return CollectError(service, operation, type(exc).__name__, str(exc))
+
+
+def normalize(value: Any) -> Any:
+    """Make a boto response JSON-exact: datetimes become ISO-8601 UTC strings, ResponseMetadata dropped."""
+    if isinstance(value, dict):
+        return {k: normalize(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list):
+        return [normalize(v) for v in value]
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+@dataclass
+class Context:
+    """Everything a collector needs for one account-region; collectors share nothing else."""
+
+    factory: SessionFactory
+    account: str
+    region: str
+    graph: ResourceGraph
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    options: dict[str, Any] = field(default_factory=dict)
+    # Describe results shared between collectors of the same run (e.g. KMS keys by alias).
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def region_node(self) -> str:
+        return region_id(self.account, self.region)
+
+    def client(self, service: str) -> Any:
+        return self.factory.client(service, region=self.region)
+
+    def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            resp = getattr(self.client(service), operation)(**kwargs)
+        except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded by the caller
+            raise _classify(service, operation, exc) from exc
+        return normalize(resp)  # type: ignore[no-any-return]
+
+    def paginate(self, service: str, operation: str, key: str, **kwargs: Any) -> list[Any]:
+        """Follow every page (NextToken/Marker) of a list call and return the concatenated `key` items."""
+        client = self.client(service)
+        items: list[Any] = []
+        try:
+            if client.can_paginate(operation):
+                for page in client.get_paginator(operation).paginate(**kwargs):
+                    items.extend(page.get(key, []))
+            else:
+                token: str | None = None
+                while True:
+                    args = dict(kwargs, **({"NextToken": token} if token else {}))
+                    page = getattr(client, operation)(**args)
+                    items.extend(page.get(key, []))
+                    token = page.get("NextToken")
+                    if not token:
+                        break
+        except Exception as exc:  # noqa: BLE001
+            raise _classify(service, operation, exc) from exc
+        return normalize(items)  # type: ignore[no-any-return]
+
+    def listing_failed(self, err: CollectError, affects: tuple[str, ...]) -> None:
+        """A list call failed: the listed types are incomplete for this account-region."""
+        self.graph.record(self._error(err, affects))
+
+    def node_failed(self, node_id: str, facet: str, err: CollectError) -> None:
+        """A describe/get call for one node failed: mark the facet so no rule reads it as absent."""
+        self.graph.set_error(node_id, facet, err.reason)
+        self.graph.record(self._error(err, (), resource=node_id))
+
+    def _error(self, err: CollectError, affects: tuple[str, ...], resource: str | None = None) -> CollectionError:
+        return CollectionError(
+            service=err.service, operation=err.operation, code=err.code, message=err.message[:500],
+            account=self.account, region=self.region, affects=affects, resource=resource,
+        )
+
+
+@dataclass(frozen=True)
+class CollectorSpec:
+    name: str
+    func: Callable[[Context], None]
+    permissions: tuple[str, ...]
+    doc: str
+
+
+COLLECTORS: list[CollectorSpec] = []
+
+
+def collector(name: str, permissions: list[str]) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+    """Register a collector; registration order is run order (later collectors read earlier nodes)."""
+
+    def wrap(func: Callable[[Context], None]) -> Callable[[Context], None]:
+        if any(c.name == name for c in COLLECTORS):
+            raise ValueError(f"collector {name!r} registered twice")
+        COLLECTORS.append(CollectorSpec(name, func, tuple(sorted(permissions)), (func.__doc__ or "").strip()))
+        return func
+
+    return wrap
+
+
+def tags_to_dict(tags: list[dict[str, Any]] | None) -> dict[str, str]:
+    return {str(t.get("Key", t.get("key", ""))): str(t.get("Value", t.get("value", ""))) for t in tags or []}
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str] | None:
+    if not uri.startswith("s3://"):
+        return None
+    rest = uri[5:]
+    bucket, _, key = rest.partition("/")
+    return (bucket, key) if bucket else None

@@ -1,0 +1,59 @@
+"""CloudTrail collector: trails that log this region, their status and whether they capture endpoint data events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.collect.base import CollectError, Context, collector
+
+DATA_RESOURCE = "AWS::SageMaker::Endpoint"
+
+
+@collector("cloudtrail", permissions=[
+    "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
+])
+def collect_cloudtrail(ctx: Context) -> None:
+    """Only trails that cover this region (multi-region, or home region here) are linked to it."""
+    g = ctx.graph
+    g.add_node(ctx.region_node, "aws.region", name=ctx.region, account=ctx.account, region=ctx.region)
+    try:
+        trails = ctx.call("cloudtrail", "describe_trails", includeShadowTrails=True).get("trailList", [])
+    except CollectError as err:
+        ctx.listing_failed(err, ("cloudtrail.trail",))
+        g.set_error(ctx.region_node, "rel:has_trail", err.reason)
+        return
+    for t in trails:
+        if not (t.get("IsMultiRegionTrail") or t.get("HomeRegion") == ctx.region):
+            continue
+        tid = t["TrailARN"]
+        if tid not in g:
+            g.add_node(tid, "cloudtrail.trail", name=t["Name"], account=ctx.account, region=t.get("HomeRegion", ""),
+                       data={"multi_region": bool(t.get("IsMultiRegionTrail")), "home_region": t.get("HomeRegion"),
+                             "organization_trail": bool(t.get("IsOrganizationTrail")),
+                             "log_file_validation": bool(t.get("LogFileValidationEnabled"))})
+            _status(ctx, tid)
+        g.add_edge(ctx.region_node, "has_trail", tid)
+
+
+def _status(ctx: Context, tid: str) -> None:
+    g = ctx.graph
+    try:
+        st = ctx.call("cloudtrail", "get_trail_status", Name=tid)
+        g.set_data(tid, is_logging=bool(st.get("IsLogging")))
+    except CollectError as err:
+        ctx.node_failed(tid, "is_logging", err)
+    try:
+        sel = ctx.call("cloudtrail", "get_event_selectors", TrailName=tid)
+        advanced = sel.get("AdvancedEventSelectors") or []
+        g.set_data(tid, advanced_event_selectors=advanced, uses_basic_selectors=bool(sel.get("EventSelectors")),
+                   captures_endpoint_data_events=any(captures_endpoint_data(s) for s in advanced))
+    except CollectError as err:
+        ctx.node_failed(tid, "captures_endpoint_data_events", err)
+
+
+def captures_endpoint_data(selector: dict[str, Any]) -> bool:
+    """True when an advanced selector logs data events for SageMaker endpoints (InvokeEndpoint)."""
+    fields = {f.get("Field"): f for f in selector.get("FieldSelectors", [])}
+    category = fields.get("eventCategory", {})
+    rtype = fields.get("resources.type", {})
+    return "Data" in (category.get("Equals") or []) and DATA_RESOURCE in (rtype.get("Equals") or [])

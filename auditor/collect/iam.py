@@ -1,0 +1,93 @@
+"""IAM collector: model execution roles with attached and inline policies, judged for wildcard grants."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from auditor.collect.base import CollectError, Context, collector, tags_to_dict
+
+ADMIN_POLICIES = {"arn:aws:iam::aws:policy/AdministratorAccess"}
+
+
+@collector("iam", permissions=[
+    "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy",
+    "iam:GetPolicy", "iam:GetPolicyVersion",
+])
+def collect_iam(ctx: Context) -> None:
+    """IAM is global: each role and each managed policy document is read once per account."""
+    g = ctx.graph
+    for model, role_arn in ctx.cache.get("role_refs", []):
+        if role_arn not in g:
+            _role(ctx, role_arn)
+        g.add_edge(model, "runs_as", role_arn)
+
+
+def _role(ctx: Context, arn: str) -> None:
+    g = ctx.graph
+    name = arn.rsplit("/", 1)[-1]
+    g.add_node(arn, "iam.role", name=name, account=ctx.account, region="global")
+    try:
+        role = ctx.call("iam", "get_role", RoleName=name)["Role"]
+        g.set_tags(arn, tags_to_dict(role.get("Tags")))
+    except CollectError as err:
+        if err.not_found:
+            g.attrs(arn)["dangling"] = True
+        else:
+            ctx.node_failed(arn, "describe", err)
+        return
+    findings: list[str] = []
+    attached: list[str] = []
+    try:
+        for p in ctx.paginate("iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name):
+            attached.append(p["PolicyArn"])
+            if p["PolicyArn"] in ADMIN_POLICIES:
+                findings.append(f"attached {p['PolicyName']}")
+                continue
+            findings += [f"{p['PolicyName']}: {w}" for w in _managed_wildcards(ctx, p["PolicyArn"])]
+        inline = ctx.paginate("iam", "list_role_policies", "PolicyNames", RoleName=name)
+        for pname in inline:
+            doc = ctx.call("iam", "get_role_policy", RoleName=name, PolicyName=pname)["PolicyDocument"]
+            findings += [f"inline {pname}: {w}" for w in wildcard_grants(_doc(doc))]
+    except CollectError as err:
+        ctx.node_failed(arn, "over_privileged", err)
+        return
+    g.set_data(arn, attached_policies=attached, inline_policies=inline, wildcard_grants=findings,
+               over_privileged=bool(findings))
+
+
+def _managed_wildcards(ctx: Context, policy_arn: str) -> list[str]:
+    cache: dict[str, list[str]] = ctx.cache.setdefault("iam_policy_wildcards", {})
+    if policy_arn not in cache:
+        pol = ctx.call("iam", "get_policy", PolicyArn=policy_arn)["Policy"]
+        ver = ctx.call("iam", "get_policy_version", PolicyArn=policy_arn, VersionId=pol["DefaultVersionId"])
+        cache[policy_arn] = wildcard_grants(_doc(ver["PolicyVersion"]["Document"]))
+    return cache[policy_arn]
+
+
+def _doc(doc: Any) -> dict[str, Any]:
+    if isinstance(doc, str):  # IAM returns URL-encoded JSON over the query protocol
+        doc = json.loads(urllib.parse.unquote(doc))
+    return doc if isinstance(doc, dict) else {}
+
+
+def wildcard_grants(doc: dict[str, Any]) -> list[str]:
+    """Allow statements granting `*` or `service:*` on `Resource: *` (least-privilege violations)."""
+    out = []
+    statements = doc.get("Statement", [])
+    for st in statements if isinstance(statements, list) else [statements]:
+        if not isinstance(st, dict) or st.get("Effect") != "Allow" or "NotAction" in st:
+            if isinstance(st, dict) and st.get("Effect") == "Allow" and "NotAction" in st:
+                out.append("Allow with NotAction (grants everything not listed)")
+            continue
+        actions = st.get("Action", [])
+        resources = st.get("Resource", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        resources = [resources] if isinstance(resources, str) else resources
+        if "*" not in resources:
+            continue
+        for a in actions:
+            if a == "*" or a.endswith(":*"):
+                out.append(f"Allow {a} on Resource *")
+    return out

@@ -1,0 +1,106 @@
+"""Model Monitor collector: monitoring schedules and their four kinds of job definition."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.collect.base import CollectError, Context, collector
+
+SM = "sagemaker"
+DESCRIBE_JOB = {
+    "DataQuality": ("describe_data_quality_job_definition", "DataQuality"),
+    "ModelQuality": ("describe_model_quality_job_definition", "ModelQuality"),
+    "ModelBias": ("describe_model_bias_job_definition", "ModelBias"),
+    "ModelExplainability": ("describe_model_explainability_job_definition", "ModelExplainability"),
+}
+
+
+@collector("monitoring", permissions=[
+    "sagemaker:ListMonitoringSchedules", "sagemaker:DescribeMonitoringSchedule",
+    "sagemaker:DescribeDataQualityJobDefinition", "sagemaker:DescribeModelQualityJobDefinition",
+    "sagemaker:DescribeModelBiasJobDefinition", "sagemaker:DescribeModelExplainabilityJobDefinition",
+])
+def collect_monitoring(ctx: Context) -> None:
+    """Schedules linked to endpoints by EndpointName; job definitions with baselines and ground truth."""
+    g = ctx.graph
+    by_name: dict[str, str] = ctx.cache.get("endpoint_by_name", {})
+    try:
+        summaries = ctx.paginate(SM, "list_monitoring_schedules", "MonitoringScheduleSummaries")
+    except CollectError as err:
+        ctx.listing_failed(err, ("sagemaker.monitoring_schedule", "sagemaker.monitoring_job_definition"))
+        return
+    for s in summaries:
+        sid = s["MonitoringScheduleArn"]
+        g.add_node(sid, "sagemaker.monitoring_schedule", name=s["MonitoringScheduleName"], account=ctx.account,
+                   region=ctx.region, data={
+                       "status": s.get("MonitoringScheduleStatus"),
+                       "monitoring_type": s.get("MonitoringType") or "DataQuality",
+                       "endpoint_name": s.get("EndpointName"),
+                       "job_definition_name": s.get("MonitoringJobDefinitionName"),
+                   })
+        if s.get("EndpointName") in by_name:
+            g.add_edge(by_name[s["EndpointName"]], "monitored_by", sid)
+        try:
+            d = ctx.call(SM, "describe_monitoring_schedule", MonitoringScheduleName=s["MonitoringScheduleName"])
+        except CollectError as err:
+            ctx.node_failed(sid, "describe", err)
+            continue
+        cfg = d.get("MonitoringScheduleConfig") or {}
+        mtype = d.get("MonitoringType") or cfg.get("MonitoringType") or "DataQuality"
+        g.set_data(sid, monitoring_type=mtype, status=d.get("MonitoringScheduleStatus"),
+                   schedule_expression=(cfg.get("ScheduleConfig") or {}).get("ScheduleExpression"),
+                   last_execution_status=(d.get("LastMonitoringExecutionSummary") or {}).get(
+                       "MonitoringExecutionStatus"))
+        jname = cfg.get("MonitoringJobDefinitionName")
+        if jname:
+            jid = _job_definition(ctx, mtype, jname)
+        elif cfg.get("MonitoringJobDefinition"):
+            jid = _inline_definition(ctx, sid, mtype, cfg["MonitoringJobDefinition"])
+        else:
+            continue
+        g.add_edge(sid, "uses_job_definition", jid)
+
+
+def _job_definition(ctx: Context, mtype: str, name: str) -> str:
+    g = ctx.graph
+    kind = mtype.replace("Model", "model-").replace("Data", "data-").lower().strip("-")
+    jid = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:{kind}-job-definition/{name.lower()}"
+    if jid in g:
+        return jid
+    g.add_node(jid, "sagemaker.monitoring_job_definition", name=name, account=ctx.account, region=ctx.region,
+               data={"monitoring_type": mtype})
+    op, prefix = DESCRIBE_JOB.get(mtype, DESCRIBE_JOB["DataQuality"])
+    try:
+        d = ctx.call(SM, op, JobDefinitionName=name)
+    except CollectError as err:
+        if err.not_found:
+            g.attrs(jid)["dangling"] = True
+        else:
+            ctx.node_failed(jid, "describe", err)
+        return jid
+    baseline = d.get(f"{prefix}BaselineConfig") or {}
+    job_input = d.get(f"{prefix}JobInput") or {}
+    g.set_data(jid, **_definition_facts(mtype, baseline, job_input))
+    return jid
+
+
+def _inline_definition(ctx: Context, schedule_id: str, mtype: str, spec: dict[str, Any]) -> str:
+    jid = f"{schedule_id}/inline-job-definition"
+    baseline = spec.get("BaselineConfig") or {}
+    inputs = (spec.get("MonitoringInputs") or [{}])[0]
+    ctx.graph.add_node(jid, "sagemaker.monitoring_job_definition", name=jid.rsplit("/", 2)[-2],
+                       account=ctx.account, region=ctx.region,
+                       data={"monitoring_type": mtype, **_definition_facts(mtype, baseline, inputs)})
+    return jid
+
+
+def _definition_facts(mtype: str, baseline: dict[str, Any], job_input: dict[str, Any]) -> dict[str, Any]:
+    endpoint_input = job_input.get("EndpointInput") or {}
+    ground_truth = (job_input.get("GroundTruthS3Input") or {}).get("S3Uri")
+    return {
+        "monitoring_type": mtype,
+        "baseline_constraints_uri": (baseline.get("ConstraintsResource") or {}).get("S3Uri"),
+        "baseline_statistics_uri": (baseline.get("StatisticsResource") or {}).get("S3Uri"),
+        "ground_truth_uri": ground_truth,
+        "endpoint_name": endpoint_input.get("EndpointName"),
+    }

@@ -1,0 +1,337 @@
+"""SageMaker collector: endpoints, configs, variants, models, containers, registry packages, transform jobs."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from auditor.collect.base import CollectError, Context, collector, parse_s3_uri, tags_to_dict
+
+SM = "sagemaker"
+ENDPOINT_TYPES = (
+    "sagemaker.endpoint", "sagemaker.endpoint_config", "sagemaker.variant", "sagemaker.model",
+    "sagemaker.container", "sagemaker.model_package",
+)
+# ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]/REPO[:tag|@digest]
+IMAGE_RE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr(?:-fips)?\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repo>[^:@]+)(?::(?P<tag>[^@]+))?(?:@(?P<digest>.+))?$"
+)
+
+
+@cache
+def instance_types() -> dict[str, dict[str, int]]:
+    text = resources.files("auditor.data").joinpath("instance_types.json").read_text()
+    return json.loads(text)["types"]  # type: ignore[no-any-return]
+
+
+def parse_image(uri: str) -> dict[str, Any]:
+    m = IMAGE_RE.match(uri or "")
+    if not m:
+        return {"image_registry_account": None, "image_region": None, "image_repository": None,
+                "image_tag": None, "image_digest": None, "image_is_ecr": False}
+    return {"image_registry_account": m["account"], "image_region": m["region"], "image_repository": m["repo"],
+            "image_tag": m["tag"], "image_digest": m["digest"], "image_is_ecr": True}
+
+
+def _tags(ctx: Context, node_id: str, arn: str) -> None:
+    try:
+        ctx.graph.set_tags(node_id, tags_to_dict(ctx.paginate(SM, "list_tags", "Tags", ResourceArn=arn)))
+    except CollectError as err:
+        ctx.node_failed(node_id, "tags", err)
+
+
+@collector("sagemaker", permissions=[
+    "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
+    "sagemaker:DescribeModel", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
+    "sagemaker:ListTags", "sagemaker:ListTransformJobs",
+])
+def collect_sagemaker(ctx: Context) -> None:
+    """Endpoints and everything they deploy, following the chain endpoint -> config -> variant -> model."""
+    g = ctx.graph
+    g.add_node(ctx.region_node, "aws.region", name=ctx.region, account=ctx.account, region=ctx.region)
+    by_name: dict[str, str] = ctx.cache.setdefault("endpoint_by_name", {})
+    try:
+        summaries = ctx.paginate(SM, "list_endpoints", "Endpoints")
+    except CollectError as err:
+        ctx.listing_failed(err, ENDPOINT_TYPES)
+        summaries = []
+    for s in summaries:
+        _endpoint(ctx, s["EndpointName"], s["EndpointArn"])
+        by_name[s["EndpointName"]] = s["EndpointArn"]
+    _transform_jobs(ctx)
+
+
+def _endpoint(ctx: Context, name: str, arn: str) -> None:
+    g = ctx.graph
+    g.add_node(arn, "sagemaker.endpoint", name=name, account=ctx.account, region=ctx.region)
+    g.add_edge(arn, "in_region", ctx.region_node)
+    try:
+        d = ctx.call(SM, "describe_endpoint", EndpointName=name)
+    except CollectError as err:
+        if err.not_found:  # deleted between list and describe
+            g.set_data(arn, status="Deleted")
+            g.attrs(arn)["dangling"] = True
+        else:
+            ctx.node_failed(arn, "describe", err)
+        return
+    runtime = {v["VariantName"]: v for v in d.get("ProductionVariants", [])}
+    g.set_data(
+        arn,
+        status=d.get("EndpointStatus"),
+        creation_time=d.get("CreationTime"),
+        last_modified_time=d.get("LastModifiedTime"),
+        config_name=d.get("EndpointConfigName"),
+        data_capture=d.get("DataCaptureConfig"),
+        last_deployment_config=d.get("LastDeploymentConfig"),
+        deployment_config_present=bool(d.get("LastDeploymentConfig")),
+    )
+    _tags(ctx, arn, arn)
+    cfg_id = _endpoint_config(ctx, d["EndpointConfigName"])
+    g.add_edge(arn, "uses_config", cfg_id)
+    cfg = g.attrs(cfg_id)
+    variants = cfg["data"].get("production_variants")
+    if variants is None:  # config unreadable or gone: the variants are unknown
+        g.set_error(arn, "rel:has_variant", f"endpoint config {d['EndpointConfigName']} could not be read")
+        variants = [{"VariantName": n} for n in runtime]
+    serverless_all = True
+    for pv in variants:
+        vid = _variant(ctx, arn, name, pv, runtime.get(pv["VariantName"], {}))
+        g.add_edge(arn, "has_variant", vid)
+        serverless_all &= bool(g.attrs(vid)["data"].get("serverless"))
+    g.set_data(arn, serverless=serverless_all and bool(variants))
+
+
+def _endpoint_config(ctx: Context, name: str) -> str:
+    g = ctx.graph
+    known: dict[str, str] = ctx.cache.setdefault("config_by_name", {})
+    if name in known:
+        return known[name]
+    arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:endpoint-config/{name.lower()}"
+    try:
+        d = ctx.call(SM, "describe_endpoint_config", EndpointConfigName=name)
+        arn = d.get("EndpointConfigArn", arn)
+        g.add_node(arn, "sagemaker.endpoint_config", name=name, account=ctx.account, region=ctx.region, data={
+            "production_variants": d.get("ProductionVariants", []),
+            "data_capture_config": d.get("DataCaptureConfig"),
+            "data_capture_enabled": bool((d.get("DataCaptureConfig") or {}).get("EnableCapture")),
+            "kms_key_id": d.get("KmsKeyId"),
+            "async_inference_config": d.get("AsyncInferenceConfig"),
+            "creation_time": d.get("CreationTime"),
+        })
+        _tags(ctx, arn, arn)
+        if d.get("KmsKeyId"):
+            ctx.cache.setdefault("kms_refs", []).append((arn, d["KmsKeyId"]))
+    except CollectError as err:
+        g.add_node(arn, "sagemaker.endpoint_config", name=name, account=ctx.account, region=ctx.region,
+                   dangling=err.not_found)
+        if not err.not_found:
+            ctx.node_failed(arn, "describe", err)
+    known[name] = arn
+    return arn
+
+
+def _variant(ctx: Context, endpoint_arn: str, endpoint_name: str, pv: dict[str, Any], rt: dict[str, Any]) -> str:
+    g = ctx.graph
+    vname = pv["VariantName"]
+    vid = f"{endpoint_arn}/variant/{vname}"
+    itype = pv.get("InstanceType")
+    spec = instance_types().get(itype or "", {})
+    serverless = bool(pv.get("ServerlessConfig") or rt.get("CurrentServerlessConfig"))
+    g.add_node(vid, "sagemaker.variant", name=f"{endpoint_name}/{vname}", account=ctx.account, region=ctx.region, data={
+        "variant_name": vname,
+        "endpoint_name": endpoint_name,
+        "instance_type": itype,
+        "serverless": serverless,
+        "serverless_config": pv.get("ServerlessConfig") or rt.get("CurrentServerlessConfig"),
+        "initial_instance_count": pv.get("InitialInstanceCount"),
+        "current_instance_count": rt.get("CurrentInstanceCount"),
+        "desired_instance_count": rt.get("DesiredInstanceCount"),
+        "initial_weight": pv.get("InitialVariantWeight"),
+        "current_weight": rt.get("CurrentWeight", pv.get("InitialVariantWeight")),
+        "vcpus": spec.get("vcpus"),
+        "gpus": spec.get("gpus"),
+        "is_gpu": bool(spec.get("gpus")),
+        "instance_type_known": bool(spec) or serverless,
+        "model_name": pv.get("ModelName"),
+        "deployed_images": rt.get("DeployedImages", []),
+    })
+    if pv.get("ModelName"):
+        g.add_edge(vid, "serves_model", _model(ctx, pv["ModelName"]))
+    return vid
+
+
+def _model(ctx: Context, name: str) -> str:
+    g = ctx.graph
+    known: dict[str, str] = ctx.cache.setdefault("model_by_name", {})
+    if name in known:
+        return known[name]
+    arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model/{name.lower()}"
+    try:
+        d = ctx.call(SM, "describe_model", ModelName=name)
+    except CollectError as err:
+        g.add_node(arn, "sagemaker.model", name=name, account=ctx.account, region=ctx.region, dangling=err.not_found)
+        if not err.not_found:
+            ctx.node_failed(arn, "describe", err)
+        known[name] = arn
+        return arn
+    arn = d.get("ModelArn", arn)
+    vpc = d.get("VpcConfig") or {}
+    # moto (and older SDKs) return VpcConfig: {} for a model without one: that is "not configured".
+    vpc_configured = bool(vpc.get("Subnets")) and bool(vpc.get("SecurityGroupIds"))
+    g.add_node(arn, "sagemaker.model", name=name, account=ctx.account, region=ctx.region, data={
+        "execution_role_arn": d.get("ExecutionRoleArn"),
+        "vpc_configured": vpc_configured,
+        "vpc_config": vpc if vpc_configured else None,
+        "enable_network_isolation": bool(d.get("EnableNetworkIsolation", False)),
+        "creation_time": d.get("CreationTime"),
+        "container_count": len(d.get("Containers") or []) or (1 if d.get("PrimaryContainer") else 0),
+    })
+    g.add_edge(arn, "in_region", ctx.region_node)
+    known[name] = arn
+    _tags(ctx, arn, arn)
+    containers = d.get("Containers") or ([d["PrimaryContainer"]] if d.get("PrimaryContainer") else [])
+    for i, c in enumerate(containers):
+        cid = _container(ctx, arn, name, i, c)
+        g.add_edge(arn, "has_container", cid)
+    if vpc_configured:
+        refs = ctx.cache.setdefault("vpc_refs", [])
+        refs.append((arn, tuple(vpc.get("Subnets", [])), tuple(vpc.get("SecurityGroupIds", []))))
+    if d.get("ExecutionRoleArn"):
+        ctx.cache.setdefault("role_refs", []).append((arn, d["ExecutionRoleArn"]))
+    return arn
+
+
+def _artifact_uri(c: dict[str, Any]) -> tuple[str | None, bool]:
+    if c.get("ModelDataUrl"):
+        return c["ModelDataUrl"], False
+    src = (c.get("ModelDataSource") or {}).get("S3DataSource") or {}
+    if src.get("S3Uri"):
+        return src["S3Uri"], src.get("S3DataType") == "S3Prefix"
+    return None, False
+
+
+def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dict[str, Any]) -> str:
+    g = ctx.graph
+    cid = f"{model_arn}/container/{index}"
+    uri, is_prefix = _artifact_uri(c)
+    image = c.get("Image") or ""
+    g.add_node(cid, "sagemaker.container", name=f"{model_name}#{index}", account=ctx.account, region=ctx.region, data={
+        "image": image or None,
+        **parse_image(image),
+        "repository_access_mode": (c.get("ImageConfig") or {}).get("RepositoryAccessMode", "Platform"),
+        "model_package_name": c.get("ModelPackageName"),
+        "artifact_uri": uri,
+        "has_artifact": uri is not None,
+        "mode": c.get("Mode", "SingleModel"),
+    })
+    if uri:
+        obj = artifact_node(ctx, uri, is_prefix)
+        if obj:
+            g.add_edge(cid, "artifact", obj)
+    if c.get("ModelPackageName"):
+        g.add_edge(cid, "from_package", _package(ctx, c["ModelPackageName"]))
+    return cid
+
+
+def artifact_node(ctx: Context, uri: str, is_prefix: bool = False) -> str | None:
+    """An s3.object stub for an artifact URI; the S3 collector fills it in."""
+    parsed = parse_s3_uri(uri)
+    if not parsed:
+        return None
+    bucket, key = parsed
+    oid = f"arn:aws:s3:::{bucket}/{key}"
+    ctx.graph.add_node(oid, "s3.object", name=uri, account=ctx.account, region=ctx.region, data={
+        "uri": uri, "bucket": bucket, "key": key, "is_prefix": is_prefix or key.endswith("/") or key == "",
+    })
+    return oid
+
+
+def _package(ctx: Context, name_or_arn: str) -> str:
+    g = ctx.graph
+    known: dict[str, str] = ctx.cache.setdefault("package_by_ref", {})
+    if name_or_arn in known:
+        return known[name_or_arn]
+    pid = name_or_arn if name_or_arn.startswith("arn:") else \
+        f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model-package/{name_or_arn.lower()}"
+    try:
+        d = ctx.call(SM, "describe_model_package", ModelPackageName=name_or_arn)
+    except CollectError as err:
+        g.add_node(pid, "sagemaker.model_package", name=name_or_arn, account=ctx.account, region=ctx.region,
+                   dangling=err.not_found)
+        if not err.not_found:
+            ctx.node_failed(pid, "describe", err)
+        known[name_or_arn] = pid
+        return pid
+    pid = d.get("ModelPackageArn", pid)
+    metrics = d.get("ModelMetrics") or {}
+    spec = d.get("InferenceSpecification") or {}
+    g.add_node(pid, "sagemaker.model_package", name=d.get("ModelPackageName", name_or_arn), account=ctx.account,
+               region=ctx.region, data={
+                   "group_name": d.get("ModelPackageGroupName"),
+                   "version": d.get("ModelPackageVersion"),
+                   "approval_status": d.get("ModelApprovalStatus"),
+                   "has_model_metrics": any(bool(v) for v in metrics.values()),
+                   "model_metrics": metrics,
+                   "has_inference_specification": bool(spec.get("Containers")),
+                   "customer_metadata": d.get("CustomerMetadataProperties") or {},
+                   "creation_time": d.get("CreationTime"),
+               })
+    known[name_or_arn] = pid
+    for c in spec.get("Containers", []):
+        uri, is_prefix = _artifact_uri(c)
+        obj = artifact_node(ctx, uri, is_prefix) if uri else None
+        if obj:
+            g.add_edge(pid, "artifact", obj)
+    if d.get("ModelPackageGroupName"):
+        gid = _package_group(ctx, d["ModelPackageGroupName"])
+        g.add_edge(pid, "in_group", gid)
+        gdata = g.attrs(gid)
+        if "versions" in gdata["errors"]:
+            g.set_error(pid, "older_approved_versions", gdata["errors"]["versions"])
+        else:
+            own = d.get("ModelPackageVersion") or 0
+            older = [v for v in gdata["data"].get("approved_versions", []) if (v or 0) < own]
+            g.set_data(pid, older_approved_versions=len(older))
+    return pid
+
+
+def _package_group(ctx: Context, group: str) -> str:
+    """The group node, plus each member's count of older Approved versions (what rollback needs)."""
+    g = ctx.graph
+    gid = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model-package-group/{group.lower()}"
+    if gid in g:
+        return gid
+    g.add_node(gid, "sagemaker.model_package_group", name=group, account=ctx.account, region=ctx.region)
+    try:
+        pkgs = ctx.paginate(SM, "list_model_packages", "ModelPackageSummaryList", ModelPackageGroupName=group)
+    except CollectError as err:
+        ctx.node_failed(gid, "versions", err)
+        return gid
+    versions = sorted(
+        ({"version": p.get("ModelPackageVersion"), "status": p.get("ModelApprovalStatus"),
+          "arn": p.get("ModelPackageArn")} for p in pkgs),
+        key=lambda v: v["version"] or 0,
+    )
+    g.set_data(gid, versions=versions, approved_versions=[v["version"] for v in versions if v["status"] == "Approved"])
+    _tags(ctx, gid, gid)
+    return gid
+
+
+def _transform_jobs(ctx: Context) -> None:
+    g = ctx.graph
+    try:
+        jobs = ctx.paginate(SM, "list_transform_jobs", "TransformJobSummaries")
+    except CollectError as err:
+        ctx.listing_failed(err, ("sagemaker.transform_job",))
+        return
+    for j in jobs:
+        jid = j["TransformJobArn"]
+        g.add_node(jid, "sagemaker.transform_job", name=j["TransformJobName"], account=ctx.account, region=ctx.region,
+                   data={"status": j.get("TransformJobStatus"), "creation_time": j.get("CreationTime"),
+                         "end_time": j.get("TransformEndTime")})
+        g.add_edge(ctx.region_node, "has_transform_job", jid)
+    g.set_data(ctx.region_node, transform_job_count=len(jobs))

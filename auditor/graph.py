@@ -1,0 +1,319 @@
+"""The resource graph: typed nodes keyed by ARN, labelled edges, errors as data, JSON save/load."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from auditor import __version__
+from auditor.model import CollectionError
+
+SNAPSHOT_FORMAT = "sagemaker-auditor-snapshot"
+SNAPSHOT_VERSION = 1
+MAX_SNAPSHOT_BYTES = 512 * 1024 * 1024
+
+NODE_TYPES: dict[str, str] = {
+    "aws.region": "An account-region pair (holds region-wide resources such as trails)",
+    "sagemaker.endpoint": "A SageMaker real-time or serverless endpoint",
+    "sagemaker.endpoint_config": "An endpoint configuration",
+    "sagemaker.variant": "A production variant of an endpoint (config + runtime state)",
+    "sagemaker.model": "A SageMaker model",
+    "sagemaker.container": "One container of a model (image, artifact, package)",
+    "sagemaker.model_package": "A versioned model package in the model registry",
+    "sagemaker.model_package_group": "A model package group (registry entry)",
+    "sagemaker.monitoring_schedule": "A Model Monitor schedule",
+    "sagemaker.monitoring_job_definition": "A data/model quality, bias or explainability job definition",
+    "sagemaker.transform_job": "A Batch Transform job",
+    "s3.bucket": "An S3 bucket holding model artifacts",
+    "s3.object": "A model artifact object (or prefix) in S3",
+    "kms.key": "A KMS key",
+    "ec2.vpc": "A VPC",
+    "ec2.subnet": "A subnet (with its Availability Zone)",
+    "ec2.security_group": "A security group",
+    "ec2.vpc_endpoint": "A VPC endpoint",
+    "iam.role": "An IAM role (model execution role) with its policies",
+    "cloudtrail.trail": "A CloudTrail trail with status and event selectors",
+    "cloudwatch.alarm": "A CloudWatch metric or composite alarm",
+    "cloudwatch.dashboard": "A CloudWatch dashboard",
+    "logs.log_group": "A CloudWatch Logs log group",
+    "events.rule": "An EventBridge rule",
+    "autoscaling.target": "An Application Auto Scaling scalable target",
+    "autoscaling.policy": "An Application Auto Scaling scaling policy",
+}
+
+
+@dataclass(frozen=True)
+class EdgeType:
+    label: str
+    sources: frozenset[str]
+    target: str
+    doc: str
+
+
+def _e(label: str, sources: Iterable[str], target: str, doc: str) -> EdgeType:
+    return EdgeType(label, frozenset(sources), target, doc)
+
+
+EDGE_TYPES: dict[str, EdgeType] = {
+    e.label: e
+    for e in [
+        _e("uses_config", ["sagemaker.endpoint"], "sagemaker.endpoint_config", "endpoint -> its endpoint config"),
+        _e("has_variant", ["sagemaker.endpoint"], "sagemaker.variant", "endpoint -> production variants"),
+        _e("serves_model", ["sagemaker.variant"], "sagemaker.model", "variant -> model"),
+        _e("has_container", ["sagemaker.model"], "sagemaker.container", "model -> containers"),
+        _e("from_package", ["sagemaker.container"], "sagemaker.model_package", "container -> registry package"),
+        _e("in_group", ["sagemaker.model_package"], "sagemaker.model_package_group", "package -> group"),
+        _e("artifact", ["sagemaker.container", "sagemaker.model_package"], "s3.object", "-> model artifact"),
+        _e("stored_in", ["s3.object"], "s3.bucket", "artifact -> bucket"),
+        _e("encrypted_by", ["s3.bucket", "s3.object", "sagemaker.endpoint_config"], "kms.key", "-> KMS key"),
+        _e("in_subnet", ["sagemaker.model"], "ec2.subnet", "model VpcConfig -> subnets"),
+        _e("has_security_group", ["sagemaker.model"], "ec2.security_group", "model VpcConfig -> SGs"),
+        _e("in_vpc", ["ec2.subnet", "ec2.security_group"], "ec2.vpc", "-> VPC"),
+        _e("has_vpc_endpoint", ["ec2.vpc"], "ec2.vpc_endpoint", "VPC -> its VPC endpoints"),
+        _e("runs_as", ["sagemaker.model"], "iam.role", "model -> execution role"),
+        _e("scaled_by", ["sagemaker.variant"], "autoscaling.target", "variant -> scalable target"),
+        _e("has_policy", ["autoscaling.target"], "autoscaling.policy", "target -> scaling policies"),
+        _e("monitored_by", ["sagemaker.endpoint"], "sagemaker.monitoring_schedule", "endpoint -> schedules"),
+        _e("uses_job_definition", ["sagemaker.monitoring_schedule"], "sagemaker.monitoring_job_definition",
+           "schedule -> job definition"),
+        _e("alarmed_by", ["sagemaker.endpoint"], "cloudwatch.alarm", "endpoint -> alarms watching its metrics"),
+        _e("rollback_alarm", ["sagemaker.endpoint"], "cloudwatch.alarm", "endpoint -> auto-rollback alarms"),
+        _e("shown_on", ["sagemaker.endpoint"], "cloudwatch.dashboard", "endpoint -> dashboards showing it"),
+        _e("logs_to", ["sagemaker.endpoint"], "logs.log_group", "endpoint -> its log group"),
+        _e("in_region", ["sagemaker.endpoint", "sagemaker.model"], "aws.region", "-> account-region"),
+        _e("has_trail", ["aws.region"], "cloudtrail.trail", "region -> trails logging it"),
+        _e("has_event_rule", ["aws.region"], "events.rule", "region -> EventBridge rules"),
+        _e("has_transform_job", ["aws.region"], "sagemaker.transform_job", "region -> transform jobs"),
+    ]
+}
+
+
+class GraphError(ValueError):
+    """A snapshot file or graph operation that cannot be honoured."""
+
+
+def region_id(account: str, region: str) -> str:
+    return f"aws:{account}:{region}"
+
+
+class ResourceGraph:
+    """A labelled multigraph of AWS resources; nodes keep attributes, tags and per-facet read errors."""
+
+    def __init__(self, meta: dict[str, Any] | None = None) -> None:
+        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        self.meta: dict[str, Any] = dict(meta or {})
+        self.errors: list[CollectionError] = []
+
+    # -- building -------------------------------------------------------
+    def add_node(
+        self,
+        node_id: str,
+        type_: str,
+        *,
+        name: str = "",
+        account: str = "",
+        region: str = "",
+        data: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        dangling: bool = False,
+    ) -> str:
+        if type_ not in NODE_TYPES:
+            raise GraphError(f"unknown node type {type_!r}")
+        if node_id in self.g:
+            attrs = self.g.nodes[node_id]
+            if attrs["type"] != type_:
+                raise GraphError(f"node {node_id} is {attrs['type']}, not {type_}")
+            attrs["data"].update(data or {})
+            if tags is not None:
+                attrs["tags"] = dict(tags)
+            attrs["name"] = attrs["name"] or name
+            attrs["dangling"] = dangling
+            return node_id
+        self.g.add_node(
+            node_id,
+            type=type_,
+            name=name or node_id,
+            account=account,
+            region=region,
+            data=dict(data or {}),
+            tags=None if tags is None else dict(tags),
+            errors={},
+            dangling=dangling,
+        )
+        return node_id
+
+    def add_edge(self, src: str, label: str, dst: str) -> None:
+        et = EDGE_TYPES.get(label)
+        if et is None:
+            raise GraphError(f"unknown edge label {label!r}")
+        for nid, allowed in ((src, et.sources), (dst, {et.target})):
+            if nid not in self.g:
+                raise GraphError(f"edge {label}: node {nid} does not exist")
+            if self.g.nodes[nid]["type"] not in allowed:
+                raise GraphError(f"edge {label}: {nid} has type {self.g.nodes[nid]['type']}")
+        if not self.g.has_edge(src, dst, key=label):
+            self.g.add_edge(src, dst, key=label)
+
+    def set_data(self, node_id: str, **values: Any) -> None:
+        self.g.nodes[node_id]["data"].update(values)
+
+    def set_tags(self, node_id: str, tags: dict[str, str]) -> None:
+        self.g.nodes[node_id]["tags"] = dict(tags)
+
+    def set_error(self, node_id: str, facet: str, message: str) -> None:
+        """Record that `facet` of a node (an attribute, `tags`, `describe`, or `rel:<label>`) could not be read."""
+        self.g.nodes[node_id]["errors"][facet] = message
+
+    def record(self, err: CollectionError) -> None:
+        self.errors.append(err)
+
+    # -- querying -------------------------------------------------------
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self.g
+
+    def node(self, node_id: str) -> dict[str, Any]:
+        return dict(self.g.nodes[node_id])
+
+    def attrs(self, node_id: str) -> dict[str, Any]:
+        """The live attribute dict of a node (not a copy)."""
+        return self.g.nodes[node_id]  # type: ignore[no-any-return]
+
+    def nodes_of_type(self, type_: str) -> list[str]:
+        return sorted(n for n, t in self.g.nodes(data="type") if t == type_)
+
+    def related(self, node_id: str, label: str) -> list[str]:
+        return sorted({dst for _, dst, key in self.g.out_edges(node_id, keys=True) if key == label})
+
+    def incoming(self, node_id: str, label: str) -> list[str]:
+        return sorted({src for src, _, key in self.g.in_edges(node_id, keys=True) if key == label})
+
+    def listing_errors(self, type_: str, account: str, region: str) -> list[CollectionError]:
+        """Collection-wide errors that make the set of `type_` nodes in this account-region incomplete."""
+        return [
+            e for e in self.errors
+            if (type_ in e.affects or "*" in e.affects) and e.account in ("", account) and e.region in ("", "global", region)
+        ]
+
+    def edges(self) -> Iterator[tuple[str, str, str]]:
+        for src, dst, key in self.g.edges(keys=True):
+            yield src, key, dst
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, t in self.g.nodes(data="type"):
+            out[t] = out.get(t, 0) + 1
+        return dict(sorted(out.items()))
+
+    def merge(self, other: ResourceGraph) -> None:
+        """Fold another graph (another account or region) into this one."""
+        for nid, attrs in other.g.nodes(data=True):
+            if nid in self.g:
+                mine = self.g.nodes[nid]
+                mine["data"].update(attrs["data"])
+                mine["errors"].update(attrs["errors"])
+                if attrs["tags"] is not None:
+                    mine["tags"] = attrs["tags"]
+            else:
+                self.g.add_node(nid, **_copy_attrs(attrs))
+        for src, dst, key in other.g.edges(keys=True):
+            if not self.g.has_edge(src, dst, key=key):
+                self.g.add_edge(src, dst, key=key)
+        self.errors.extend(other.errors)
+
+    # -- persistence ----------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        nodes = []
+        for nid in sorted(self.g.nodes):
+            a = self.g.nodes[nid]
+            nodes.append({"id": nid, **_copy_attrs(a)})
+        edges = sorted([src, key, dst] for src, dst, key in self.g.edges(keys=True))
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "tool_version": __version__,
+            "meta": self.meta,
+            "nodes": nodes,
+            "edges": edges,
+            "errors": [e.to_dict() for e in self.errors],
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> ResourceGraph:
+        if not isinstance(doc, dict) or doc.get("format") != SNAPSHOT_FORMAT:
+            raise GraphError("not an auditor snapshot (missing or wrong 'format')")
+        if doc.get("version") != SNAPSHOT_VERSION:
+            raise GraphError(
+                f"snapshot format version {doc.get('version')!r} is not supported (this tool reads {SNAPSHOT_VERSION})"
+            )
+        graph = cls(meta=doc.get("meta") or {})
+        try:
+            for n in doc["nodes"]:
+                nid = n["id"]
+                graph.add_node(
+                    nid, n["type"], name=n.get("name", ""), account=n.get("account", ""),
+                    region=n.get("region", ""), data=n.get("data") or {}, tags=n.get("tags"),
+                    dangling=bool(n.get("dangling", False)),
+                )
+                graph.attrs(nid)["errors"] = dict(n.get("errors") or {})
+            for src, label, dst in doc["edges"]:
+                graph.add_edge(src, label, dst)
+            graph.errors = [CollectionError.from_dict(e) for e in doc.get("errors", [])]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GraphError(f"malformed snapshot: {type(exc).__name__}: {exc}") from None
+        return graph
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_text(Path(path), json.dumps(self.to_dict(), indent=1, sort_keys=True, default=str))
+
+    @classmethod
+    def load(cls, path: str | Path) -> ResourceGraph:
+        p = Path(path)
+        try:
+            size = p.stat().st_size
+        except OSError as exc:
+            raise GraphError(f"{p}: cannot read snapshot: {exc.strerror}") from None
+        if size > MAX_SNAPSHOT_BYTES:
+            raise GraphError(f"{p}: snapshot is {size} bytes, over the {MAX_SNAPSHOT_BYTES} byte limit")
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise GraphError(f"{p}: not valid JSON: {exc}") from None
+        try:
+            return cls.from_dict(doc)
+        except GraphError as exc:
+            raise GraphError(f"{p}: {exc}") from None
+
+
+def _copy_attrs(a: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": a["type"],
+        "name": a["name"],
+        "account": a["account"],
+        "region": a["region"],
+        "data": json.loads(json.dumps(a["data"], default=str)),
+        "tags": None if a["tags"] is None else dict(a["tags"]),
+        "errors": dict(a["errors"]),
+        "dangling": a["dangling"],
+    }
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,129 @@
+"""Small immutable result types shared by every layer: Status, Severity, Finding, CollectionError."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Status(str, enum.Enum):
+    PASS = "pass"
+    FAIL = "fail"
+    ERROR = "error"  # the data needed could not be read: never a pass
+    EXEMPT = "exempt"
+
+
+class Severity(str, enum.Enum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            allowed = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {text!r}; allowed: {allowed}") from None
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    """Identity of the resource a finding is about."""
+
+    arn: str
+    type: str
+    name: str
+    account: str
+    region: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"arn": self.arn, "type": self.type, "name": self.name, "account": self.account, "region": self.region}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    policy: int
+    title: str
+    severity: Severity
+    status: Status
+    resource: ResourceRef
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    remediation: dict[str, Any] = field(default_factory=dict)
+    exemption: dict[str, Any] | None = None
+
+    def sort_key(self) -> tuple[int, int, str, str]:
+        return (self.policy, -self.severity.rank, self.rule_id, self.resource.arn)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule_id": self.rule_id,
+            "policy": self.policy,
+            "title": self.title,
+            "severity": self.severity.value,
+            "status": self.status.value,
+            "resource": self.resource.to_dict(),
+            "message": self.message,
+            "evidence": self.evidence,
+            "remediation": self.remediation,
+        }
+        if self.exemption is not None:
+            out["exemption"] = self.exemption
+        return out
+
+
+@dataclass(frozen=True)
+class CollectionError:
+    """An API call that failed during collection; recorded, never fatal."""
+
+    service: str
+    operation: str
+    code: str
+    message: str
+    account: str
+    region: str
+    affects: tuple[str, ...] = ()  # node types whose listing is incomplete because of it
+    resource: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "service": self.service,
+            "operation": self.operation,
+            "code": self.code,
+            "message": self.message,
+            "account": self.account,
+            "region": self.region,
+            "affects": list(self.affects),
+            "resource": self.resource,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CollectionError:
+        return cls(
+            service=d["service"],
+            operation=d["operation"],
+            code=d["code"],
+            message=d["message"],
+            account=d["account"],
+            region=d["region"],
+            affects=tuple(d.get("affects", ())),
+            resource=d.get("resource"),
+        )

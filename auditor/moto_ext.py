@@ -1,0 +1,355 @@
+"""Our moto extension: the SageMaker and CloudWatch behaviour the auditor needs that moto lacks.
+
+Added faithfully to the AWS API reference:
+- SageMaker monitoring schedules (Create/Describe/List/Delete/Start/Stop MonitoringSchedule) with real paging;
+- the four monitoring job definitions (Create/Describe/Delete {DataQuality,ModelQuality,ModelBias,
+  ModelExplainability}JobDefinition);
+- UpdateEndpoint, and CreateEndpoint's DeploymentConfig kept and returned as LastDeploymentConfig;
+- CreateModel's EnableNetworkIsolation;
+- modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
+- CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
+  percentile statistics (pNN, pNN.NN), and bucketing that is linear in the data.
+
+`install()` is idempotent and patches classes, so it works for `mock_aws` and for `ThreadedMotoServer`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Any
+
+_INSTALLED = False
+SCHEDULE_PAGE_DEFAULT = 10  # ListMonitoringSchedules MaxResults default
+JOB_KINDS = {
+    "DataQuality": "data-quality",
+    "ModelQuality": "model-quality",
+    "ModelBias": "model-bias",
+    "ModelExplainability": "model-explainability",
+}
+
+
+def install() -> None:
+    global _INSTALLED
+    if _INSTALLED:
+        return
+    _patch_sagemaker()
+    _patch_cloudwatch()
+    _INSTALLED = True
+
+
+# -- SageMaker ------------------------------------------------------------------------------------
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _state(backend: Any) -> dict[str, dict[str, Any]]:
+    st = backend.__dict__.get("_auditor_ext")
+    if st is None:
+        st = {"schedules": {}, "job_definitions": {}}
+        backend.__dict__["_auditor_ext"] = st
+    return st  # type: ignore[no-any-return]
+
+
+def _validation(msg: str) -> Exception:
+    from moto.sagemaker.exceptions import ValidationError
+
+    return ValidationError(message=msg)
+
+
+def _not_found(msg: str) -> Exception:
+    from moto.sagemaker.exceptions import ResourceNotFound
+
+    return ResourceNotFound(message=msg)
+
+
+def _patch_sagemaker() -> None:
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.sagemaker import models as sm_models
+    from moto.sagemaker.responses import SageMakerResponse
+
+    from auditor.collect.sagemaker import instance_types
+
+    # Modern instance types: accept every type in our instance table in addition to moto's list.
+    original_validate = sm_models.FakeEndpointConfig.validate_instance_type
+
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        if instance_type in instance_types():
+            return
+        original_validate(self, instance_type)
+
+    sm_models.FakeEndpointConfig.validate_instance_type = validate_instance_type
+
+    # CreateModel: EnableNetworkIsolation
+    original_create_model = SageMakerResponse.create_model
+
+    def create_model(self: Any) -> Any:
+        result = original_create_model(self)
+        model = self.sagemaker_backend._models[self._get_param("ModelName")]
+        model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+        return result
+
+    SageMakerResponse.create_model = create_model
+
+    # CreateEndpoint: keep DeploymentConfig, return it as LastDeploymentConfig
+    original_create_endpoint = SageMakerResponse.create_endpoint
+
+    def create_endpoint(self: Any) -> Any:
+        result = original_create_endpoint(self)
+        endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
+        endpoint.last_deployment_config = self._get_param("DeploymentConfig")
+        return result
+
+    SageMakerResponse.create_endpoint = create_endpoint
+
+    def update_endpoint(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        name = self._get_param("EndpointName")
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            arn = sm_models.FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name)
+            raise _validation(f"Could not find endpoint '{arn}'.")
+        config_name = self._get_param("EndpointConfigName")
+        if config_name not in backend.endpoint_configs:
+            arn = sm_models.FakeEndpointConfig.arn_formatter(config_name, backend.account_id, backend.region_name)
+            raise _validation(f"Could not find endpoint configuration '{arn}'.")
+        config = backend.endpoint_configs[config_name]
+        new_variants = endpoint._process_production_variants(config.production_variants)
+        if self._get_param("RetainAllVariantProperties"):
+            excluded = {p["VariantPropertyType"] for p in self._get_param("ExcludeRetainedVariantProperties") or []}
+            old = {v["VariantName"]: v for v in endpoint.production_variants}
+            for v in new_variants:
+                prev = old.get(v["VariantName"])
+                if not prev:
+                    continue
+                if "DesiredInstanceCount" not in excluded:
+                    for k in ("CurrentInstanceCount", "DesiredInstanceCount"):
+                        if k in prev:
+                            v[k] = prev[k]
+                if "DesiredWeight" not in excluded:
+                    for k in ("CurrentWeight", "DesiredWeight"):
+                        if k in prev:
+                            v[k] = prev[k]
+        endpoint.production_variants = new_variants
+        endpoint.endpoint_config_name = config_name
+        endpoint.data_capture_config = config.data_capture_config
+        deployment = self._get_param("DeploymentConfig")
+        if deployment:
+            endpoint.last_deployment_config = deployment
+        elif not self._get_param("RetainDeploymentConfig"):
+            endpoint.last_deployment_config = None
+        endpoint.last_modified_time = _now()
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    SageMakerResponse.update_endpoint = update_endpoint
+
+    # Monitoring job definitions
+    def _make_job_def_handlers(kind: str) -> None:
+        slug = JOB_KINDS[kind]
+        fields = [f"{kind}BaselineConfig", f"{kind}AppSpecification", f"{kind}JobInput", f"{kind}JobOutputConfig",
+                  "JobResources", "NetworkConfig", "RoleArn", "StoppingCondition"]
+
+        def create(self: Any) -> Any:
+            backend = self.sagemaker_backend
+            name = self._get_param("JobDefinitionName")
+            defs = _state(backend)["job_definitions"]
+            if (kind, name) in defs:
+                raise _validation(f"Job definition {name} already exists")
+            for required in (f"{kind}JobInput", f"{kind}JobOutputConfig", "JobResources", "RoleArn"):
+                if self._get_param(required) is None:
+                    raise _validation(f"1 validation error detected: Value null at '{required}' failed to satisfy "
+                                      "constraint: Member must not be null")
+            arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:{slug}-job-definition/{name}"
+            rec = {f: self._get_param(f) for f in fields if self._get_param(f) is not None}
+            rec.update(JobDefinitionArn=arn, JobDefinitionName=name, CreationTime=_now(),
+                       Tags=self._get_param("Tags") or [])
+            defs[(kind, name)] = rec
+            return ActionResult({"JobDefinitionArn": arn})
+
+        def describe(self: Any) -> Any:
+            name = self._get_param("JobDefinitionName")
+            rec = _state(self.sagemaker_backend)["job_definitions"].get((kind, name))
+            if rec is None:
+                raise _not_found(f"Job definition {name} not found")
+            return ActionResult({k: v for k, v in rec.items() if k != "Tags"})
+
+        def delete(self: Any) -> Any:
+            name = self._get_param("JobDefinitionName")
+            if _state(self.sagemaker_backend)["job_definitions"].pop((kind, name), None) is None:
+                raise _not_found(f"Job definition {name} not found")
+            return EmptyResult()
+
+        snake = re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower()
+        setattr(SageMakerResponse, f"create_{snake}_job_definition", create)
+        setattr(SageMakerResponse, f"describe_{snake}_job_definition", describe)
+        setattr(SageMakerResponse, f"delete_{snake}_job_definition", delete)
+
+    for kind in JOB_KINDS:
+        _make_job_def_handlers(kind)
+
+    def _schedule_endpoint(backend: Any, cfg: dict[str, Any]) -> str | None:
+        mtype = cfg.get("MonitoringType") or "DataQuality"
+        if cfg.get("MonitoringJobDefinitionName"):
+            rec = _state(backend)["job_definitions"].get((mtype, cfg["MonitoringJobDefinitionName"]))
+            if rec is None:
+                raise _validation(f"Monitoring job definition {cfg['MonitoringJobDefinitionName']} of type {mtype} "
+                                  "does not exist")
+            return (rec.get(f"{mtype}JobInput", {}).get("EndpointInput") or {}).get("EndpointName")
+        inline = cfg.get("MonitoringJobDefinition") or {}
+        inputs = inline.get("MonitoringInputs") or [{}]
+        return (inputs[0].get("EndpointInput") or {}).get("EndpointName")
+
+    def create_monitoring_schedule(self: Any) -> Any:
+        backend = self.sagemaker_backend
+        name = self._get_param("MonitoringScheduleName")
+        cfg = self._get_param("MonitoringScheduleConfig") or {}
+        schedules = _state(backend)["schedules"]
+        if name in schedules:
+            raise _validation(f"Monitoring schedule {name} already exists")
+        if bool(cfg.get("MonitoringJobDefinitionName")) == bool(cfg.get("MonitoringJobDefinition")):
+            raise _validation("Exactly one of MonitoringJobDefinition or MonitoringJobDefinitionName is required")
+        endpoint_name = _schedule_endpoint(backend, cfg)
+        arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:monitoring-schedule/{name}"
+        now = _now()
+        schedules[name] = {
+            "MonitoringScheduleArn": arn, "MonitoringScheduleName": name, "MonitoringScheduleStatus": "Scheduled",
+            "MonitoringType": cfg.get("MonitoringType") or "DataQuality", "CreationTime": now,
+            "LastModifiedTime": now, "MonitoringScheduleConfig": cfg, "EndpointName": endpoint_name,
+            "Tags": self._get_param("Tags") or [],
+        }
+        return ActionResult({"MonitoringScheduleArn": arn})
+
+    def describe_monitoring_schedule(self: Any) -> Any:
+        name = self._get_param("MonitoringScheduleName")
+        rec = _state(self.sagemaker_backend)["schedules"].get(name)
+        if rec is None:
+            raise _not_found(f"Monitoring schedule {name} not found")
+        return ActionResult({k: v for k, v in rec.items() if k != "Tags" and v is not None})
+
+    def list_monitoring_schedules(self: Any) -> Any:
+        recs = list(_state(self.sagemaker_backend)["schedules"].values())
+        ep = self._get_param("EndpointName")
+        if ep:
+            recs = [r for r in recs if r["EndpointName"] == ep]
+        if self._get_param("StatusEquals"):
+            recs = [r for r in recs if r["MonitoringScheduleStatus"] == self._get_param("StatusEquals")]
+        if self._get_param("MonitoringTypeEquals"):
+            recs = [r for r in recs if r["MonitoringType"] == self._get_param("MonitoringTypeEquals")]
+        if self._get_param("NameContains"):
+            recs = [r for r in recs if self._get_param("NameContains") in r["MonitoringScheduleName"]]
+        reverse = (self._get_param("SortOrder") or "Descending") == "Descending"
+        sort_key = {"Name": "MonitoringScheduleName", "Status": "MonitoringScheduleStatus"}.get(
+            self._get_param("SortBy") or "CreationTime", "CreationTime")
+        recs.sort(key=lambda r: (r[sort_key], r["MonitoringScheduleName"]), reverse=reverse)
+        start = int(self._get_param("NextToken") or 0)
+        size = int(self._get_param("MaxResults") or SCHEDULE_PAGE_DEFAULT)
+        page = recs[start:start + size]
+        summaries = [{
+            "MonitoringScheduleName": r["MonitoringScheduleName"], "MonitoringScheduleArn": r["MonitoringScheduleArn"],
+            "CreationTime": r["CreationTime"], "LastModifiedTime": r["LastModifiedTime"],
+            "MonitoringScheduleStatus": r["MonitoringScheduleStatus"], "EndpointName": r["EndpointName"],
+            "MonitoringJobDefinitionName": r["MonitoringScheduleConfig"].get("MonitoringJobDefinitionName"),
+            "MonitoringType": r["MonitoringType"],
+        } for r in page]
+        out: dict[str, Any] = {"MonitoringScheduleSummaries": [{k: v for k, v in s.items() if v is not None}
+                                                               for s in summaries]}
+        if start + size < len(recs):
+            out["NextToken"] = str(start + size)
+        return ActionResult(out)
+
+    def _set_status(status: str) -> Any:
+        def handler(self: Any) -> Any:
+            name = self._get_param("MonitoringScheduleName")
+            rec = _state(self.sagemaker_backend)["schedules"].get(name)
+            if rec is None:
+                raise _not_found(f"Monitoring schedule {name} not found")
+            rec["MonitoringScheduleStatus"] = status
+            rec["LastModifiedTime"] = _now()
+            return EmptyResult()
+        return handler
+
+    def delete_monitoring_schedule(self: Any) -> Any:
+        name = self._get_param("MonitoringScheduleName")
+        if _state(self.sagemaker_backend)["schedules"].pop(name, None) is None:
+            raise _not_found(f"Monitoring schedule {name} not found")
+        return EmptyResult()
+
+    SageMakerResponse.create_monitoring_schedule = create_monitoring_schedule
+    SageMakerResponse.describe_monitoring_schedule = describe_monitoring_schedule
+    SageMakerResponse.list_monitoring_schedules = list_monitoring_schedules
+    SageMakerResponse.stop_monitoring_schedule = _set_status("Stopped")
+    SageMakerResponse.start_monitoring_schedule = _set_status("Scheduled")
+    SageMakerResponse.delete_monitoring_schedule = delete_monitoring_schedule
+
+
+# -- CloudWatch -----------------------------------------------------------------------------------
+
+PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile, as CloudWatch computes it for raw (non-aggregated) datapoints."""
+    ordered = sorted(values)
+    rank = max(1, math.ceil(p / 100.0 * len(ordered)))
+    return ordered[rank - 1]
+
+
+def _statistic(stat: str, values: list[float]) -> float | None:
+    if not values:
+        return None
+    m = PERCENTILE.match(stat)
+    if m:
+        return percentile(values, float(m.group(1)))
+    return {
+        "Sum": lambda: sum(values), "Average": lambda: sum(values) / len(values), "Minimum": lambda: min(values),
+        "Maximum": lambda: max(values), "SampleCount": lambda: float(len(values)),
+    }.get(stat, lambda: None)()
+
+
+def _patch_cloudwatch() -> None:
+    from moto.cloudwatch import models as cw_models
+
+    original = cw_models.CloudWatchBackend.get_metric_data
+
+    def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: dt.datetime, end_time: dt.datetime,
+                        scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
+        if any("MetricStat" not in q for q in queries):
+            return original(self, queries, start_time, end_time, scan_by)  # type: ignore[no-any-return]
+        start_time = start_time.replace(microsecond=0)
+        end_time = end_time.replace(microsecond=0)
+        if start_time >= end_time:
+            return original(self, queries, start_time, end_time, scan_by)  # type: ignore[no-any-return]
+        # Index raw datapoints once by (namespace, name, dimension set): linear, not queries x data x periods.
+        index: dict[tuple[str, str, frozenset[tuple[str, str]]], list[Any]] = {}
+        for md in self.get_all_metrics():
+            if start_time <= md.timestamp < end_time and isinstance(md, cw_models.MetricDatum):
+                dims = frozenset((d.name, d.value) for d in md.dimensions)
+                index.setdefault((md.namespace, md.name, dims), []).append(md)
+        results = []
+        for q in queries:
+            stat = q["MetricStat"]
+            metric = stat["Metric"]
+            key = (metric["Namespace"], metric["MetricName"],
+                   frozenset((d["Name"], d["Value"]) for d in metric.get("Dimensions", [])))
+            period = int(stat["Period"])
+            unit = stat.get("Unit")
+            buckets: dict[int, list[float]] = {}
+            for md in index.get(key, []):
+                if unit and md.unit != unit:
+                    continue
+                slot = int((md.timestamp - start_time).total_seconds()) // period
+                buckets.setdefault(slot, []).append(float(md.value))
+            slots = sorted(buckets, reverse=scan_by == "TimestampDescending")
+            values, stamps = [], []
+            for s in slots:
+                v = _statistic(stat["Stat"], buckets[s])
+                if v is not None:
+                    values.append(v)
+                    stamps.append(start_time + dt.timedelta(seconds=s * period))
+            results.append({"id": q["Id"], "label": q.get("Label") or f"{metric['MetricName']} {stat['Stat']}",
+                            "values": values, "timestamps": stamps, "status_code": "Complete"})
+        return results
+
+    cw_models.CloudWatchBackend.get_metric_data = get_metric_data
