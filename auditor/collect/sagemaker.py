@@ -31,10 +31,12 @@ def instance_types() -> dict[str, dict[str, int]]:
 def parse_image(uri: str) -> dict[str, Any]:
     m = IMAGE_RE.match(uri or "")
     if not m:
+        location = re.split(r"[@]|:(?=[^/]*$)", uri or "")[0] or None
         return {"image_registry_account": None, "image_region": None, "image_repository": None,
-                "image_tag": None, "image_digest": None, "image_is_ecr": False}
+                "image_tag": None, "image_digest": None, "image_is_ecr": False, "image_location": location}
     return {"image_registry_account": m["account"], "image_region": m["region"], "image_repository": m["repo"],
-            "image_tag": m["tag"], "image_digest": m["digest"], "image_is_ecr": True}
+            "image_tag": m["tag"], "image_digest": m["digest"], "image_is_ecr": True,
+            "image_location": f"{m['account']}.dkr.ecr.{m['region']}.amazonaws.com/{m['repo']}"}
 
 
 def _tags(ctx: Context, node_id: str, arn: str) -> None:
@@ -233,7 +235,17 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
         if obj:
             g.add_edge(cid, "artifact", obj)
     if c.get("ModelPackageName"):
-        g.add_edge(cid, "from_package", _package(ctx, c["ModelPackageName"]))
+        pid = _package(ctx, c["ModelPackageName"])
+        g.add_edge(cid, "from_package", pid)
+        pkg = g.attrs(pid)["data"]
+        # A model built from a package takes its image and artifact from the package's inference spec.
+        if not image and pkg.get("images"):
+            g.set_data(cid, image=pkg["images"][0], **parse_image(pkg["images"][0]))
+        if uri is None:
+            for obj in g.related(pid, "artifact"):
+                g.add_edge(cid, "artifact", obj)
+            g.set_data(cid, has_artifact=bool(g.related(pid, "artifact")),
+                       artifact_uri=(pkg.get("artifact_uris") or [None])[0])
     return cid
 
 
@@ -278,6 +290,8 @@ def _package(ctx: Context, name_or_arn: str) -> str:
                    "model_metrics": metrics,
                    "has_inference_specification": bool(spec.get("Containers")),
                    "customer_metadata": d.get("CustomerMetadataProperties") or {},
+                   "images": [c["Image"] for c in spec.get("Containers", []) if c.get("Image")],
+                   "artifact_uris": [u for u in (_artifact_uri(c)[0] for c in spec.get("Containers", [])) if u],
                    "creation_time": d.get("CreationTime"),
                })
     known[name_or_arn] = pid

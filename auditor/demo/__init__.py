@@ -1,0 +1,1 @@
+"""The built-in demo account: an in-process moto AWS seeded with a realistic SageMaker fleet."""

@@ -1,0 +1,1 @@
+"""Rule engine: schema, loader, operators, condition evaluation, findings."""

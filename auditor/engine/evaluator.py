@@ -1,0 +1,181 @@
+"""Evaluate rules over the graph into findings: pass, fail, error (could not tell) or exempt, with evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.engine.conditions import EvalContext, Outcome, evaluate
+from auditor.engine.config import DEFAULT_DESIGNATIONS, Config, Waiver
+from auditor.engine.loader import Rule
+from auditor.graph import ResourceGraph
+from auditor.model import Finding, ResourceRef, Severity, Status
+from auditor.yamlsafe import InputError
+
+__all__ = ["DEFAULT_DESIGNATIONS", "Evaluation", "evaluate_rules", "select_rules", "rule_params"]
+
+
+@dataclass
+class Evaluation:
+    findings: list[Finding]
+    rules: list[Rule]
+    manual: list[Rule] = field(default_factory=list)
+    expired_waivers: list[dict[str, Any]] = field(default_factory=list)
+    evaluated_at: str = ""
+
+
+def select_rules(rules: list[Rule], config: Config, ids: list[str] | None = None, policies: list[int] | None = None,
+                 severity: Severity | None = None) -> list[Rule]:
+    """Narrow by id/glob, policy and minimum severity (flags override the config file)."""
+    ids = ids or config.rules
+    policies = policies or config.policies
+    severity = severity or config.severity
+    out = []
+    for r in rules:
+        if ids and not any(fnmatch.fnmatchcase(r.id, p) for p in ids):
+            continue
+        if any(fnmatch.fnmatchcase(r.id, p) for p in config.exclude_rules):
+            continue
+        if policies and r.policy not in policies:
+            continue
+        if severity and r.severity.rank < severity.rank:
+            continue
+        out.append(r)
+    return out
+
+
+def rule_params(rule: Rule, config: Config) -> dict[str, Any]:
+    params = dict(rule.params)
+    for k, v in config.parameters.items():
+        if k in params:
+            params[k] = v
+    for k, v in config.rule_parameters.get(rule.id, {}).items():
+        if k not in params:
+            raise InputError(config.source or "config", None,
+                             f"rule_parameters.{rule.id}.{k}: the rule declares no parameter {k!r} "
+                             f"(it declares: {', '.join(sorted(params)) or 'none'})")
+        params[k] = v
+    return params
+
+
+def check_config_parameters(rules: list[Rule], config: Config) -> None:
+    declared = {k for r in rules for k in r.params}
+    for k in config.parameters:
+        if k not in declared:
+            raise InputError(config.source or "config", None,
+                             f"parameters.{k}: no rule declares this parameter (known: {', '.join(sorted(declared))})")
+    ids = {r.id for r in rules}
+    for rid in config.rule_parameters:
+        if rid not in ids:
+            raise InputError(config.source or "config", None, f"rule_parameters: unknown rule id {rid}")
+
+
+def _now(graph: ResourceGraph) -> dt.datetime:
+    # Evaluate against the snapshot's own time so that re-evaluating a saved snapshot gives the same answer.
+    stamp = graph.meta.get("collected_at")
+    if isinstance(stamp, str):
+        try:
+            return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    return dt.datetime.now(dt.UTC)
+
+
+def evaluate_rules(graph: ResourceGraph, rules: list[Rule], config: Config | None = None,
+                   today: dt.date | None = None) -> Evaluation:
+    config = config or Config()
+    now = _now(graph)
+    today = today or dt.datetime.now(dt.UTC).date()
+    findings: list[Finding] = []
+    expired: dict[str, dict[str, Any]] = {}
+    manual = [r for r in rules if r.manual]
+    for rule in rules:
+        if rule.manual:
+            continue
+        ctx = EvalContext(graph=graph, params=rule_params(rule, config), designations=config.designations, now=now)
+        for node_id in graph.nodes_of_type(rule.resource):
+            if graph.attrs(node_id)["dangling"]:
+                continue  # not a resource: the rules of whatever references it report the broken reference
+            f = _finding(rule, ctx, node_id, config.waivers, today, expired)
+            if f is not None:
+                findings.append(f)
+    findings.sort(key=Finding.sort_key)
+    return Evaluation(findings=findings, rules=rules, manual=manual, expired_waivers=list(expired.values()),
+                      evaluated_at=now.isoformat().replace("+00:00", "Z"))
+
+
+def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], today: dt.date,
+             expired: dict[str, dict[str, Any]]) -> Finding | None:
+    node = ctx.graph.attrs(node_id)
+    ref = ResourceRef(arn=node_id, type=node["type"], name=node["name"], account=node["account"],
+                      region=node["region"])
+    if rule.scope is not None:
+        scope = evaluate(ctx, rule.scope, node_id)
+        if scope.value is False:
+            return None
+        if scope.value is None:
+            return _make(rule, ref, Status.ERROR, scope, ctx, prefix="cannot tell whether this rule applies: ")
+    if rule.undecidable is not None:
+        guard = evaluate(ctx, rule.undecidable["when"], node_id)
+        if guard.value is not False:
+            reasons = guard.unknown or [f"{ref.name}: {rule.undecidable['reason'].strip()}"]
+            return _make(rule, ref, Status.ERROR, Outcome(None, guard.evidence, reasons), ctx)
+    assert rule.assertion is not None
+    outcome = evaluate(ctx, rule.assertion, node_id)
+    status = {True: Status.PASS, False: Status.FAIL, None: Status.ERROR}[outcome.value]
+    exemption = None
+    if status is Status.FAIL and rule.exempt_when is not None:
+        ex = evaluate(ctx, rule.exempt_when["condition"], node_id)
+        if ex.value is True:
+            exemption = {"kind": "designation", "reason": rule.exempt_when["reason"]}
+    if status is Status.FAIL and exemption is None:
+        for w in waivers:
+            if not w.matches(rule.id, rule.policy, node_id, node["name"]):
+                continue
+            if w.expired(today):
+                expired[f"{w.source}"] = dict(w.to_dict(), expired=True)
+                continue
+            exemption = {"kind": "waiver", **w.to_dict()}
+            break
+    if exemption is not None:
+        return _make(rule, ref, Status.EXEMPT, outcome, ctx, exemption=exemption)
+    finding = _make(rule, ref, status, outcome, ctx)
+    stale = [w for w in waivers if w.expired(today) and w.matches(rule.id, rule.policy, node_id, node["name"])]
+    if stale and status is Status.FAIL:
+        finding.evidence["expired_waivers"] = [w.to_dict() for w in stale]
+    return finding
+
+
+def _describe(ev: dict[str, Any]) -> str:
+    if "note" in ev:
+        return f"{ev['resource']}: {ev['note']}"
+    if "op" in ev:
+        exp = f" {ev['expected']!r}" if "expected" in ev else ""
+        return f"{ev['resource']}: {ev['check']} is {ev.get('actual')!r}, expected {ev['op']}{exp}"
+    return f"{ev['resource']}: {ev['check']}"
+
+
+def _make(rule: Rule, ref: ResourceRef, status: Status, outcome: Outcome, ctx: EvalContext, prefix: str = "",
+          exemption: dict[str, Any] | None = None) -> Finding:
+    template = rule.messages.get(status.value if status is not Status.EXEMPT else "fail") or rule.title
+    head = template.format(name=ref.name, **{k: v for k, v in ctx.params.items() if not isinstance(v, (list, dict))})
+    if status is Status.ERROR:
+        detail = "; ".join(dict.fromkeys(outcome.unknown)) or "the data needed could not be read"
+        message = f"{head} — could not tell: {prefix}{detail}"
+    elif status in (Status.FAIL, Status.EXEMPT):
+        failing = [_describe(e) for e in outcome.evidence if e.get("result") is False]
+        message = f"{head} — {'; '.join(dict.fromkeys(failing))}" if failing else head
+        if exemption:
+            message = f"{message} [exempt: {exemption['reason']}]"
+    else:
+        message = head
+    evidence: dict[str, Any] = {"basis": rule.basis, "checks": outcome.evidence}
+    if outcome.unknown:
+        evidence["unknown"] = list(dict.fromkeys(outcome.unknown))
+    if rule.params:
+        evidence["params"] = {k: ctx.params[k] for k in sorted(rule.params)}
+    remediation = {"remediator": rule.remediation.get("remediator"), "guidance": rule.remediation.get("guidance", "")}
+    return Finding(rule_id=rule.id, policy=rule.policy, title=rule.title, severity=rule.severity, status=status,
+                   resource=ref, message=message, evidence=evidence, remediation=remediation, exemption=exemption)

@@ -1,0 +1,181 @@
+"""The published JSON Schemas: rule files, the config file, the waivers file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.engine.operators import OPERATORS
+from auditor.graph import EDGE_TYPES, NODE_TYPES
+from auditor.model import Severity
+
+RULE_ID = r"^SM-(0[1-9]|1[0-5])-[a-z0-9]+(-[a-z0-9]+)*$"
+PARAM_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+def _edge_label() -> dict[str, Any]:
+    labels = sorted(EDGE_TYPES) + sorted(f"~{x}" for x in EDGE_TYPES)
+    return {"enum": labels}
+
+
+def condition_defs() -> dict[str, Any]:
+    value = {"description": "a literal, {param: NAME} or {attr: PATH} of the same resource"}
+    ops = sorted(OPERATORS)
+    count = {
+        "type": "object", "required": ["op", "value"], "additionalProperties": False,
+        "properties": {"op": {"enum": ops}, "value": value},
+    }
+    cond_ref = {"$ref": "#/$defs/condition"}
+    return {
+        "condition": {
+            "type": "object",
+            "description": "exactly one of: all, any, not, related, attr, tag, designation",
+            "oneOf": [
+                {"$ref": "#/$defs/all"}, {"$ref": "#/$defs/any"}, {"$ref": "#/$defs/not"},
+                {"$ref": "#/$defs/related"}, {"$ref": "#/$defs/attr"},
+                {"$ref": "#/$defs/tag"}, {"$ref": "#/$defs/designation"},
+            ],
+        },
+        "all": {"type": "object", "required": ["all"], "additionalProperties": False,
+                "properties": {"all": {"type": "array", "minItems": 1, "items": cond_ref}}},
+        "any": {"type": "object", "required": ["any"], "additionalProperties": False,
+                "properties": {"any": {"type": "array", "minItems": 1, "items": cond_ref}}},
+        "not": {"type": "object", "required": ["not"], "additionalProperties": False,
+                "properties": {"not": cond_ref}},
+        "related": {
+            "type": "object", "required": ["related"], "additionalProperties": False,
+            "properties": {
+                "related": {"oneOf": [_edge_label(), {"type": "array", "minItems": 1, "items": _edge_label()}]},
+                "where": cond_ref, "each": cond_ref, "any": cond_ref, "none": cond_ref,
+                "exists": {"type": "boolean"}, "nonempty": {"type": "boolean"},
+                "distinct": {"type": "string"}, "count": count,
+            },
+        },
+        "attr": {
+            "type": "object", "required": ["attr"], "additionalProperties": False,
+            "properties": {"attr": {"type": "string", "minLength": 1}, "op": {"enum": ops}, "value": value},
+        },
+        "tag": {
+            "type": "object", "required": ["tag"], "additionalProperties": False,
+            "properties": {"tag": {"type": "string", "minLength": 1}, "op": {"enum": ops}, "value": value},
+        },
+        "designation": {
+            "type": "object", "required": ["designation"], "additionalProperties": False,
+            "properties": {"designation": {"type": "string", "pattern": PARAM_NAME}},
+        },
+    }
+
+
+def rule_schema() -> dict[str, Any]:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://sagemaker-auditor.dev/schemas/rule.schema.json",
+        "title": "SageMaker auditor rule",
+        "type": "object",
+        "required": ["id", "policy", "title", "severity", "rationale", "resource"],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "pattern": RULE_ID,
+                   "description": "stable id: SM-<policy 01..15>-<slug>; never reuse or renumber"},
+            "policy": {"type": "integer", "minimum": 1, "maximum": 15},
+            "title": {"type": "string", "minLength": 5},
+            "severity": {"enum": [s.value for s in Severity]},
+            "rationale": {"type": "string", "minLength": 10},
+            "resource": {"enum": sorted(NODE_TYPES)},
+            "kind": {"enum": ["automated", "manual"], "default": "automated",
+                     "description": "manual: the API cannot decide it; listed for reviewers, never a pass"},
+            "basis": {"enum": ["proven", "inferred"], "default": "proven"},
+            "scope": {"$ref": "#/$defs/condition"},
+            "assert": {"$ref": "#/$defs/condition"},
+            "undecidable": {
+                "type": "object", "required": ["when", "reason"], "additionalProperties": False,
+                "description": "when the condition holds, the finding is error with this reason: the API cannot decide",
+                "properties": {"when": {"$ref": "#/$defs/condition"}, "reason": {"type": "string", "minLength": 5}},
+            },
+            "exempt_when": {
+                "type": "object", "required": ["condition", "reason"], "additionalProperties": False,
+                "properties": {"condition": {"$ref": "#/$defs/condition"}, "reason": {"type": "string"}},
+            },
+            "params": {"type": "object", "propertyNames": {"pattern": PARAM_NAME}},
+            "messages": {
+                "type": "object", "additionalProperties": False,
+                "properties": {k: {"type": "string"} for k in ("pass", "fail", "error")},
+            },
+            "remediation": {
+                "type": "object", "additionalProperties": False, "required": ["guidance"],
+                "properties": {
+                    "remediator": {"type": "string"}, "params": {"type": "object"},
+                    "guidance": {"type": "string", "minLength": 10},
+                },
+            },
+            "references": {
+                "type": "object", "additionalProperties": False,
+                "properties": {
+                    "policy_section": {"type": "string"},
+                    "aws_docs": {"type": "array", "items": {"type": "string"}},
+                    "security_hub": {"type": "array", "items": {"type": "string"}},
+                    "config_rules": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "notes": {"type": "string"},
+        },
+        "allOf": [{"if": {"properties": {"kind": {"const": "manual"}}, "required": ["kind"]},
+                   "else": {"required": ["assert"]}}],
+        "$defs": condition_defs(),
+    }
+
+
+def config_schema() -> dict[str, Any]:
+    designation = {
+        "type": "object", "required": ["tag", "values"], "additionalProperties": False,
+        "properties": {"tag": {"type": "string", "minLength": 1},
+                       "values": {"type": "array", "minItems": 1, "items": {"type": "string"}}},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://sagemaker-auditor.dev/schemas/config.schema.json",
+        "title": "SageMaker auditor configuration (audit.yaml)",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "designations": {"type": "object", "additionalProperties": designation,
+                             "propertyNames": {"pattern": PARAM_NAME}},
+            "parameters": {"type": "object", "propertyNames": {"pattern": PARAM_NAME}},
+            "rule_parameters": {"type": "object", "additionalProperties": {"type": "object"}},
+            "allowed_repositories": {"type": "array", "items": {"type": "string"}},
+            "rules": {"type": "array", "items": {"type": "string"}},
+            "exclude_rules": {"type": "array", "items": {"type": "string"}},
+            "policies": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 15}},
+            "severity": {"enum": [s.value for s in Severity]},
+            "waivers": {"type": "string", "description": "path of a waivers file, relative to this file"},
+            "regions": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+
+
+def waivers_schema() -> dict[str, Any]:
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://sagemaker-auditor.dev/schemas/waivers.schema.json",
+        "title": "SageMaker auditor waivers",
+        "type": "object",
+        "required": ["waivers"],
+        "additionalProperties": False,
+        "properties": {"waivers": {"type": "array", "items": {
+            "type": "object",
+            "required": ["resource", "reason", "owner", "expires"],
+            "additionalProperties": False,
+            "properties": {
+                "rule": {"type": "string", "pattern": RULE_ID},
+                "policy": {"type": "integer", "minimum": 1, "maximum": 15},
+                "resource": {"type": "string", "minLength": 1,
+                             "description": "shell-style pattern over the resource ARN or name"},
+                "reason": {"type": "string", "minLength": 5},
+                "owner": {"type": "string", "minLength": 1},
+                "expires": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+            },
+            "oneOf": [{"required": ["rule"]}, {"required": ["policy"]}],
+        }}},
+    }
+
+
+SCHEMAS = {"rule": rule_schema, "config": config_schema, "waivers": waivers_schema}

@@ -1,0 +1,1 @@
+"""Remediation: registry of remediators (plan -> apply -> verify -> journal)."""
