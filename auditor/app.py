@@ -1,0 +1,179 @@
+"""The audit job end to end: obtain a graph (AWS, demo or snapshot) -> evaluate -> write reports -> exit code."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from auditor import exitcodes
+from auditor.graph import ResourceGraph
+from auditor.model import Severity
+
+log = logging.getLogger("auditor")
+FORMATS = ("json", "html")
+
+
+class UsageError(ValueError):
+    """A bad flag or flag combination: exit code 2, with what is allowed."""
+
+
+@dataclass
+class AuditOptions:
+    regions: list[str] = field(default_factory=list)
+    profile: str | None = None
+    demo: bool = False
+    snapshot: Path | None = None
+    rules_paths: list[Path] = field(default_factory=list)
+    rule_ids: list[str] = field(default_factory=list)
+    policies: list[int] = field(default_factory=list)
+    severity: Severity | None = None
+    config: Path | None = None
+    waivers: Path | None = None
+    output: Path = Path("audit-report")
+    formats: list[str] = field(default_factory=lambda: list(FORMATS))
+    fail_on: Severity = Severity.LOW
+    quiet: bool = False
+    save_snapshot: Path | None = None
+    stats: bool = False
+
+
+def parse_formats(text: str) -> list[str]:
+    out = [f.strip().lower() for f in text.split(",") if f.strip()]
+    bad = [f for f in out if f not in FORMATS]
+    if bad or not out:
+        raise UsageError(f"--format: unknown format {', '.join(bad) or '(empty)'}; allowed: {', '.join(FORMATS)}")
+    return out
+
+
+def parse_policies(text: str) -> list[int]:
+    try:
+        out = [int(p) for p in text.split(",") if p.strip()]
+    except ValueError:
+        raise UsageError(f"--policy: {text!r} is not a comma-separated list of policy numbers 1-15") from None
+    if not out or any(not 1 <= p <= 15 for p in out):
+        raise UsageError(f"--policy: {text!r}: policy numbers run from 1 to 15")
+    return out
+
+
+def parse_severity(flag: str, text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None
+
+
+def load_inputs(opts: AuditOptions) -> tuple[Any, Any]:
+    """Rules and config, fully validated before any AWS call is made."""
+    from auditor.engine.config import load_config, load_waivers
+    from auditor.engine.evaluator import check_config_parameters, select_rules
+    from auditor.engine.loader import load_rules
+
+    config_path = opts.config
+    if config_path is None and Path("audit.yaml").is_file():
+        config_path = Path("audit.yaml")
+    config = load_config(config_path)
+    if opts.waivers:
+        config.waivers = load_waivers(opts.waivers)
+    rules = load_rules(opts.rules_paths or None, designations=set(config.designations))
+    check_config_parameters(rules, config)
+    selected = select_rules(rules, config, opts.rule_ids, opts.policies, opts.severity)
+    if not selected:
+        raise UsageError("the rule selection (--rules/--policy/--severity and config) matches no rule")
+    return selected, config
+
+
+def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
+    """Windows the metric queries need, taken from the rules' (possibly overridden) parameters."""
+    from auditor.engine.evaluator import rule_params
+    from auditor.engine.operators import parse_duration
+
+    out: dict[str, Any] = {}
+    for r in rules:
+        p = rule_params(r, config)
+        if "idle_window" in p:
+            out["idle_window_hours"] = max(1, int(parse_duration(p["idle_window"]).total_seconds() // 3600))
+        if "utilisation_window" in p:
+            out["utilisation_window_days"] = max(1, int(parse_duration(p["utilisation_window"]).days))
+    return out
+
+
+@contextlib.contextmanager
+def progress_reporter(quiet: bool) -> Iterator[Any]:
+    """A spinner on a terminal, plain log lines otherwise, nothing when quiet."""
+    if quiet:
+        yield None
+        return
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        with console.status("collecting…") as status:
+            yield lambda region, name: status.update(f"collecting {region}: {name}")
+        return
+    yield lambda region, name: log.info("collecting %s: %s", region, name)
+
+
+def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint: list[str]) -> ResourceGraph:
+    if opts.snapshot is not None:
+        graph = ResourceGraph.load(opts.snapshot)
+        graph.meta.setdefault("source", f"snapshot {opts.snapshot.name}")
+        return graph
+    from auditor.collect import collect
+    from auditor.session import SessionFactory
+
+    if opts.demo:
+        from auditor.demo.account import demo_account
+
+        with demo_account() as demo_regions, progress_reporter(opts.quiet) as progress:
+            regions = opts.regions or demo_regions
+            graph = collect(SessionFactory(region=regions[0]), regions, collect_opts, progress)
+        graph.meta["source"] = "demo account (moto)"
+        return graph
+    factory = SessionFactory(profile=opts.profile, region=(opts.regions or [None])[0])
+    regions = opts.regions or regions_hint or [r for r in [factory.region_name()] if r]
+    if not regions:
+        raise UsageError("no region: pass --region (e.g. --region us-east-1,eu-west-1) or set AWS_REGION")
+    with progress_reporter(opts.quiet) as progress:
+        graph = collect(factory, regions, collect_opts, progress)
+    graph.meta["source"] = "aws"
+    return graph
+
+
+def run_audit(opts: AuditOptions, console: Any) -> int:
+    from auditor.engine.evaluator import evaluate_rules
+    from auditor.report import html, json_report, terminal
+    from auditor.report.model import build_report
+
+    rules, config = load_inputs(opts)
+    graph = obtain_graph(opts, collect_options(rules, config), config.regions)
+    if opts.save_snapshot:
+        graph.save(opts.save_snapshot)
+    evaluation = evaluate_rules(graph, rules, config)
+    doc = build_report(evaluation, graph)
+    opts.output.mkdir(parents=True, exist_ok=True)
+    written = []
+    if "json" in opts.formats:
+        written.append(json_report.write(doc, opts.output))
+    if "html" in opts.formats:
+        written.append(html.write(doc, opts.output))
+    if not opts.quiet:
+        terminal.print_summary(doc, console)
+        for p in written:
+            console.print(f"wrote {p}", highlight=False)
+    if opts.stats:
+        calls = doc["api_calls"]
+        console.print(f"API calls: {calls.get('total', 0)} ({calls.get('http_attempts', 0)} HTTP attempts)",
+                      highlight=False)
+    return exit_code(doc, opts.fail_on)
+
+
+def exit_code(doc: dict[str, Any], fail_on: Severity) -> int:
+    if not doc["complete"]:
+        return exitcodes.INCOMPLETE
+    failing = [f for f in doc["findings"] if f["status"] == "fail" and Severity(f["severity"]).rank >= fail_on.rank]
+    return exitcodes.VIOLATIONS if failing else exitcodes.OK

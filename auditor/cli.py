@@ -1,0 +1,121 @@
+"""Command line: parse, call, print. No logic lives here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__, exitcodes
+
+SUBCOMMANDS = ("snapshot", "rules", "permissions", "schemas")
+EPILOG = "exit codes:\n" + "\n".join(f"  {k:<4} {v}" for k, v in exitcodes.DOC.items())
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    src = p.add_argument_group("what to audit")
+    src.add_argument("--region", help="comma-separated regions (default: the AWS config/environment region)")
+    src.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
+    src.add_argument("--demo", action="store_true", help="audit the built-in demo account (moto, no AWS needed)")
+
+
+def audit_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="audit", description="Audit SageMaker model deployments against the deployment policies.",
+        epilog=EPILOG + "\n\nsubcommands: audit snapshot | rules list|show|validate|schema | permissions | schemas",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _common(p)
+    p.add_argument("--snapshot", type=Path, help="evaluate a saved snapshot file instead of calling AWS")
+    p.add_argument("--save-snapshot", type=Path, metavar="FILE", help="also save the collected graph to FILE")
+    sel = p.add_argument_group("rules")
+    sel.add_argument("--rules-dir", type=Path, action="append", default=[], metavar="PATH",
+                     help="rule file or directory (repeatable; default: the built-in rules/)")
+    sel.add_argument("--rules", help="comma-separated rule ids or patterns, e.g. SM-04-*,SM-14-idle-endpoint")
+    sel.add_argument("--policy", help="comma-separated policy numbers, e.g. 4,5")
+    sel.add_argument("--severity", help="evaluate only rules of at least this severity")
+    sel.add_argument("--config", type=Path, help="config file (default: ./audit.yaml if present)")
+    sel.add_argument("--waivers", type=Path, help="waivers file (overrides the config's)")
+    out = p.add_argument_group("output")
+    out.add_argument("--output", type=Path, default=Path("audit-report"), help="report directory (default %(default)s)")
+    out.add_argument("--format", default="json,html", help="comma-separated: json,html (default %(default)s)")
+    out.add_argument("--fail-on", default="low",
+                     help="exit 1 when a violation of at least this severity exists (default %(default)s)")
+    out.add_argument("-q", "--quiet", action="store_true", help="no summary or progress: for cron (errors only)")
+    out.add_argument("--stats", action="store_true", help="print the number of AWS API calls")
+    out.add_argument("-v", "--verbose", action="store_true", help="log progress and AWS retries to stderr")
+    return p
+
+
+def _split(text: str | None) -> list[str]:
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from rich.console import Console
+
+    console = Console()
+    err = Console(stderr=True)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            from auditor import commands
+
+            return int(commands.dispatch(argv, console, err))
+        return _audit(argv, console)
+    except KeyboardInterrupt:
+        err.print("interrupted: no partial report or snapshot was written", highlight=False)
+        return exitcodes.INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - translate known input errors; re-raise bugs
+        code = _input_error(exc, err)
+        if code is None:
+            raise
+        return code
+
+
+def _input_error(exc: Exception, err: Any) -> int | None:
+    from auditor.app import UsageError
+    from auditor.demo.account import DemoUnavailable
+    from auditor.engine.loader import RuleLoadError
+    from auditor.graph import GraphError
+    from auditor.yamlsafe import InputError
+
+    if isinstance(exc, RuleLoadError):
+        err.print(f"invalid rules ({len(exc.errors)} problem(s)):", highlight=False)
+        for e in exc.errors:
+            err.print(f"  {e}", highlight=False, markup=False)
+        return exitcodes.INVALID_INPUT
+    if isinstance(exc, (UsageError, InputError, GraphError, DemoUnavailable)):
+        err.print(f"audit: error: {exc}", highlight=False, markup=False)
+        return exitcodes.INVALID_INPUT
+    return None
+
+
+def _audit(argv: list[str], console: Any) -> int:
+    from auditor.app import AuditOptions, parse_formats, parse_policies, parse_severity, run_audit
+
+    args = audit_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        logging.getLogger("auditor").setLevel(logging.WARNING)
+    from auditor.app import UsageError
+
+    if args.demo and args.snapshot:
+        raise UsageError("--demo and --snapshot are exclusive: audit the demo account or a saved snapshot")
+    opts = AuditOptions(
+        regions=_split(args.region), profile=args.profile, demo=args.demo, snapshot=args.snapshot,
+        rules_paths=args.rules_dir, rule_ids=_split(args.rules),
+        policies=parse_policies(args.policy) if args.policy else [],
+        severity=parse_severity("--severity", args.severity) if args.severity else None,
+        config=args.config, waivers=args.waivers, output=args.output, formats=parse_formats(args.format),
+        fail_on=parse_severity("--fail-on", args.fail_on), quiet=args.quiet, save_snapshot=args.save_snapshot,
+        stats=args.stats,
+    )
+    return run_audit(opts, console)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""Subcommands other than the audit itself: snapshot, rules, permissions, schemas."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from auditor import exitcodes
+
+
+def dispatch(argv: list[str], console: Any, err: Any) -> int:
+    name, rest = argv[0], argv[1:]
+    return int({"snapshot": snapshot, "rules": rules, "permissions": permissions, "schemas": schemas}[name](
+        rest, console, err))
+
+
+def snapshot(argv: list[str], console: Any, err: Any) -> int:
+    from auditor.app import AuditOptions, collect_options, load_inputs, obtain_graph
+    from auditor.cli import _split
+
+    p = argparse.ArgumentParser(prog="audit snapshot", description="Collect the account into a snapshot file "
+                                "that `audit --snapshot FILE` evaluates later with no AWS access.")
+    p.add_argument("--output", type=Path, required=True, help="snapshot file to write (JSON)")
+    p.add_argument("--region")
+    p.add_argument("--profile")
+    p.add_argument("--demo", action="store_true")
+    p.add_argument("--config", type=Path)
+    p.add_argument("-q", "--quiet", action="store_true")
+    a = p.parse_args(argv)
+    opts = AuditOptions(regions=_split(a.region), profile=a.profile, demo=a.demo, config=a.config, quiet=a.quiet)
+    rules, config = load_inputs(opts)
+    graph = obtain_graph(opts, collect_options(rules, config), config.regions)
+    graph.save(a.output)
+    if not a.quiet:
+        counts = graph.counts()
+        console.print(f"wrote {a.output}: {sum(counts.values())} nodes, {sum(1 for _ in graph.edges())} edges, "
+                      f"{len(graph.errors)} collection errors, {graph.meta.get('api_calls', {}).get('total', 0)} "
+                      "API calls", highlight=False)
+    return exitcodes.INCOMPLETE if graph.errors else exitcodes.OK
+
+
+def rules(argv: list[str], console: Any, err: Any) -> int:
+    from rich.table import Table
+
+    from auditor.engine.loader import load_rules
+    from auditor.engine.schema import rule_schema
+    from auditor.report.terminal import clean
+
+    p = argparse.ArgumentParser(prog="audit rules", description="Inspect and validate rule files.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    ls = sub.add_parser("list", help="list the rules")
+    ls.add_argument("--rules-dir", type=Path, action="append", default=[])
+    ls.add_argument("--policy", type=int)
+    show = sub.add_parser("show", help="show one rule")
+    show.add_argument("rule_id")
+    show.add_argument("--rules-dir", type=Path, action="append", default=[])
+    val = sub.add_parser("validate", help="validate rule files or directories; exit 2 on any problem")
+    val.add_argument("paths", type=Path, nargs="*")
+    sub.add_parser("schema", help="print the rule JSON Schema")
+    a = p.parse_args(argv)
+    if a.cmd == "schema":
+        console.print_json(json.dumps(rule_schema()))
+        return exitcodes.OK
+    if a.cmd == "validate":
+        loaded = load_rules(a.paths or None)
+        console.print(f"{len(loaded)} rule(s) valid", highlight=False)
+        return exitcodes.OK
+    loaded = load_rules(a.rules_dir or None)
+    if a.cmd == "list":
+        t = Table(header_style="bold")
+        for col in ("id", "policy", "severity", "resource", "kind", "title"):
+            t.add_column(col)
+        for r in loaded:
+            if a.policy and r.policy != a.policy:
+                continue
+            t.add_row(r.id, str(r.policy), r.severity.value, r.resource, r.kind, clean(r.title))
+        console.print(t)
+        return exitcodes.OK
+    match = [r for r in loaded if r.id == a.rule_id]
+    if not match:
+        err.print(f"no rule {a.rule_id!r}; `audit rules list` shows the ids", highlight=False, markup=False)
+        return exitcodes.INVALID_INPUT
+    console.print(Path(match[0].source).read_text(), highlight=False, markup=False)
+    return exitcodes.OK
+
+
+def permissions(argv: list[str], console: Any, err: Any) -> int:
+    from auditor.permissions import policy_document
+
+    p = argparse.ArgumentParser(prog="audit permissions",
+                                description="Print the IAM policy the audit needs, generated from the collectors.")
+    p.parse_args(argv)
+    console.print_json(json.dumps(policy_document()))
+    return exitcodes.OK
+
+
+def schemas(argv: list[str], console: Any, err: Any) -> int:
+    from auditor.permissions import write_schemas
+
+    p = argparse.ArgumentParser(prog="audit schemas", description="Write the published JSON Schemas.")
+    p.add_argument("--dir", type=Path, default=Path(__file__).parent / "schemas")
+    a = p.parse_args(argv)
+    for path in write_schemas(a.dir):
+        console.print(f"wrote {path}", highlight=False)
+    return exitcodes.OK

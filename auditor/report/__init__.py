@@ -1,0 +1,1 @@
+"""Report writers: JSON (the machine contract), HTML (security reviews), terminal (rich summary)."""

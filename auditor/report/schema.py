@@ -1,0 +1,77 @@
+"""JSON Schema of the JSON report (schema_version 1.x): the contract other tools parse."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.model import Severity, Status
+
+STATUS = {"enum": [s.value for s in Status]}
+SEVERITY = {"enum": [s.value for s in Severity]}
+COUNTS = {"type": "object", "required": [s.value for s in Status],
+          "properties": {s.value: {"type": "integer", "minimum": 0} for s in Status}}
+
+
+def report_schema() -> dict[str, Any]:
+    finding = {
+        "type": "object",
+        "required": ["rule_id", "policy", "title", "severity", "status", "resource", "message", "evidence",
+                     "remediation"],
+        "properties": {
+            "rule_id": {"type": "string", "pattern": r"^SM-\d\d-[a-z0-9-]+$"},
+            "policy": {"type": "integer", "minimum": 1, "maximum": 15},
+            "title": {"type": "string"},
+            "severity": SEVERITY,
+            "status": STATUS,
+            "resource": {
+                "type": "object", "required": ["arn", "type", "name", "account", "region"],
+                "properties": {k: {"type": "string"} for k in ("arn", "type", "name", "account", "region")},
+            },
+            "message": {"type": "string"},
+            "evidence": {"type": "object", "required": ["basis", "checks"],
+                         "properties": {"basis": {"enum": ["proven", "inferred"]}, "checks": {"type": "array"},
+                                        "unknown": {"type": "array", "items": {"type": "string"}}}},
+            "remediation": {"type": "object", "required": ["remediator", "guidance"],
+                            "properties": {"remediator": {"type": ["string", "null"]},
+                                           "guidance": {"type": "string"},
+                                           "outcome": {"type": "string"}}},
+            "exemption": {"type": "object", "required": ["kind", "reason"]},
+        },
+    }
+    policy_summary = {
+        "type": "object",
+        "required": ["section", "title", "pass", "fail", "error", "exempt", "score", "rules"],
+        "properties": {"score": {"type": ["number", "null"]}, "title": {"type": "string"}},
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://sagemaker-auditor.dev/schemas/report.schema.json",
+        "title": "SageMaker auditor JSON report",
+        "type": "object",
+        "required": ["schema_version", "tool", "scope", "complete", "summary", "findings", "collection_errors"],
+        "properties": {
+            "schema_version": {"type": "string", "pattern": r"^1\.\d+$"},
+            "tool": {"type": "object", "required": ["name", "version"]},
+            "scope": {"type": "object", "required": ["accounts", "regions", "collected_at", "evaluated_at"],
+                      "properties": {"accounts": {"type": "array", "items": {"type": "string"}},
+                                     "regions": {"type": "array", "items": {"type": "string"}}}},
+            "complete": {"type": "boolean"},
+            "summary": {
+                "type": "object",
+                "required": ["total", "by_status", "failing_by_severity", "score", "by_policy"],
+                "properties": {
+                    "total": {"type": "integer"},
+                    "by_status": COUNTS,
+                    "score": {"type": ["number", "null"]},
+                    "by_policy": {"type": "object", "additionalProperties": policy_summary,
+                                  "propertyNames": {"pattern": r"^([1-9]|1[0-5])$"}},
+                },
+            },
+            "findings": {"type": "array", "items": finding},
+            "manual_checks": {"type": "array"},
+            "expired_waivers": {"type": "array"},
+            "collection_errors": {"type": "array", "items": {
+                "type": "object", "required": ["service", "operation", "code", "message", "account", "region"]}},
+            "api_calls": {"type": "object"},
+        },
+    }

@@ -1,0 +1,75 @@
+"""The rich terminal summary: per-policy counts, the worst findings first, and what could not be read."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
+STATUS_STYLE = {"fail": "bold red", "error": "bold yellow", "exempt": "cyan", "pass": "green"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+MAX_CELL = 160
+
+
+def clean(text: Any) -> str:
+    """Attacker-controlled text (names, tags, messages) made safe for a terminal: no escapes, bounded length."""
+    s = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
+    return s if len(s) <= MAX_CELL else s[: MAX_CELL - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    scope = doc["scope"]
+    summ = doc["summary"]
+    head = Text()
+    head.append("SageMaker deployment audit  ", style="bold")
+    head.append(clean(f"account {', '.join(scope['accounts'])} · regions {', '.join(scope['regions'])} "
+                      f"· collected {scope['collected_at']}"))
+    console.print(head)
+    table = Table(title=None, show_lines=False, header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("Policy")
+    for status in ("pass", "fail", "error", "exempt"):
+        table.add_column(status, justify="right", style=STATUS_STYLE[status])
+    table.add_column("score", justify="right")
+    for n, p in summ["by_policy"].items():
+        sc = "-" if p["score"] is None else f"{p['score']:.0f}%"
+        table.add_row(n, Text(clean(p["title"])), *(str(p[s]) if p[s] else "·" for s in
+                                                     ("pass", "fail", "error", "exempt")), sc)
+    console.print(table)
+    bad = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
+    bad.sort(key=lambda f: (f["status"] != "fail", -SEVERITY_RANK[f["severity"]], f["policy"], f["rule_id"],
+                            f["resource"]["arn"]))
+    if bad:
+        worst = Table(title=f"Worst findings ({min(top, len(bad))} of {len(bad)})", header_style="bold",
+                      show_lines=False)
+        worst.add_column("status")
+        worst.add_column("sev")
+        worst.add_column("rule", no_wrap=True)
+        worst.add_column("resource", overflow="fold")
+        worst.add_column("finding", overflow="fold", ratio=1)
+        for f in bad[:top]:
+            # The headline only: the full message and evidence are in the JSON and HTML reports.
+            head = f["message"].split(" — ")[0]
+            worst.add_row(Text(f["status"], style=STATUS_STYLE[f["status"]]), f["severity"], f["rule_id"],
+                          Text(clean(f["resource"]["name"])), Text(clean(head)[:120]))
+        console.print(worst)
+    errors = doc["collection_errors"]
+    if errors:
+        console.print(Text(f"Audit INCOMPLETE: {len(errors)} API call(s) failed; affected findings are 'error'.",
+                           style="bold yellow"))
+        for e in errors[:10]:
+            console.print(Text(clean(f"  {e['region']} {e['service']}:{e['operation']} {e['code']}: {e['message']}")))
+    elif not doc["complete"]:
+        console.print(Text("Audit INCOMPLETE: some findings could not be decided (status error).",
+                           style="bold yellow"))
+    by = summ["by_status"]
+    tail = Text()
+    tail.append(f"{summ['total']} findings: ")
+    tail.append(f"{by['fail']} fail", style=STATUS_STYLE["fail"])
+    tail.append(f", {by['error']} error, {by['exempt']} exempt, {by['pass']} pass")
+    if summ["score"] is not None:
+        tail.append(f" · compliance score {summ['score']:.1f}%")
+    console.print(tail)
