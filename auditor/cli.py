@@ -85,10 +85,10 @@ def _input_error(exc: Exception, err: Any) -> int | None:
     if isinstance(exc, RuleLoadError):
         err.print(f"invalid rules ({len(exc.errors)} problem(s)):", highlight=False)
         for e in exc.errors:
-            err.print(f"  {e}", highlight=False, markup=False)
+            err.print(f"  {e}", highlight=False, markup=False, soft_wrap=True)
         return exitcodes.INVALID_INPUT
     if isinstance(exc, (UsageError, InputError, GraphError, DemoUnavailable)):
-        err.print(f"audit: error: {exc}", highlight=False, markup=False)
+        err.print(f"audit: error: {exc}", highlight=False, markup=False, soft_wrap=True)
         return exitcodes.INVALID_INPUT
     return None
 

@@ -49,12 +49,15 @@ class SessionFactory:
         max_attempts: int = 8,
         read_timeout: int = 30,
         counter: CallCounter | None = None,
+        hooks: list[tuple[str, Any]] | None = None,
     ) -> None:
         self.profile = profile
         self.default_region = region
         self.max_attempts = max_attempts
         self.read_timeout = read_timeout
         self.counter = counter or CallCounter()
+        # botocore event hooks (event name, handler): fault injection in tests, call recording for permissions.
+        self.hooks = list(hooks or [])
         self._local = threading.local()
 
     def _session(self) -> boto3.Session:
@@ -66,6 +69,8 @@ class SessionFactory:
             sess = boto3.Session(profile_name=self.profile, region_name=self.default_region)
             sess.events.register("before-call", self.counter.on_call)
             sess.events.register("before-send", self.counter.on_send)
+            for event, handler in self.hooks:
+                sess.events.register(event, handler)
             self._local.session = sess
         return sess
 

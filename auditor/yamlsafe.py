@@ -78,6 +78,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> Located:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = exc.problem or exc.context or "invalid YAML"
+        if exc.context and exc.context_mark and exc.problem:
+            problem = f"{problem} ({exc.context} that starts at line {exc.context_mark.line + 1})"
         raise InputError(p, line, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise InputError(p, None, f"invalid YAML: {exc}") from None
@@ -98,5 +100,12 @@ def schema_errors(located: Located, schema: dict[str, Any], file: str | Path) ->
         msg = best.message
         if len(msg) > 300:
             msg = msg[:300] + "..."
-        out.append(InputError(file, located.line(list(best.absolute_path)), f"{where}: {msg}"))
+        path = list(best.absolute_path)
+        if best.validator == "additionalProperties" and isinstance(best.instance, dict):
+            # Point at the offending key itself, not at the mapping that holds it.
+            allowed = set((best.schema or {}).get("properties", {}))
+            extra = sorted(k for k in best.instance if k not in allowed)
+            if extra:
+                path.append(extra[0])
+        out.append(InputError(file, located.line(path), f"{where}: {msg}"))
     return out

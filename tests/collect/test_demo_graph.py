@@ -1,0 +1,155 @@
+"""Every collector against the seeded demo account: expected nodes, attributes and labelled edges."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from auditor.collect import collect
+from auditor.demo.account import demo_account
+from auditor.graph import ResourceGraph
+from auditor.session import SessionFactory
+
+ACCT = "123456789012"
+EP = f"arn:aws:sagemaker:us-east-1:{ACCT}:endpoint/"
+
+
+@pytest.fixture(scope="module")
+def graph() -> Iterator[ResourceGraph]:
+    with demo_account() as regions:
+        yield collect(SessionFactory(region=regions[0]), regions)
+
+
+def ep(graph: ResourceGraph, name: str) -> str:
+    matches = [n for n in graph.nodes_of_type("sagemaker.endpoint") if graph.attrs(n)["name"] == name]
+    assert len(matches) == 1, name
+    return matches[0]
+
+
+def only(graph: ResourceGraph, node: str, label: str) -> str:
+    rel = graph.related(node, label)
+    assert len(rel) == 1, (node, label, rel)
+    return rel[0]
+
+
+def test_collects_every_endpoint_of_both_regions_without_errors(graph: ResourceGraph) -> None:
+    assert len(graph.nodes_of_type("sagemaker.endpoint")) == 14
+    assert {graph.attrs(n)["region"] for n in graph.nodes_of_type("sagemaker.endpoint")} == {"us-east-1", "eu-west-1"}
+    assert graph.errors == []
+
+
+def test_endpoint_chain_and_attributes(graph: ResourceGraph) -> None:
+    e = ep(graph, "fraud-detector-prod")
+    assert graph.attrs(e)["tags"]["environment"] == "production"
+    cfg = only(graph, e, "uses_config")
+    assert graph.attrs(cfg)["data"]["data_capture_enabled"] is True
+    variants = graph.related(e, "has_variant")
+    assert [graph.attrs(v)["data"]["variant_name"] for v in variants] == ["blue", "green"]
+    v = graph.attrs(variants[0])["data"]
+    assert (v["instance_type"], v["vcpus"], v["current_instance_count"], v["current_weight"]) == ("ml.m5.large", 2, 2, 0.9)
+    model = only(graph, variants[0], "serves_model")
+    m = graph.attrs(model)["data"]
+    assert m["vpc_configured"] is True and m["enable_network_isolation"] is True
+    container = only(graph, model, "has_container")
+    c = graph.attrs(container)["data"]
+    assert c["image_registry_account"] == "763104351884" and c["model_package_name"]
+    pkg = only(graph, container, "from_package")
+    assert graph.attrs(pkg)["data"]["approval_status"] == "Approved"
+    assert graph.attrs(pkg)["data"]["older_approved_versions"] == 1
+    obj = only(graph, container, "artifact")
+    assert graph.attrs(obj)["data"]["sse"] == "aws:kms"
+    bucket = only(graph, obj, "stored_in")
+    assert graph.attrs(bucket)["data"]["versioning_status"] == "Enabled"
+    key = only(graph, obj, "encrypted_by")
+    assert graph.attrs(key)["data"]["rotation_enabled"] is True
+    assert only(graph, bucket, "encrypted_by") == key  # alias/ml-artifacts resolved to the same key ARN
+
+
+def test_model_without_vpc_config_is_not_configured(graph: ResourceGraph) -> None:
+    v = only(graph, ep(graph, "recommender-prod"), "has_variant")
+    model = graph.attrs(only(graph, v, "serves_model"))["data"]
+    assert model["vpc_configured"] is False and model["vpc_config"] is None
+    assert graph.attrs(v)["data"]["is_gpu"] is True and graph.attrs(v)["data"]["instance_type"] == "ml.g5.xlarge"
+
+
+def test_vpc_subnets_security_groups_and_endpoints(graph: ResourceGraph) -> None:
+    v = graph.related(ep(graph, "search-ranker-prod"), "has_variant")[0]
+    model = only(graph, v, "serves_model")
+    azs = {graph.attrs(s)["data"]["availability_zone"] for s in graph.related(model, "in_subnet")}
+    assert azs == {"us-east-1a"}
+    sg = only(graph, model, "has_security_group")
+    assert graph.attrs(sg)["data"]["open_ingress"] is True
+    vpc = only(graph, graph.related(model, "in_subnet")[0], "in_vpc")
+    services = [graph.attrs(x)["data"]["service_name"] for x in graph.related(vpc, "has_vpc_endpoint")]
+    assert services == ["com.amazonaws.us-east-1.sagemaker.runtime"]
+
+
+def test_execution_roles_judged_for_wildcards(graph: ResourceGraph) -> None:
+    admin = graph.attrs(f"arn:aws:iam::{ACCT}:role/sagemaker-exec-admin")["data"]
+    least = graph.attrs(f"arn:aws:iam::{ACCT}:role/sagemaker-exec-fraud")["data"]
+    assert admin["over_privileged"] is True and admin["wildcard_grants"] == ["inline inference: Allow * on Resource *"]
+    assert least["over_privileged"] is False
+
+
+def test_autoscaling_targets_and_normalised_policies(graph: ResourceGraph) -> None:
+    blue = graph.related(ep(graph, "fraud-detector-prod"), "has_variant")[0]
+    target = only(graph, blue, "scaled_by")
+    assert (graph.attrs(target)["data"]["min_capacity"], graph.attrs(target)["data"]["max_capacity"]) == (2, 4)
+    policy = graph.attrs(only(graph, target, "has_policy"))["data"]
+    assert policy["target_per_unit"] == 70.0 and policy["tracks_expected_metric"] is True
+    ranker = graph.related(ep(graph, "search-ranker-prod"), "has_variant")[0]
+    rp = graph.attrs(only(graph, only(graph, ranker, "scaled_by"), "has_policy"))["data"]
+    assert rp["expected_metric"] == "GPUUtilization" and rp["tracks_expected_metric"] is False
+    assert rp["target_per_unit"] == round(70 / 48, 2)  # 48 vCPUs on ml.g5.12xlarge
+
+
+def test_monitoring_schedules_and_definitions(graph: ResourceGraph) -> None:
+    schedules = graph.related(ep(graph, "fraud-detector-prod"), "monitored_by")
+    kinds = sorted(graph.attrs(s)["data"]["monitoring_type"] for s in schedules)
+    assert kinds == ["DataQuality", "ModelBias", "ModelExplainability", "ModelQuality"]
+    mq = next(s for s in schedules if graph.attrs(s)["data"]["monitoring_type"] == "ModelQuality")
+    jd = graph.attrs(only(graph, mq, "uses_job_definition"))["data"]
+    assert jd["ground_truth_uri"].startswith("s3://") and jd["baseline_constraints_uri"].endswith("constraints.json")
+
+
+def test_alarms_dashboards_logs_and_rollback_links(graph: ResourceGraph) -> None:
+    e = ep(graph, "fraud-detector-prod")
+    metrics = {m for a in graph.related(e, "alarmed_by") for m in graph.attrs(a)["data"]["metric_names"]}
+    # the drift alarm uses the Model Monitor dimension "Endpoint", not "EndpointName"
+    assert {"ModelLatency", "Invocation5XXErrors", "Invocation4XXErrors", "feature_baseline_drift_total"} <= metrics
+    assert graph.attrs(e)["data"]["dashboard_metrics"]["ModelLatency"] == ["p50", "p95", "p99"]
+    assert graph.attrs(only(graph, e, "logs_to"))["data"]["retention_in_days"] == 90
+    assert len(graph.related(e, "rollback_alarm")) == 4
+    churn = ep(graph, "churn-model-prod")
+    assert all(graph.attrs(a)["dangling"] for a in graph.related(churn, "rollback_alarm"))
+
+
+def test_metrics_idle_busy_and_utilisation(graph: ResourceGraph) -> None:
+    assert graph.attrs(ep(graph, "nlp-playground-dev"))["data"]["invocations_window"] == 0.0
+    assert graph.attrs(ep(graph, "fraud-detector-prod"))["data"]["invocations_window"] == 2 * 24 * 1200
+    nightly = graph.related(ep(graph, "nightly-scoring-prod"), "has_variant")[0]
+    assert graph.attrs(nightly)["data"]["metrics"]["invocations_top4h_share"] == 1.0
+    rec = graph.related(ep(graph, "recommender-prod"), "has_variant")[0]
+    assert graph.attrs(rec)["data"]["metrics"]["gpu_avg_per_gpu"] < 5
+
+
+def test_dangling_model_is_visible_not_a_crash(graph: ResourceGraph) -> None:
+    v = graph.related(ep(graph, "legacy-scoring-dev"), "has_variant")[0]
+    model = only(graph, v, "serves_model")
+    assert graph.attrs(model)["dangling"] is True
+
+
+def test_trail_and_event_rule_per_region(graph: ResourceGraph) -> None:
+    east, west = f"aws:{ACCT}:us-east-1", f"aws:{ACCT}:eu-west-1"
+    trail = graph.attrs(only(graph, east, "has_trail"))["data"]
+    assert trail["is_logging"] is True and trail["captures_endpoint_data_events"] is True
+    assert graph.related(west, "has_trail") == graph.related(east, "has_trail")  # multi-region trail
+    assert len(graph.related(east, "has_event_rule")) == 1 and graph.related(west, "has_event_rule") == []
+
+
+def test_snapshot_round_trip_is_exact(graph: ResourceGraph, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "snap.json"
+    graph.save(path)
+    again = ResourceGraph.load(path)
+    assert again.to_dict() == graph.to_dict()

@@ -1,0 +1,129 @@
+"""Our moto extension behaves as the AWS API reference says."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from auditor.moto_ext import percentile
+
+R = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/r"
+
+
+def _endpoint(sm, name: str = "e1", itype: str = "ml.g5.xlarge", deployment=None) -> None:  # type: ignore[no-untyped-def]
+    sm.create_model(ModelName=f"{name}-m", ExecutionRoleArn=ROLE, EnableNetworkIsolation=True,
+                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+    sm.create_endpoint_config(EndpointConfigName=f"{name}-c1", ProductionVariants=[
+        {"VariantName": "v", "ModelName": f"{name}-m", "InstanceType": itype, "InitialInstanceCount": 2}])
+    kw = {"DeploymentConfig": deployment} if deployment else {}
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-c1", **kw)
+
+
+def test_modern_instance_types_and_network_isolation(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    for t in ("ml.g5.12xlarge", "ml.m6i.xlarge", "ml.g6.xlarge"):
+        _endpoint(sm, name=t.replace(".", "-"), itype=t)
+    assert sm.describe_model(ModelName="ml-g5-12xlarge-m")["EnableNetworkIsolation"] is True
+    with pytest.raises(ClientError):
+        sm.create_endpoint_config(EndpointConfigName="bad", ProductionVariants=[
+            {"VariantName": "v", "ModelName": "ml-g5-12xlarge-m", "InstanceType": "ml.bogus.large",
+             "InitialInstanceCount": 1}])
+
+
+def test_deployment_config_is_returned_as_last_deployment_config(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    cfg = {"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "a"}]}}
+    _endpoint(sm, deployment=cfg)
+    assert sm.describe_endpoint(EndpointName="e1")["LastDeploymentConfig"] == cfg
+
+
+def test_update_endpoint_switches_config_and_keeps_or_drops_properties(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    _endpoint(sm)
+    sm.create_endpoint_config(EndpointConfigName="e1-c2", DataCaptureConfig={
+        "EnableCapture": True, "InitialSamplingPercentage": 10, "DestinationS3Uri": "s3://b/c",
+        "CaptureOptions": [{"CaptureMode": "Input"}]}, ProductionVariants=[
+        {"VariantName": "v", "ModelName": "e1-m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 3}])
+    sm.update_endpoint_weights_and_capacities(EndpointName="e1", DesiredWeightsAndCapacities=[
+        {"VariantName": "v", "DesiredInstanceCount": 5}])
+    dep = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE",
+                                                                     "WaitIntervalInSeconds": 60}}}
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="e1-c2", RetainAllVariantProperties=True,
+                       DeploymentConfig=dep)
+    d = sm.describe_endpoint(EndpointName="e1")
+    assert d["EndpointConfigName"] == "e1-c2" and d["DataCaptureConfig"]["EnableCapture"] is True
+    assert d["ProductionVariants"][0]["CurrentInstanceCount"] == 5  # retained
+    assert d["LastDeploymentConfig"] == dep
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="e1-c2")
+    d = sm.describe_endpoint(EndpointName="e1")
+    assert d["ProductionVariants"][0]["CurrentInstanceCount"] == 3 and "LastDeploymentConfig" not in d
+    with pytest.raises(ClientError, match="Could not find endpoint configuration"):
+        sm.update_endpoint(EndpointName="e1", EndpointConfigName="nope")
+    with pytest.raises(ClientError, match="Could not find endpoint"):
+        sm.update_endpoint(EndpointName="nope", EndpointConfigName="e1-c2")
+
+
+def test_monitoring_job_definitions_and_schedules(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    _endpoint(sm)
+    arn = sm.create_model_quality_job_definition(
+        JobDefinitionName="mq", ModelQualityAppSpecification={"ImageUri": "x", "ProblemType": "Regression"},
+        ModelQualityBaselineConfig={"ConstraintsResource": {"S3Uri": "s3://b/c.json"}},
+        ModelQualityJobInput={"EndpointInput": {"EndpointName": "e1", "LocalPath": "/in"},
+                              "GroundTruthS3Input": {"S3Uri": "s3://b/gt"}},
+        ModelQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://b/o", "LocalPath": "/o"}}]},
+        JobResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 1}},
+        RoleArn=ROLE)["JobDefinitionArn"]
+    assert arn.endswith(":model-quality-job-definition/mq")
+    d = sm.describe_model_quality_job_definition(JobDefinitionName="mq")
+    assert d["ModelQualityBaselineConfig"]["ConstraintsResource"]["S3Uri"] == "s3://b/c.json"
+    sm.create_monitoring_schedule(MonitoringScheduleName="s", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": "mq",
+        "MonitoringType": "ModelQuality"})
+    s = sm.describe_monitoring_schedule(MonitoringScheduleName="s")
+    assert (s["EndpointName"], s["MonitoringType"], s["MonitoringScheduleStatus"]) == ("e1", "ModelQuality", "Scheduled")
+    assert [x["MonitoringScheduleName"] for x in sm.list_monitoring_schedules(EndpointName="e1")[
+        "MonitoringScheduleSummaries"]] == ["s"]
+    assert sm.list_monitoring_schedules(EndpointName="other")["MonitoringScheduleSummaries"] == []
+    sm.stop_monitoring_schedule(MonitoringScheduleName="s")
+    assert sm.describe_monitoring_schedule(MonitoringScheduleName="s")["MonitoringScheduleStatus"] == "Stopped"
+    with pytest.raises(ClientError):  # the named definition must exist with that type
+        sm.create_monitoring_schedule(MonitoringScheduleName="t", MonitoringScheduleConfig={
+            "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringJobDefinitionName": "mq",
+            "MonitoringType": "DataQuality"})
+    sm.delete_monitoring_schedule(MonitoringScheduleName="s")
+    with pytest.raises(ClientError):
+        sm.describe_monitoring_schedule(MonitoringScheduleName="s")
+
+
+def test_get_metric_data_percentiles_namespace_and_dimension_order(aws: None) -> None:
+    cw = boto3.client("cloudwatch", region_name=R)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    dims = [{"Name": "VariantName", "Value": "v"}, {"Name": "EndpointName", "Value": "e"}]
+    cw.put_metric_data(Namespace="/aws/sagemaker/Endpoints", MetricData=[
+        {"MetricName": "CPUUtilization", "Dimensions": dims, "Value": float(i), "Timestamp": now - dt.timedelta(minutes=i)}
+        for i in range(1, 101)])
+    # same name and dimensions in another namespace must not leak into the result
+    cw.put_metric_data(Namespace="Other", MetricData=[
+        {"MetricName": "CPUUtilization", "Dimensions": dims, "Value": 1000.0, "Timestamp": now - dt.timedelta(minutes=5)}])
+
+    def q(stat: str, ns: str = "/aws/sagemaker/Endpoints") -> list[float]:
+        r = cw.get_metric_data(MetricDataQueries=[{"Id": "a", "MetricStat": {"Metric": {
+            "Namespace": ns, "MetricName": "CPUUtilization",
+            "Dimensions": list(reversed(dims))}, "Period": 86400, "Stat": stat}}],
+            StartTime=now - dt.timedelta(days=1), EndTime=now + dt.timedelta(minutes=1))
+        return r["MetricDataResults"][0]["Values"]
+
+    assert q("p95") == [95.0] and q("p50") == [50.0] and q("p99.9") == [100.0]
+    assert q("Maximum") == [100.0] and q("Sum") == [5050.0]
+    assert q("Maximum", ns="Other") == [1000.0]
+
+
+def test_percentile_nearest_rank() -> None:
+    assert percentile([5.0], 95) == 5.0
+    assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
+    assert percentile(list(map(float, range(1, 21))), 95) == 19.0
