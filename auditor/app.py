@@ -134,7 +134,7 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
             graph = collect(SessionFactory(region=regions[0]), regions, collect_opts, progress)
         graph.meta["source"] = "demo account (moto)"
         return graph
-    factory = SessionFactory(profile=opts.profile, region=(opts.regions or [None])[0])
+    factory = SessionFactory(profile=opts.profile, region=opts.regions[0] if opts.regions else None)
     regions = opts.regions or regions_hint or [r for r in [factory.region_name()] if r]
     if not regions:
         raise UsageError("no region: pass --region (e.g. --region us-east-1,eu-west-1) or set AWS_REGION")

@@ -70,7 +70,8 @@ def rules(argv: list[str], console: Any, err: Any) -> int:
     loaded = load_rules(a.rules_dir or None)
     if a.cmd == "list":
         t = Table(header_style="bold")
-        for col in ("id", "policy", "severity", "resource", "kind", "title"):
+        t.add_column("id", no_wrap=True)
+        for col in ("policy", "severity", "resource", "kind", "title"):
             t.add_column(col)
         for r in loaded:
             if a.policy and r.policy != a.policy:

@@ -183,7 +183,7 @@ class ResourceGraph:
 
     def attrs(self, node_id: str) -> dict[str, Any]:
         """The live attribute dict of a node (not a copy)."""
-        return self.g.nodes[node_id]  # type: ignore[no-any-return]
+        return self.g.nodes[node_id]
 
     def nodes_of_type(self, type_: str) -> list[str]:
         return sorted(n for n, t in self.g.nodes(data="type") if t == type_)
@@ -198,7 +198,8 @@ class ResourceGraph:
         """Collection-wide errors that make the set of `type_` nodes in this account-region incomplete."""
         return [
             e for e in self.errors
-            if (type_ in e.affects or "*" in e.affects) and e.account in ("", account) and e.region in ("", "global", region)
+            if (type_ in e.affects or "*" in e.affects)
+            and e.account in ("", account) and e.region in ("", "global", region)
         ]
 
     def edges(self) -> Iterator[tuple[str, str, str]]:

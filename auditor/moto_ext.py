@@ -45,12 +45,12 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _state(backend: Any) -> dict[str, dict[str, Any]]:
+def _state(backend: Any) -> dict[str, dict[Any, Any]]:
     st = backend.__dict__.get("_auditor_ext")
     if st is None:
         st = {"schedules": {}, "job_definitions": {}}
         backend.__dict__["_auditor_ext"] = st
-    return st  # type: ignore[no-any-return]
+    return st
 
 
 def _validation(msg: str) -> Exception:
@@ -80,7 +80,7 @@ def _patch_sagemaker() -> None:
             return
         original_validate(self, instance_type)
 
-    sm_models.FakeEndpointConfig.validate_instance_type = validate_instance_type
+    setattr(sm_models.FakeEndpointConfig, "validate_instance_type", validate_instance_type)
 
     # CreateModel: EnableNetworkIsolation
     original_create_model = SageMakerResponse.create_model
@@ -91,7 +91,7 @@ def _patch_sagemaker() -> None:
         model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
         return result
 
-    SageMakerResponse.create_model = create_model
+    setattr(SageMakerResponse, "create_model", create_model)
 
     # CreateEndpoint: keep DeploymentConfig, return it as LastDeploymentConfig
     original_create_endpoint = SageMakerResponse.create_endpoint
@@ -102,7 +102,7 @@ def _patch_sagemaker() -> None:
         endpoint.last_deployment_config = self._get_param("DeploymentConfig")
         return result
 
-    SageMakerResponse.create_endpoint = create_endpoint
+    setattr(SageMakerResponse, "create_endpoint", create_endpoint)
 
     def update_endpoint(self: Any) -> Any:
         backend = self.sagemaker_backend
@@ -143,7 +143,7 @@ def _patch_sagemaker() -> None:
         endpoint.last_modified_time = _now()
         return ActionResult({"EndpointArn": endpoint.arn})
 
-    SageMakerResponse.update_endpoint = update_endpoint
+    setattr(SageMakerResponse, "update_endpoint", update_endpoint)
 
     # Monitoring job definitions
     def _make_job_def_handlers(kind: str) -> None:
@@ -276,12 +276,12 @@ def _patch_sagemaker() -> None:
             raise _not_found(f"Monitoring schedule {name} not found")
         return EmptyResult()
 
-    SageMakerResponse.create_monitoring_schedule = create_monitoring_schedule
-    SageMakerResponse.describe_monitoring_schedule = describe_monitoring_schedule
-    SageMakerResponse.list_monitoring_schedules = list_monitoring_schedules
-    SageMakerResponse.stop_monitoring_schedule = _set_status("Stopped")
-    SageMakerResponse.start_monitoring_schedule = _set_status("Scheduled")
-    SageMakerResponse.delete_monitoring_schedule = delete_monitoring_schedule
+    setattr(SageMakerResponse, "create_monitoring_schedule", create_monitoring_schedule)
+    setattr(SageMakerResponse, "describe_monitoring_schedule", describe_monitoring_schedule)
+    setattr(SageMakerResponse, "list_monitoring_schedules", list_monitoring_schedules)
+    setattr(SageMakerResponse, "stop_monitoring_schedule", _set_status("Stopped"))
+    setattr(SageMakerResponse, "start_monitoring_schedule", _set_status("Scheduled"))
+    setattr(SageMakerResponse, "delete_monitoring_schedule", delete_monitoring_schedule)
 
 
 # -- CloudWatch -----------------------------------------------------------------------------------
@@ -316,13 +316,13 @@ def _patch_cloudwatch() -> None:
     def get_metric_data(self: Any, queries: list[dict[str, Any]], start_time: dt.datetime, end_time: dt.datetime,
                         scan_by: str = "TimestampAscending") -> list[dict[str, Any]]:
         if any("MetricStat" not in q for q in queries):
-            return original(self, queries, start_time, end_time, scan_by)  # type: ignore[no-any-return]
+            return original(self, queries, start_time, end_time, scan_by)
         start_time = start_time.replace(microsecond=0)
         end_time = end_time.replace(microsecond=0)
         if start_time >= end_time:
-            return original(self, queries, start_time, end_time, scan_by)  # type: ignore[no-any-return]
+            return original(self, queries, start_time, end_time, scan_by)
         # Index raw datapoints once by (namespace, name, dimension set): linear, not queries x data x periods.
-        index: dict[tuple[str, str, frozenset[tuple[str, str]]], list[Any]] = {}
+        index: dict[tuple[str, str, frozenset[tuple[Any, Any]]], list[Any]] = {}
         for md in self.get_all_metrics():
             if start_time <= md.timestamp < end_time and isinstance(md, cw_models.MetricDatum):
                 dims = frozenset((d.name, d.value) for d in md.dimensions)
@@ -352,4 +352,4 @@ def _patch_cloudwatch() -> None:
                             "values": values, "timestamps": stamps, "status_code": "Complete"})
         return results
 
-    cw_models.CloudWatchBackend.get_metric_data = get_metric_data
+    setattr(cw_models.CloudWatchBackend, "get_metric_data", get_metric_data)

@@ -6,6 +6,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+# API operations whose IAM action has another name (the rest are "service:Operation" as called).
+ACTION_FOR_OPERATION = {
+    "s3:HeadObject": "s3:GetObject",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+}
+
+
+def action_for(operation: str) -> str:
+    """The IAM action that authorises a counted call ("service:Operation" as botocore names it)."""
+    return ACTION_FOR_OPERATION.get(operation, operation)
+
 
 def audit_actions() -> list[str]:
     from auditor.collect import required_permissions

@@ -8,16 +8,16 @@ from typing import Any
 
 from auditor import __version__
 from auditor.collect import (  # noqa: F401 - importing registers the collectors, in run order
-    sagemaker,
-    monitoring,
     autoscaling,
-    s3,
-    kms,
-    ec2,
-    iam,
     cloudtrail,
     cloudwatch,
+    ec2,
+    iam,
+    kms,
     logs_events,
+    monitoring,
+    s3,
+    sagemaker,
 )
 from auditor.collect.base import COLLECTORS, CollectError, Context, _classify
 from auditor.graph import ResourceGraph

@@ -92,7 +92,7 @@ class Context:
             resp = getattr(self.client(service), operation)(**kwargs)
         except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded by the caller
             raise _classify(service, operation, exc) from exc
-        return normalize(resp)  # type: ignore[no-any-return]
+        return normalize(resp)
 
     def paginate(self, service: str, operation: str, key: str, **kwargs: Any) -> list[Any]:
         """Follow every page (NextToken/Marker) of a list call and return the concatenated `key` items."""
@@ -113,7 +113,7 @@ class Context:
                         break
         except Exception as exc:  # noqa: BLE001
             raise _classify(service, operation, exc) from exc
-        return normalize(items)  # type: ignore[no-any-return]
+        return normalize(items)
 
     def listing_failed(self, err: CollectError, affects: tuple[str, ...]) -> None:
         """A list call failed: the listed types are incomplete for this account-region."""

@@ -169,7 +169,8 @@ def _metrics(ctx: Context) -> None:
     queries: list[tuple[str, str, dict[str, Any], dt.datetime]] = []
     for v in variants + serverless:
         d = g.attrs(v)["data"]
-        dims = [{"Name": "EndpointName", "Value": d["endpoint_name"]}, {"Name": "VariantName", "Value": d["variant_name"]}]
+        dims = [{"Name": "EndpointName", "Value": d["endpoint_name"]},
+                {"Name": "VariantName", "Value": d["variant_name"]}]
         queries.append((v, "invocations", _q(INVOCATION_NS, "Invocations", dims, 3600, "Sum"),
                         end - dt.timedelta(hours=idle_h)))
         if v in serverless:

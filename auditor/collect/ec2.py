@@ -118,7 +118,8 @@ def _arn(ctx: Context, kind: str, ident: str) -> str:
 
 
 def _open(rule: dict[str, Any]) -> bool:
-    cidrs = {r.get("CidrIp") for r in rule.get("IpRanges", [])} | {r.get("CidrIpv6") for r in rule.get("Ipv6Ranges", [])}
+    cidrs = {r.get("CidrIp") for r in rule.get("IpRanges", [])}
+    cidrs |= {r.get("CidrIpv6") for r in rule.get("Ipv6Ranges", [])}
     return bool(cidrs & WORLD)
 
 

@@ -25,7 +25,7 @@ IMAGE_RE = re.compile(
 @cache
 def instance_types() -> dict[str, dict[str, int]]:
     text = resources.files("auditor.data").joinpath("instance_types.json").read_text()
-    return json.loads(text)["types"]  # type: ignore[no-any-return]
+    return json.loads(text)["types"]
 
 
 def parse_image(uri: str) -> dict[str, Any]:

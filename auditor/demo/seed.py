@@ -323,7 +323,7 @@ class Seeder:
 
     def metrics(self, ep: Endpoint) -> None:
         cw = self.c("cloudwatch", ep.region)
-        data: list[dict[str, Any]] = []
+        data: list[tuple[str, dict[str, Any]]] = []
         for v in ep.variants:
             dims = [{"Name": "EndpointName", "Value": ep.name}, {"Name": "VariantName", "Value": v.name}]
             for h, n in enumerate(v.hourly_invocations):

@@ -77,8 +77,11 @@ def _tag(graph: ResourceGraph, node_id: str, key: str) -> Any:
     node = graph.attrs(node_id)
     if node["dangling"]:
         raise Unknown(f"{label_of(node, node_id)} does not exist (dangling reference)")
+    if "describe" in node["errors"]:
+        raise Unknown(f"{label_of(node, node_id)} could not be read: {node['errors']['describe']}")
     if "tags" in node["errors"] or node["tags"] is None:
-        raise Unknown(f"{label_of(node, node_id)}: tags could not be read: {node['errors'].get('tags', 'not collected')}")
+        why = node["errors"].get("tags", "not collected")
+        raise Unknown(f"{label_of(node, node_id)}: tags could not be read: {why}")
     lowered = {k.lower(): v for k, v in node["tags"].items()}
     return lowered.get(key.lower())
 

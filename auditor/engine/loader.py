@@ -168,7 +168,7 @@ def check_rule(file: Path, located: Located, designations: set[str],
     doc = located.data
     if not isinstance(doc, dict):
         return [InputError(file, located.line([]), "a rule file must be a YAML mapping")]
-    params = doc.get("params") if isinstance(doc.get("params"), dict) else {}
+    params: dict[str, Any] = doc["params"] if isinstance(doc.get("params"), dict) else {}
     checker = _Checker(file, located, params, designations, remediators)
     resource = doc.get("resource")
     types = {resource} if resource in NODE_TYPES else set(NODE_TYPES)

@@ -105,7 +105,9 @@ def _glob_any(actual: Any, expected: Any, _now: dt.datetime) -> bool:
 @operator("present", "the attribute exists and is not null, empty or false", "{attr: vpc_config, op: present}",
           needs_value=False)
 def _present(actual: Any, _expected: Any, _now: dt.datetime) -> bool:
-    return actual not in (None, "", [], {}, False)
+    if actual is None or actual is False:
+        return False
+    return not (isinstance(actual, (str, list, dict)) and len(actual) == 0)
 
 
 @operator("absent", "the attribute is missing, null or empty", "{attr: failure_reason, op: absent}",
@@ -183,7 +185,7 @@ def _newer(actual: Any, expected: Any, now: dt.datetime) -> bool:
 @cache
 def official_registries() -> dict[str, list[str]]:
     text = resources.files("auditor.data").joinpath("official_registries.json").read_text()
-    return json.loads(text)["registries"]  # type: ignore[no-any-return]
+    return json.loads(text)["registries"]
 
 
 @operator("official-registry-for", "actual (an ECR registry account) is an official SageMaker/DLC registry of the "

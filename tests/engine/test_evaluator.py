@@ -1,0 +1,146 @@
+"""Evaluator properties: deterministic, order-independent, never a pass on unreadable data; exemptions."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.engine.config import Config, Waiver, load_config, load_waivers
+from auditor.engine.evaluator import check_config_parameters, evaluate_rules, rule_params, select_rules
+from auditor.engine.loader import load_rules
+from auditor.model import Severity
+from auditor.yamlsafe import InputError
+from tests.conftest import build_graph
+
+RULES = load_rules()
+BY_ID = {r.id: r for r in RULES}
+GOLDEN = Path(__file__).parent.parent / "golden"
+CASES = [(yaml.safe_load(f.read_text())["rule"], c) for f in sorted(GOLDEN.glob("*.yaml"))
+         for c in yaml.safe_load(f.read_text())["cases"]]
+
+
+def findings(spec: dict[str, Any], rules: list[Any] | None = None) -> list[dict[str, Any]]:
+    return [f.to_dict() for f in evaluate_rules(build_graph(spec), rules or RULES, Config()).findings]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(CASES), st.randoms(use_true_random=False))
+def test_evaluation_is_independent_of_insertion_order(case: tuple[str, dict[str, Any]], rnd) -> None:  # type: ignore[no-untyped-def]
+    _, spec = case
+    shuffled = copy.deepcopy(spec)
+    rnd.shuffle(shuffled["nodes"])
+    rnd.shuffle(shuffled.setdefault("edges", []))
+    assert findings(spec) == findings(shuffled)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(CASES), st.sampled_from(["describe", "tags", "metrics", "rel:has_variant"]))
+def test_nothing_passes_when_every_node_is_unreadable(case: tuple[str, dict[str, Any]], facet: str) -> None:
+    rule_id, spec = case
+    broken = copy.deepcopy(spec)
+    for n in broken["nodes"]:
+        n["errors"] = {"describe": "AccessDenied (injected)"}
+        if facet == "tags":
+            n["tags"] = None
+    statuses = {f["status"] for f in findings(broken, [BY_ID[rule_id]])}
+    assert "pass" not in statuses
+
+
+def test_resource_error_turns_a_pass_into_error_not_pass() -> None:
+    spec = {"nodes": [{"id": "b", "type": "s3.bucket", "data": {"versioning_status": "Enabled"}}]}
+    assert [f["status"] for f in findings(spec, [BY_ID["SM-02-bucket-versioning"]])] == ["pass"]
+    spec["nodes"][0]["errors"] = {"versioning_status": "AccessDenied"}
+    out = findings(spec, [BY_ID["SM-02-bucket-versioning"]])
+    assert out[0]["status"] == "error" and "AccessDenied" in out[0]["message"]
+
+
+def test_findings_carry_evidence_and_actionable_message() -> None:
+    spec = {"nodes": [{"id": "b", "type": "s3.bucket", "name": "models", "data": {"versioning_status": "Suspended"}}]}
+    f = findings(spec, [BY_ID["SM-02-bucket-versioning"]])[0]
+    assert f["status"] == "fail"
+    assert "versioning_status is 'Suspended', expected eq 'Enabled'" in f["message"]
+    assert f["evidence"]["checks"][0]["actual"] == "Suspended"
+    assert f["remediation"]["guidance"].startswith("aws s3api put-bucket-versioning")
+
+
+SPEC_IDLE = {"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "idle-ep", "data": {
+    "status": "InService", "serverless": False, "creation_time": "2026-01-01T00:00:00Z", "invocations_window": 0}}]}
+
+
+def _waiver(expires: str, **kw: Any) -> Waiver:
+    return Waiver(resource=kw.get("resource", "idle-*"), reason="load test next week", owner="ops@example.com",
+                  expires=dt.date.fromisoformat(expires), rule=kw.get("rule", "SM-14-idle-endpoint"),
+                  policy=kw.get("policy"), source="waivers.yaml:2")
+
+
+def test_waiver_exempts_until_expiry_then_is_reported_expired() -> None:
+    graph = build_graph(SPEC_IDLE)
+    rule = [BY_ID["SM-14-idle-endpoint"]]
+    live = evaluate_rules(graph, rule, Config(waivers=[_waiver("2026-12-31")]), today=dt.date(2026, 11, 25))
+    assert live.findings[0].status.value == "exempt"
+    assert live.findings[0].exemption and live.findings[0].exemption["owner"] == "ops@example.com"
+    stale = evaluate_rules(graph, rule, Config(waivers=[_waiver("2026-11-01")]), today=dt.date(2026, 11, 25))
+    assert stale.findings[0].status.value == "fail"
+    assert stale.expired_waivers and stale.expired_waivers[0]["expired"] is True
+    assert stale.findings[0].evidence["expired_waivers"][0]["expires"] == "2026-11-01"
+
+
+def test_policy_waiver_and_non_matching_waiver() -> None:
+    graph = build_graph(SPEC_IDLE)
+    by_policy = _waiver("2027-01-01", rule=None, policy=14)
+    other = _waiver("2027-01-01", resource="something-else")
+    assert evaluate_rules(graph, [BY_ID["SM-14-idle-endpoint"]], Config(waivers=[by_policy]),
+                          today=dt.date(2026, 11, 25)).findings[0].status.value == "exempt"
+    assert evaluate_rules(graph, [BY_ID["SM-14-idle-endpoint"]], Config(waivers=[other]),
+                          today=dt.date(2026, 11, 25)).findings[0].status.value == "fail"
+
+
+def test_config_designations_parameters_and_selection(tmp_path: Path) -> None:
+    (tmp_path / "waivers.yaml").write_text(
+        "waivers:\n  - rule: SM-14-idle-endpoint\n    resource: 'idle-*'\n    reason: kept for a demo\n"
+        "    owner: ml-platform\n    expires: '2099-01-01'\n")
+    (tmp_path / "audit.yaml").write_text(
+        "designations:\n  production: {tag: stage, values: [live]}\n"
+        "parameters: {min_instances: 3}\n"
+        "rule_parameters: {SM-13-instance-tier: {instance_tiers: [ml.c6i.large]}}\n"
+        "policies: [4, 13]\nseverity: low\nwaivers: waivers.yaml\n")
+    cfg = load_config(tmp_path / "audit.yaml")
+    assert cfg.designations["production"].tag == "stage"
+    assert len(cfg.waivers) == 1
+    check_config_parameters(RULES, cfg)
+    assert rule_params(BY_ID["SM-04-min-instances"], cfg)["min_instances"] == 3
+    assert rule_params(BY_ID["SM-13-instance-tier"], cfg)["instance_tiers"] == ["ml.c6i.large"]
+    chosen = select_rules(RULES, cfg)
+    assert {r.policy for r in chosen} == {4, 13}
+    assert all(r.severity.rank >= Severity.LOW.rank for r in chosen)
+    assert {r.id for r in select_rules(RULES, cfg, ids=["SM-04-*"])} == {"SM-04-min-instances", "SM-04-multi-az"}
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("parameters: {no_such_param: 1}\n", "no rule declares this parameter"),
+    ("rule_parameters: {SM-99-nope: {a: 1}}\n", "unknown rule id"),
+    ("severity: urgent\n", "is not one of"),
+    ("designations:\n  production: {tag: env}\n", "'values' is a required property"),
+    ("bogus: 1\n", "Additional properties are not allowed"),
+])
+def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "audit.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=problem):
+        cfg = load_config(path)
+        check_config_parameters(RULES, cfg)
+
+
+def test_bad_waiver_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text("waivers:\n  - rule: SM-14-idle-endpoint\n    resource: x\n    reason: because\n"
+                    "    owner: me\n    expires: '2026-13-45'\n")
+    with pytest.raises(InputError, match=r"w\.yaml:6: expires '2026-13-45' is not a date"):
+        load_waivers(path)

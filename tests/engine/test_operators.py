@@ -1,0 +1,63 @@
+"""Operators: each compares as documented, and none raises on odd input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auditor.engine.operators import OPERATORS, parse_duration
+
+NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+
+
+def op(name: str, actual, expected=None) -> bool:  # type: ignore[no-untyped-def]
+    return OPERATORS[name].func(actual, expected, NOW)
+
+
+@pytest.mark.parametrize(("name", "actual", "expected", "result"), [
+    ("eq", 2, 2.0, True), ("eq", "Enabled", "enabled", False), ("ne", "a", "b", True),
+    ("ge", 2, 2, True), ("ge", 1, 2, False), ("ge", None, 2, False), ("ge", True, 0, False),
+    ("lt", "3", 4, True), ("between", 70, [65, 75], True), ("between", 17.5, [65, 75], False),
+    ("in", "ml.m5.large", ["ml.m5.large"], True), ("not-in", "Rejected", ["Approved"], True),
+    ("in-ci", "PROD", ["prod"], True), ("regex", "models/a/v1.0.0/x", r"^models/", True),
+    ("regex", None, ".*", False), ("glob-any", "123.dkr.ecr.us-east-1.amazonaws.com/a", ["123.dkr.ecr.*/a"], True),
+    ("contains", ["ModelLatency"], "ModelLatency", True), ("contains-all", ["p50", "p99"], ["p50", "p95"], False),
+    ("older-than", "2026-11-20T00:00:00Z", "24h", True), ("older-than", "2026-11-25T06:00:00Z", "24h", False),
+    ("newer-than", "2026-11-25T06:00:00+00:00", "1d", True), ("older-than", "not a time", "1h", False),
+    ("official-registry-for", "763104351884", "us-east-1", True),
+    ("official-registry-for", "123456789012", "us-east-1", False),
+    ("official-registry-for", "683313688378", "eu-west-1", False),
+])
+def test_operator_semantics(name: str, actual, expected, result: bool) -> None:  # type: ignore[no-untyped-def]
+    assert op(name, actual, expected) is result
+
+
+@pytest.mark.parametrize(("name", "actual", "result"), [
+    ("present", {"a": 1}, True), ("present", {}, False), ("present", 0, True), ("present", False, False),
+    ("absent", None, True), ("absent", "", True), ("true", True, True), ("true", "true", False),
+    ("false", False, True), ("false", None, False),
+])
+def test_valueless_operators(name: str, actual, result: bool) -> None:  # type: ignore[no-untyped-def]
+    assert op(name, actual) is result
+
+
+@given(st.sampled_from(sorted(OPERATORS)),
+       st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
+                 st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers())),
+       st.one_of(st.none(), st.integers(), st.text(max_size=10), st.lists(st.integers(), max_size=3)))
+def test_operators_return_bool_and_never_raise_on_odd_values(name: str, actual, expected) -> None:  # type: ignore[no-untyped-def]
+    if name in ("older-than", "newer-than", "regex") and isinstance(expected, str):
+        expected = "1h" if name != "regex" else "^x"
+    if name in ("older-than", "newer-than") and not isinstance(expected, str):
+        expected = "1h"
+    assert isinstance(op(name, actual, expected), bool)
+
+
+def test_durations() -> None:
+    assert parse_duration("24h") == dt.timedelta(hours=24)
+    assert parse_duration("14d") == dt.timedelta(days=14)
+    with pytest.raises(ValueError, match="bad duration"):
+        parse_duration("forever")

@@ -1,0 +1,96 @@
+"""End to end through the command line: demo account, snapshots, exit codes, bad flags."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from auditor import exitcodes
+from auditor.cli import main
+from auditor.report.schema import report_schema
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
+    out = tmp_path_factory.mktemp("demo")
+    code = main(["--demo", "--output", str(out), "--quiet", "--save-snapshot", str(out / "snap.json")])
+    return code, out
+
+
+def test_demo_audit_writes_reports_with_violations_under_every_policy(demo_run: tuple[int, Path]) -> None:
+    code, out = demo_run
+    doc = json.loads((out / "report.json").read_text())
+    jsonschema.Draft202012Validator(report_schema()).validate(doc)
+    assert (out / "report.html").read_text().startswith("<!DOCTYPE html>")
+    for n in range(1, 16):
+        p = doc["summary"]["by_policy"][str(n)]
+        assert p["fail"] > 0 and p["pass"] > 0, (n, p)
+    # the private-registry image and the deleted model cannot be decided: the audit says it is incomplete
+    assert doc["complete"] is False and code == exitcodes.INCOMPLETE
+    assert any(f["status"] == "exempt" and f["rule_id"] == "SM-14-idle-endpoint" for f in doc["findings"])
+
+
+def test_snapshot_re_evaluates_offline_to_the_same_findings(demo_run: tuple[int, Path], tmp_path: Path) -> None:
+    _, out = demo_run
+    code = main(["--snapshot", str(out / "snap.json"), "--output", str(tmp_path), "--quiet", "--format", "json"])
+    assert code == exitcodes.INCOMPLETE
+    first = json.loads((out / "report.json").read_text())["findings"]
+    again = json.loads((tmp_path / "report.json").read_text())["findings"]
+    assert again == first
+
+
+def test_exit_codes_follow_fail_on_and_rule_selection(demo_run: tuple[int, Path], tmp_path: Path) -> None:
+    snap = str(demo_run[1] / "snap.json")
+    base = ["--snapshot", snap, "--output", str(tmp_path), "--quiet", "--format", "json"]
+    assert main([*base, "--rules", "SM-11-cloudtrail-data-events"]) == exitcodes.OK
+    assert main([*base, "--rules", "SM-02-bucket-versioning"]) == exitcodes.VIOLATIONS
+    # violations of low severity only; failing on high and above passes
+    assert main([*base, "--rules", "SM-13-instance-tier", "--fail-on", "high"]) == exitcodes.OK
+    assert main([*base, "--rules", "SM-13-instance-tier", "--fail-on", "low"]) == exitcodes.VIOLATIONS
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--format", "xml"], "unknown format xml; allowed: json, html"),
+    (["--policy", "16"], "policy numbers run from 1 to 15"),
+    (["--policy", "four"], "not a comma-separated list"),
+    (["--fail-on", "urgent"], "unknown severity 'urgent'; allowed: critical, high, medium, low, info"),
+    (["--demo", "--snapshot", "x.json"], "exclusive"),
+    (["--snapshot", "/nonexistent/snap.json"], "cannot read snapshot"),
+    (["--rules-dir", "/nonexistent/rules", "--demo"], "no such rule file or directory"),
+    (["--rules", "SM-99-*", "--demo"], "matches no rule"),
+    (["--config", "/nonexistent/audit.yaml", "--demo"], "cannot read"),
+])
+def test_bad_input_is_a_clear_error_with_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
+                                                tmp_path: Path) -> None:
+    assert main([*argv, "--output", str(tmp_path)]) == exitcodes.INVALID_INPUT
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "report.json").exists()
+
+
+def test_rules_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "list"]) == 0
+    assert "SM-14-idle-endpoint" in capsys.readouterr().out
+    assert main(["rules", "show", "SM-04-min-instances"]) == 0
+    assert "min_instances: 2" in capsys.readouterr().out
+    assert main(["rules", "validate"]) == 0
+    assert main(["rules", "show", "SM-00-nope"]) == exitcodes.INVALID_INPUT
+
+
+def test_permissions_cover_every_collector_call(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["permissions"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    actions = doc["Statement"][0]["Action"]
+    assert "sagemaker:ListEndpoints" in actions and "cloudwatch:GetMetricData" in actions
+    assert all(":" in a and not a.endswith(":*") for a in actions)
+
+
+def test_published_schemas_match_the_code() -> None:
+    from auditor.permissions import schema_documents
+
+    folder = Path(__file__).parent.parent / "auditor" / "schemas"
+    for name, doc in schema_documents().items():
+        assert json.loads((folder / name).read_text()) == doc, f"{name} is stale: run `audit schemas`"

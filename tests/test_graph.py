@@ -1,0 +1,121 @@
+"""The resource graph: typed nodes, validated edges, exact JSON round trip, clear errors on bad snapshots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.graph import EDGE_TYPES, NODE_TYPES, GraphError, ResourceGraph
+from auditor.model import CollectionError
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def graphs(draw) -> ResourceGraph:  # type: ignore[no-untyped-def]
+    g = ResourceGraph(meta={"account": "123456789012", "regions": ["us-east-1"], "collected_at": "2026-11-25T00:00:00Z"})
+    n = draw(st.integers(1, 12))
+    ids = []
+    for i in range(n):
+        t = draw(st.sampled_from(sorted(NODE_TYPES)))
+        nid = f"arn:{t}:{i}:" + draw(st.text(max_size=6))
+        g.add_node(nid, t, name=draw(st.text(max_size=10)), data=draw(st.dictionaries(st.text(max_size=6), json_values,
+                                                                                      max_size=4)),
+                   tags=draw(st.none() | st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3)),
+                   dangling=draw(st.booleans()))
+        if draw(st.booleans()):
+            g.set_error(nid, draw(st.sampled_from(["describe", "tags", "metrics"])), draw(st.text(max_size=20)))
+        ids.append((nid, t))
+    for label, et in EDGE_TYPES.items():
+        for src, st_ in ids:
+            for dst, dt_ in ids:
+                if st_ in et.sources and dt_ == et.target and draw(st.booleans()):
+                    g.add_edge(src, label, dst)
+    if draw(st.booleans()):
+        g.record(CollectionError("s3", "GetBucketVersioning", "AccessDenied", "no", "123456789012", "us-east-1",
+                                 ("s3.bucket",), None))
+    return g
+
+
+@settings(max_examples=60, deadline=None)
+@given(graphs())
+def test_snapshot_save_load_round_trips_exactly(tmp_path_factory: pytest.TempPathFactory, g: ResourceGraph) -> None:
+    path = tmp_path_factory.mktemp("snap") / "s.json"
+    g.save(path)
+    again = ResourceGraph.load(path)
+    assert again.to_dict() == g.to_dict()
+    assert sorted(again.edges()) == sorted(g.edges())
+
+
+def test_edges_are_checked_against_their_types() -> None:
+    g = ResourceGraph()
+    g.add_node("e", "sagemaker.endpoint")
+    g.add_node("m", "sagemaker.model")
+    with pytest.raises(GraphError, match="unknown edge label"):
+        g.add_edge("e", "has_variants", "m")
+    with pytest.raises(GraphError, match="has type sagemaker.model"):
+        g.add_edge("e", "has_variant", "m")
+    with pytest.raises(GraphError, match="does not exist"):
+        g.add_edge("e", "uses_config", "nope")
+    with pytest.raises(GraphError, match="unknown node type"):
+        g.add_node("x", "sagemaker.whatever")
+
+
+def test_listing_errors_scope_by_type_account_and_region() -> None:
+    g = ResourceGraph()
+    g.record(CollectionError("cloudwatch", "DescribeAlarms", "AccessDenied", "m", "111", "us-east-1",
+                             ("cloudwatch.alarm",)))
+    assert g.listing_errors("cloudwatch.alarm", "111", "us-east-1")
+    assert not g.listing_errors("cloudwatch.alarm", "111", "eu-west-1")
+    assert not g.listing_errors("cloudwatch.alarm", "222", "us-east-1")
+    assert not g.listing_errors("logs.log_group", "111", "us-east-1")
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    ('{"format": "sagemaker-auditor-snapshot", "version": 1, "nodes": [', "not valid JSON"),
+    ('{"format": "sagemaker-auditor-snapshot", "version": 99, "nodes": [], "edges": []}', "version 99 is not supported"),
+    ('{"format": "something-else"}', "not an auditor snapshot"),
+    ('[1, 2, 3]', "not an auditor snapshot"),
+    ('{"format": "sagemaker-auditor-snapshot", "version": 1, "nodes": [{"id": "x"}], "edges": []}', "malformed snapshot"),
+    ('{"format": "sagemaker-auditor-snapshot", "version": 1, "nodes": [], "edges": [["a", "b"]]}', "malformed snapshot"),
+    ('{"format": "sagemaker-auditor-snapshot", "version": 1, "nodes": [], "edges": [["a", "uses_config", "b"]]}',
+     "does not exist"),
+])
+def test_bad_snapshot_files_are_clear_errors(tmp_path: Path, content: str, problem: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(GraphError, match=problem):
+        ResourceGraph.load(path)
+
+
+def test_missing_snapshot_file(tmp_path: Path) -> None:
+    with pytest.raises(GraphError, match="cannot read snapshot"):
+        ResourceGraph.load(tmp_path / "nope.json")
+
+
+def test_atomic_save_leaves_previous_file_when_serialisation_fails(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    g = ResourceGraph(meta={"account": "1"})
+    g.save(path)
+    before = path.read_text()
+    g.meta["bad"] = object()  # default=str makes this serialisable; force a failure instead
+
+    class Boom:
+        def __str__(self) -> str:
+            raise RuntimeError("disk full")
+
+    g.meta["bad"] = Boom()
+    with pytest.raises(RuntimeError):
+        g.save(path)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+    assert json.loads(before)["meta"] == {"account": "1"}
