@@ -41,6 +41,11 @@ def install() -> None:
 
 # -- SageMaker ------------------------------------------------------------------------------------
 
+def _patch(target: Any, name: str, value: Any) -> None:
+    """Install one added or replaced method on a moto class."""
+    setattr(target, name, value)
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -80,7 +85,7 @@ def _patch_sagemaker() -> None:
             return
         original_validate(self, instance_type)
 
-    setattr(sm_models.FakeEndpointConfig, "validate_instance_type", validate_instance_type)
+    _patch(sm_models.FakeEndpointConfig, "validate_instance_type", validate_instance_type)
 
     # CreateModel: EnableNetworkIsolation
     original_create_model = SageMakerResponse.create_model
@@ -91,7 +96,7 @@ def _patch_sagemaker() -> None:
         model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
         return result
 
-    setattr(SageMakerResponse, "create_model", create_model)
+    _patch(SageMakerResponse, "create_model", create_model)
 
     # CreateEndpoint: keep DeploymentConfig, return it as LastDeploymentConfig
     original_create_endpoint = SageMakerResponse.create_endpoint
@@ -102,7 +107,7 @@ def _patch_sagemaker() -> None:
         endpoint.last_deployment_config = self._get_param("DeploymentConfig")
         return result
 
-    setattr(SageMakerResponse, "create_endpoint", create_endpoint)
+    _patch(SageMakerResponse, "create_endpoint", create_endpoint)
 
     def update_endpoint(self: Any) -> Any:
         backend = self.sagemaker_backend
@@ -143,7 +148,7 @@ def _patch_sagemaker() -> None:
         endpoint.last_modified_time = _now()
         return ActionResult({"EndpointArn": endpoint.arn})
 
-    setattr(SageMakerResponse, "update_endpoint", update_endpoint)
+    _patch(SageMakerResponse, "update_endpoint", update_endpoint)
 
     # Monitoring job definitions
     def _make_job_def_handlers(kind: str) -> None:
@@ -276,12 +281,12 @@ def _patch_sagemaker() -> None:
             raise _not_found(f"Monitoring schedule {name} not found")
         return EmptyResult()
 
-    setattr(SageMakerResponse, "create_monitoring_schedule", create_monitoring_schedule)
-    setattr(SageMakerResponse, "describe_monitoring_schedule", describe_monitoring_schedule)
-    setattr(SageMakerResponse, "list_monitoring_schedules", list_monitoring_schedules)
-    setattr(SageMakerResponse, "stop_monitoring_schedule", _set_status("Stopped"))
-    setattr(SageMakerResponse, "start_monitoring_schedule", _set_status("Scheduled"))
-    setattr(SageMakerResponse, "delete_monitoring_schedule", delete_monitoring_schedule)
+    _patch(SageMakerResponse, "create_monitoring_schedule", create_monitoring_schedule)
+    _patch(SageMakerResponse, "describe_monitoring_schedule", describe_monitoring_schedule)
+    _patch(SageMakerResponse, "list_monitoring_schedules", list_monitoring_schedules)
+    _patch(SageMakerResponse, "stop_monitoring_schedule", _set_status("Stopped"))
+    _patch(SageMakerResponse, "start_monitoring_schedule", _set_status("Scheduled"))
+    _patch(SageMakerResponse, "delete_monitoring_schedule", delete_monitoring_schedule)
 
 
 # -- CloudWatch -----------------------------------------------------------------------------------
@@ -352,4 +357,4 @@ def _patch_cloudwatch() -> None:
                             "values": values, "timestamps": stamps, "status_code": "Complete"})
         return results
 
-    setattr(cw_models.CloudWatchBackend, "get_metric_data", get_metric_data)
+    _patch(cw_models.CloudWatchBackend, "get_metric_data", get_metric_data)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from auditor import __version__
-from auditor.collect import (  # noqa: F401 - importing registers the collectors, in run order
+from auditor.collect import (  # noqa: F401 - importing registers the collectors (each declares its stage)
     autoscaling,
     cloudtrail,
     cloudwatch,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import CollectError, Context, collector
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector
 
 AAS = "application-autoscaling"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 UTILISATION = {"CPUUtilization": "vcpus", "GPUUtilization": "gpus"}
 
 
-@collector("autoscaling", permissions=[
+@collector("autoscaling", STAGE_RELATED, permissions=[
     "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
 ])
 def collect_autoscaling(ctx: Context) -> None:

@@ -134,6 +134,7 @@ class Context:
 @dataclass(frozen=True)
 class CollectorSpec:
     name: str
+    stage: int
     func: Callable[[Context], None]
     permissions: tuple[str, ...]
     doc: str
@@ -141,14 +142,22 @@ class CollectorSpec:
 
 COLLECTORS: list[CollectorSpec] = []
 
+# Collectors run by stage: later stages read the nodes and references earlier ones left in the graph.
+STAGE_ROOTS = 10  # SageMaker endpoints and what they deploy
+STAGE_RELATED = 20  # resources found from the roots (schedules, scaling, S3, EC2, IAM, trails)
+STAGE_KEYS = 30  # KMS keys referenced by buckets, objects and configs
+STAGE_SIGNALS = 40  # alarms, dashboards, metrics, logs and events about the endpoints
 
-def collector(name: str, permissions: list[str]) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
-    """Register a collector; registration order is run order (later collectors read earlier nodes)."""
+
+def collector(name: str, stage: int, permissions: list[str]) -> Callable[[Callable[[Context], None]],
+                                                                          Callable[[Context], None]]:
+    """Register a collector and the IAM actions it calls."""
 
     def wrap(func: Callable[[Context], None]) -> Callable[[Context], None]:
         if any(c.name == name for c in COLLECTORS):
             raise ValueError(f"collector {name!r} registered twice")
-        COLLECTORS.append(CollectorSpec(name, func, tuple(sorted(permissions)), (func.__doc__ or "").strip()))
+        COLLECTORS.append(CollectorSpec(name, stage, func, tuple(sorted(permissions)), (func.__doc__ or "").strip()))
+        COLLECTORS.sort(key=lambda c: (c.stage, c.name))
         return func
 
     return wrap

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import CollectError, Context, collector
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector
 
 DATA_RESOURCE = "AWS::SageMaker::Endpoint"
 
 
-@collector("cloudtrail", permissions=[
+@collector("cloudtrail", STAGE_RELATED, permissions=[
     "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
 ])
 def collect_cloudtrail(ctx: Context) -> None:

@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from typing import Any
 
-from auditor.collect.base import CollectError, Context, collector
+from auditor.collect.base import STAGE_SIGNALS, CollectError, Context, collector
 
 CW = "cloudwatch"
 ENDPOINT_NS = "/aws/sagemaker/Endpoints"
@@ -15,7 +15,7 @@ ENDPOINT_DIMS = ("EndpointName", "Endpoint")  # Model Monitor metrics use "Endpo
 MAX_QUERIES = 500  # GetMetricData limit per call
 
 
-@collector("cloudwatch", permissions=[
+@collector("cloudwatch", STAGE_SIGNALS, permissions=[
     "cloudwatch:DescribeAlarms", "cloudwatch:ListDashboards", "cloudwatch:GetDashboard", "cloudwatch:GetMetricData",
 ])
 def collect_cloudwatch(ctx: Context) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import CollectError, Context, collector, tags_to_dict
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, tags_to_dict
 
 WORLD = {"0.0.0.0/0", "::/0"}
 
 
-@collector("ec2", permissions=[
+@collector("ec2", STAGE_RELATED, permissions=[
     "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs", "ec2:DescribeVpcEndpoints",
 ])
 def collect_ec2(ctx: Context) -> None:

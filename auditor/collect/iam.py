@@ -6,12 +6,12 @@ import json
 import urllib.parse
 from typing import Any
 
-from auditor.collect.base import CollectError, Context, collector, tags_to_dict
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, tags_to_dict
 
 ADMIN_POLICIES = {"arn:aws:iam::aws:policy/AdministratorAccess"}
 
 
-@collector("iam", permissions=[
+@collector("iam", STAGE_RELATED, permissions=[
     "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy",
     "iam:GetPolicy", "iam:GetPolicyVersion",
 ])

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from auditor.collect.base import CollectError, Context, collector
+from auditor.collect.base import STAGE_KEYS, CollectError, Context, collector
 
 
-@collector("kms", permissions=["kms:DescribeKey", "kms:GetKeyRotationStatus"])
+@collector("kms", STAGE_KEYS, permissions=["kms:DescribeKey", "kms:GetKeyRotationStatus"])
 def collect_kms(ctx: Context) -> None:
     """Key references may be ids, ARNs or aliases; DescribeKey resolves each to its canonical ARN once."""
     g = ctx.graph

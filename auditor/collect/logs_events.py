@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from auditor.collect.base import CollectError, Context, collector
+from auditor.collect.base import STAGE_SIGNALS, CollectError, Context, collector
 
 LOG_PREFIX = "/aws/sagemaker/Endpoints/"
 
 
-@collector("logs", permissions=["logs:DescribeLogGroups"])
+@collector("logs", STAGE_SIGNALS, permissions=["logs:DescribeLogGroups"])
 def collect_logs(ctx: Context) -> None:
     """One paginated listing by prefix covers every endpoint's log group."""
     g = ctx.graph
@@ -29,7 +29,7 @@ def collect_logs(ctx: Context) -> None:
             g.add_edge(by_name[endpoint], "logs_to", lid)
 
 
-@collector("events", permissions=["events:ListRules", "events:ListTargetsByRule"])
+@collector("events", STAGE_SIGNALS, permissions=["events:ListRules", "events:ListTargetsByRule"])
 def collect_events(ctx: Context) -> None:
     """EventBridge rules with their targets: evidence of scheduled automation such as idle-endpoint stop."""
     g = ctx.graph

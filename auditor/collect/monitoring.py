@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import CollectError, Context, collector
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector
 
 SM = "sagemaker"
 DESCRIBE_JOB = {
@@ -15,7 +15,7 @@ DESCRIBE_JOB = {
 }
 
 
-@collector("monitoring", permissions=[
+@collector("monitoring", STAGE_RELATED, permissions=[
     "sagemaker:ListMonitoringSchedules", "sagemaker:DescribeMonitoringSchedule",
     "sagemaker:DescribeDataQualityJobDefinition", "sagemaker:DescribeModelQualityJobDefinition",
     "sagemaker:DescribeModelBiasJobDefinition", "sagemaker:DescribeModelExplainabilityJobDefinition",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.collect.base import CollectError, Context, collector, tags_to_dict
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, tags_to_dict
 
 PREFIX_SAMPLE = 20  # objects checked under an S3Prefix artifact
 NO_CONFIG = {
@@ -10,7 +10,7 @@ NO_CONFIG = {
 }
 
 
-@collector("s3", permissions=[
+@collector("s3", STAGE_RELATED, permissions=[
     "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketTagging", "s3:GetObject", "s3:ListBucket",
 ])

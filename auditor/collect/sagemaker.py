@@ -8,7 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from auditor.collect.base import CollectError, Context, collector, parse_s3_uri, tags_to_dict
+from auditor.collect.base import STAGE_ROOTS, CollectError, Context, collector, parse_s3_uri, tags_to_dict
 
 SM = "sagemaker"
 ENDPOINT_TYPES = (
@@ -46,7 +46,7 @@ def _tags(ctx: Context, node_id: str, arn: str) -> None:
         ctx.node_failed(node_id, "tags", err)
 
 
-@collector("sagemaker", permissions=[
+@collector("sagemaker", STAGE_ROOTS, permissions=[
     "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
     "sagemaker:DescribeModel", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
     "sagemaker:ListTags", "sagemaker:ListTransformJobs",
