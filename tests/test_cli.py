@@ -94,3 +94,11 @@ def test_published_schemas_match_the_code() -> None:
     folder = Path(__file__).parent.parent / "auditor" / "schemas"
     for name, doc in schema_documents().items():
         assert json.loads((folder / name).read_text()) == doc, f"{name} is stale: run `audit schemas`"
+
+
+def test_generated_docs_are_in_sync() -> None:
+    from auditor.docs import permissions_block, rules_markdown
+
+    root = Path(__file__).parent.parent
+    assert (root / "docs" / "rules.md").read_text() == rules_markdown(), "run python -m auditor.docs"
+    assert permissions_block() in (root / "README.md").read_text(), "run python -m auditor.docs"
