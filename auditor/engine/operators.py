@@ -87,7 +87,7 @@ def _not_in(actual: Any, expected: Any, now: dt.datetime) -> bool:
 
 @operator("in-ci", "actual is one of the values, ignoring case", "{tag: environment, op: in-ci, value: [prod]}")
 def _in_ci(actual: Any, expected: Any, _now: dt.datetime) -> bool:
-    return isinstance(expected, list) and _norm(actual) in {_norm(e) for e in expected}
+    return isinstance(expected, list) and _norm(actual) in [_norm(e) for e in expected]
 
 
 @operator("regex", "actual (a string) matches the regular expression from its start",
@@ -128,8 +128,13 @@ def _false(actual: Any, _expected: Any, _now: dt.datetime) -> bool:
 
 @operator("contains", "a list/string/mapping contains the value", "{attr: metric_names, op: contains, value: X}")
 def _contains(actual: Any, expected: Any, _now: dt.datetime) -> bool:
-    if isinstance(actual, (list, str, dict)):
-        return expected in actual
+    if isinstance(actual, str):
+        return isinstance(expected, str) and expected in actual
+    if isinstance(actual, (list, dict)):
+        try:
+            return expected in actual
+        except TypeError:  # an unhashable value asked of a mapping
+            return False
     return False
 
 
