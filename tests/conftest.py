@@ -56,3 +56,11 @@ def build_graph(spec: dict[str, Any]) -> ResourceGraph:
                                  code=e.get("code", "AccessDenied"), message="denied", account=ACCOUNT,
                                  region=REGION, affects=tuple(e["affects"])))
     return g
+
+
+# CI runs a fixed, reproducible set of examples; developers get fresh random ones every run.
+from hypothesis import settings as _hyp_settings  # noqa: E402
+
+_hyp_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    _hyp_settings.load_profile("ci")

@@ -60,7 +60,29 @@ def rule_params(rule: Rule, config: Config) -> dict[str, Any]:
     return params
 
 
+def _same_kind(default: Any, value: Any) -> bool:
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(default, bool) and isinstance(value, bool)
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float))
+    return isinstance(value, type(default))
+
+
 def check_config_parameters(rules: list[Rule], config: Config) -> None:
+    """Every overridden parameter exists and has the kind of value its default has (list, number, text)."""
+    for r in rules:
+        for k, v in list(config.parameters.items()) + list(config.rule_parameters.get(r.id, {}).items()):
+            if k in r.params and not _same_kind(r.params[k], v):
+                raise InputError(config.source or "config", None,
+                                 f"parameter {k} of {r.id} must be a {type(r.params[k]).__name__} like "
+                                 f"{r.params[k]!r}, not {v!r}")
+            if k in ("idle_window", "utilisation_window") and k in r.params:
+                from auditor.engine.operators import parse_duration
+
+                try:
+                    parse_duration(v)
+                except ValueError as exc:
+                    raise InputError(config.source or "config", None, f"parameter {k}: {exc}") from None
     declared = {k for r in rules for k in r.params}
     for k in config.parameters:
         if k not in declared:

@@ -93,13 +93,20 @@ def _in_ci(actual: Any, expected: Any, _now: dt.datetime) -> bool:
 @operator("regex", "actual (a string) matches the regular expression from its start",
           "{attr: key, op: regex, value: '^models/'}")
 def _regex(actual: Any, expected: Any, _now: dt.datetime) -> bool:
-    return isinstance(actual, str) and re.match(str(expected), actual) is not None
+    if not isinstance(actual, str) or not isinstance(expected, str):
+        return False
+    try:
+        return re.match(expected, actual) is not None
+    except re.error:  # literal patterns are checked at load time; this guards overridden parameters
+        return False
 
 
 @operator("glob-any", "actual matches any of the shell-style patterns",
           "{attr: image_location, op: glob-any, value: ['123456789012.dkr.ecr.*.amazonaws.com/ml/*']}")
 def _glob_any(actual: Any, expected: Any, _now: dt.datetime) -> bool:
-    return isinstance(actual, str) and any(fnmatch.fnmatchcase(actual, str(p)) for p in expected or [])
+    if not isinstance(actual, str) or not isinstance(expected, list):
+        return False
+    return any(fnmatch.fnmatchcase(actual, str(p)) for p in expected)
 
 
 @operator("present", "the attribute exists and is not null, empty or false", "{attr: vpc_config, op: present}",

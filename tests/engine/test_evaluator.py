@@ -144,3 +144,15 @@ def test_bad_waiver_names_line(tmp_path: Path) -> None:
                     "    owner: me\n    expires: '2026-13-45'\n")
     with pytest.raises(InputError, match=r"w\.yaml:6: expires '2026-13-45' is not a date"):
         load_waivers(path)
+
+
+@pytest.mark.parametrize(("text", "problem"), [
+    ("parameters: {min_instances: many}\n", "must be a int like 2, not 'many'"),
+    ("parameters: {instance_tiers: ml.m5.large}\n", "must be a list"),
+    ("parameters: {idle_window: soon}\n", "bad duration"),
+])
+def test_parameter_overrides_keep_their_kind(tmp_path: Path, text: str, problem: str) -> None:
+    path = tmp_path / "audit.yaml"
+    path.write_text(text)
+    with pytest.raises(InputError, match=problem):
+        check_config_parameters(RULES, load_config(path))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 from hypothesis import given, settings
@@ -44,7 +45,7 @@ def test_valueless_operators(name: str, actual, result: bool) -> None:  # type: 
     assert op(name, actual) is result
 
 
-@settings(max_examples=400)
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "400")))
 @given(st.sampled_from(sorted(OPERATORS)),
        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
                  st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers())),
