@@ -110,6 +110,7 @@ class ResourceGraph:
         self.g: nx.MultiDiGraph = nx.MultiDiGraph()
         self.meta: dict[str, Any] = dict(meta or {})
         self.errors: list[CollectionError] = []
+        self._by_type: dict[str, set[str]] = {}  # evaluation asks "all nodes of type T" once per rule
 
     # -- building -------------------------------------------------------
     def add_node(
@@ -136,6 +137,7 @@ class ResourceGraph:
             attrs["name"] = attrs["name"] or name
             attrs["dangling"] = dangling
             return node_id
+        self._by_type.setdefault(type_, set()).add(node_id)
         self.g.add_node(
             node_id,
             type=type_,
@@ -183,16 +185,18 @@ class ResourceGraph:
 
     def attrs(self, node_id: str) -> dict[str, Any]:
         """The live attribute dict of a node (not a copy)."""
-        return self.g.nodes[node_id]
+        # networkx's node-attribute mapping, read directly: this is the evaluator's hottest call.
+        return self.g._node[node_id]
 
     def nodes_of_type(self, type_: str) -> list[str]:
-        return sorted(n for n, t in self.g.nodes(data="type") if t == type_)
+        return sorted(self._by_type.get(type_, ()))
 
     def related(self, node_id: str, label: str) -> list[str]:
-        return sorted({dst for _, dst, key in self.g.out_edges(node_id, keys=True) if key == label})
+        # succ[n] maps each successor to {edge key: attrs}; our edge keys are the labels.
+        return sorted(dst for dst, keys in self.g.succ[node_id].items() if label in keys)
 
     def incoming(self, node_id: str, label: str) -> list[str]:
-        return sorted({src for src, _, key in self.g.in_edges(node_id, keys=True) if key == label})
+        return sorted(src for src, keys in self.g.pred[node_id].items() if label in keys)
 
     def listing_errors(self, type_: str, account: str, region: str) -> list[CollectionError]:
         """Collection-wide errors that make the set of `type_` nodes in this account-region incomplete."""
@@ -223,6 +227,7 @@ class ResourceGraph:
                     mine["tags"] = attrs["tags"]
             else:
                 self.g.add_node(nid, **_copy_attrs(attrs))
+                self._by_type.setdefault(attrs["type"], set()).add(nid)
         for src, dst, key in other.g.edges(keys=True):
             if not self.g.has_edge(src, dst, key=key):
                 self.g.add_edge(src, dst, key=key)
