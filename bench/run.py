@@ -100,7 +100,8 @@ def bench_eval(n: int) -> None:
 
 def bench_collect(n: int) -> None:
     """API calls for n endpoints in a moto account: total and per endpoint (fixed per-region calls included)."""
-    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION=REGION)  # noqa: S106 - moto
+    fake = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION}
+    os.environ.update(fake)  # moto only: never real credentials  # noqa: S106 - moto
     import boto3
     from moto import mock_aws
 
