@@ -15,7 +15,8 @@ from auditor.graph import ResourceGraph
 from auditor.model import Severity
 
 log = logging.getLogger("auditor")
-FORMATS = ("json", "html")
+FORMATS = ("json", "html", "csv", "junit", "asff", "sarif")
+DEFAULT_FORMATS = ["json", "html"]
 
 
 class UsageError(ValueError):
@@ -35,7 +36,10 @@ class AuditOptions:
     config: Path | None = None
     waivers: Path | None = None
     output: Path = Path("audit-report")
-    formats: list[str] = field(default_factory=lambda: list(FORMATS))
+    formats: list[str] = field(default_factory=lambda: list(DEFAULT_FORMATS))
+    baseline: Path | None = None
+    fail_on_new: bool = False
+    security_hub: bool = False
     fail_on: Severity = Severity.LOW
     quiet: bool = False
     save_snapshot: Path | None = None
@@ -146,21 +150,26 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
 
 def run_audit(opts: AuditOptions, console: Any) -> int:
     from auditor.engine.evaluator import evaluate_rules
-    from auditor.report import html, json_report, terminal
+    from auditor.report import terminal
+    from auditor.report.drift import classify, load_baseline
     from auditor.report.model import build_report
+    from auditor.report.writers import write_all
 
+    if opts.security_hub and opts.demo:
+        raise UsageError("--security-hub imports into a real account's Security Hub; the demo account has none")
+    if opts.fail_on_new and not opts.baseline:
+        raise UsageError("--fail-on-new needs --baseline PREVIOUS/report.json")
     rules, config = load_inputs(opts)
+    baseline = load_baseline(opts.baseline) if opts.baseline else None
     graph = obtain_graph(opts, collect_options(rules, config), config.regions)
     if opts.save_snapshot:
         graph.save(opts.save_snapshot)
     evaluation = evaluate_rules(graph, rules, config)
     doc = build_report(evaluation, graph)
-    opts.output.mkdir(parents=True, exist_ok=True)
-    written = []
-    if "json" in opts.formats:
-        written.append(json_report.write(doc, opts.output))
-    if "html" in opts.formats:
-        written.append(html.write(doc, opts.output))
+    if baseline is not None:
+        doc["drift"] = {"baseline": str(opts.baseline), **classify(doc["findings"], baseline["findings"])}
+    written = write_all(doc, rules, opts.output, opts.formats)
+    delivery_failed = opts.security_hub and not _security_hub(opts, doc, graph, console)
     if not opts.quiet:
         terminal.print_summary(doc, console)
         for p in written:
@@ -169,11 +178,36 @@ def run_audit(opts: AuditOptions, console: Any) -> int:
         calls = doc["api_calls"]
         console.print(f"API calls: {calls.get('total', 0)} ({calls.get('http_attempts', 0)} HTTP attempts)",
                       highlight=False)
-    return exit_code(doc, opts.fail_on)
+    code = exit_code(doc, opts.fail_on, only_new=opts.fail_on_new)
+    return exitcodes.DELIVERY_FAILED if delivery_failed and code == exitcodes.OK else code
 
 
-def exit_code(doc: dict[str, Any], fail_on: Severity) -> int:
+def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph, console: Any) -> bool:
+    """Import failing findings into Security Hub; False (and say why) when any was rejected or the call failed."""
+    from auditor.collect.base import _classify
+    from auditor.report.asff import import_findings, render
+    from auditor.session import SessionFactory
+
+    region = (opts.regions or graph.meta.get("regions") or [None])[0]
+    factory = SessionFactory(profile=opts.profile, region=region)
+    try:
+        result = import_findings(factory, render(doc), region or factory.region_name() or "us-east-1")
+    except Exception as exc:  # noqa: BLE001 - reported, the reports on disk are already written
+        err = _classify("securityhub", "BatchImportFindings", exc)
+        console.print(f"Security Hub import failed: {err.code}: {err.message}", highlight=False, markup=False)
+        return False
+    doc["security_hub"] = result
+    console.print(f"Security Hub: imported {result['imported']} of {result['submitted']} findings "
+                  f"in {result['calls']} call(s)", highlight=False)
+    for f in result["failed"][:10]:
+        console.print(f"  rejected {f.get('Id')}: {f.get('ErrorCode')} {f.get('ErrorMessage')}", highlight=False,
+                      markup=False)
+    return not result["failed"]
+
+
+def exit_code(doc: dict[str, Any], fail_on: Severity, only_new: bool = False) -> int:
     if not doc["complete"]:
         return exitcodes.INCOMPLETE
-    failing = [f for f in doc["findings"] if f["status"] == "fail" and Severity(f["severity"]).rank >= fail_on.rank]
+    failing = [f for f in doc["findings"] if f["status"] == "fail" and Severity(f["severity"]).rank >= fail_on.rank
+               and (not only_new or f.get("drift") == "new")]
     return exitcodes.VIOLATIONS if failing else exitcodes.OK

@@ -40,7 +40,13 @@ def audit_parser() -> argparse.ArgumentParser:
     sel.add_argument("--waivers", type=Path, help="waivers file (overrides the config's)")
     out = p.add_argument_group("output")
     out.add_argument("--output", type=Path, default=Path("audit-report"), help="report directory (default %(default)s)")
-    out.add_argument("--format", default="json,html", help="comma-separated: json,html (default %(default)s)")
+    out.add_argument("--format", default="json,html",
+                     help="comma-separated: json,html,csv,junit,asff,sarif (default %(default)s)")
+    out.add_argument("--baseline", type=Path, metavar="REPORT",
+                     help="a previous report.json: mark violations new / still failing / resolved")
+    out.add_argument("--fail-on-new", action="store_true", help="exit 1 only for violations new since --baseline")
+    out.add_argument("--security-hub", action="store_true",
+                     help="import failing findings into AWS Security Hub (BatchImportFindings, 100 per call)")
     out.add_argument("--fail-on", default="low",
                      help="exit 1 when a violation of at least this severity exists (default %(default)s)")
     out.add_argument("-q", "--quiet", action="store_true", help="no summary or progress: for cron (errors only)")
@@ -112,7 +118,7 @@ def _audit(argv: list[str], console: Any) -> int:
         severity=parse_severity("--severity", args.severity) if args.severity else None,
         config=args.config, waivers=args.waivers, output=args.output, formats=parse_formats(args.format),
         fail_on=parse_severity("--fail-on", args.fail_on), quiet=args.quiet, save_snapshot=args.save_snapshot,
-        stats=args.stats,
+        stats=args.stats, baseline=args.baseline, fail_on_new=args.fail_on_new, security_hub=args.security_hub,
     )
     return run_audit(opts, console)
 

@@ -98,6 +98,23 @@ def bench_eval(n: int) -> None:
           f"({(t2 - t1) / n * 1000:.2f} ms/endpoint) peak RSS={peak / 2**20:.0f} MiB")
 
 
+def bench_reports(n_endpoints: int) -> None:
+    """Render every report format for the findings of n endpoints; size and time of each."""
+    from auditor.report.model import build_report
+    from auditor.report.writers import WRITERS
+
+    rules = load_rules()
+    g = synthetic_graph(n_endpoints)
+    ev = evaluate_rules(g, rules, Config())
+    t0 = time.perf_counter()
+    doc = build_report(ev, g)
+    print(f"report findings={len(ev.findings)} build_document={time.perf_counter() - t0:.2f}s")
+    for fmt, (name, render) in WRITERS.items():
+        t0 = time.perf_counter()
+        text = render(doc, rules)
+        print(f"       {fmt:<6} {name:<13} {len(text.encode()) / 2**20:7.1f} MiB  {time.perf_counter() - t0:6.2f}s")
+
+
 def bench_collect(n: int) -> None:
     """API calls for n endpoints in a moto account: total and per endpoint (fixed per-region calls included)."""
     fake = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION}
@@ -138,7 +155,11 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--eval", type=int, nargs="*", default=[1000, 10000])
     p.add_argument("--collect", type=int, nargs="*", default=[25, 100])
+    p.add_argument("--reports", type=int, nargs="*", default=[261],
+                   help="endpoints whose findings to render (261 endpoints give ~10,000 findings)")
     a = p.parse_args()
+    for n in a.reports:
+        bench_reports(n)
     for n in a.eval:
         bench_eval(n)
     for n in a.collect:

@@ -8,8 +8,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from auditor.graph import atomic_write_text
-
 COLORS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#b26a00", "exempt": "#1565c0"}
 WORST = {"fail": 4, "error": 3, "exempt": 2, "pass": 1}
 SEVRANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
@@ -39,7 +37,7 @@ def _matrix(findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]
     return ordered, False
 
 
-def render(doc: dict[str, Any], drift: dict[str, int] | None = None) -> str:
+def render(doc: dict[str, Any], drift: dict[str, Any] | None = None) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     # autoescape on for everything: resource names, tags and messages are attacker-controlled text.
@@ -56,8 +54,3 @@ def render(doc: dict[str, Any], drift: dict[str, int] | None = None) -> str:
         colors=COLORS, sevrank=SEVRANK, drift=drift, script=script, script_hash=f"sha256-{digest}",
     )
 
-
-def write(doc: dict[str, Any], outdir: Path, drift: dict[str, int] | None = None) -> Path:
-    path = outdir / "report.html"
-    atomic_write_text(path, render(doc, drift))
-    return path

@@ -65,6 +65,13 @@ def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
     elif not doc["complete"]:
         console.print(Text("Audit INCOMPLETE: some findings could not be decided (status error).",
                            style="bold yellow"))
+    drift = doc.get("drift")
+    if drift:
+        line = Text("Since the baseline: ")
+        line.append(f"{drift['new']} new", style=STATUS_STYLE["fail"])
+        line.append(f", {drift['still_failing']} still failing, ")
+        line.append(f"{drift['resolved']} resolved", style=STATUS_STYLE["pass"])
+        console.print(line)
     by = summ["by_status"]
     tail = Text()
     tail.append(f"{summ['total']} findings: ")

@@ -1,0 +1,70 @@
+"""CSV (one row per finding) and JUnit XML (one test case per rule x resource) writers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from typing import Any
+
+from auditor.policies import title
+
+CSV_COLUMNS = ["rule_id", "policy", "policy_title", "severity", "status", "drift", "resource_arn", "resource_type",
+               "resource_name", "account", "region", "message", "remediator", "guidance", "exempt_reason"]
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_XML_BAD = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _cell(value: Any) -> str:
+    """Spreadsheet-safe text: attacker-controlled names must not become formulas (CSV injection)."""
+    s = "" if value is None else str(value)
+    return "'" + s if s.startswith(_FORMULA) else s
+
+
+def render_csv(doc: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for f in doc["findings"]:
+        r = f["resource"]
+        w.writerow([_cell(x) for x in (
+            f["rule_id"], f["policy"], title(f["policy"]), f["severity"], f["status"], f.get("drift", ""), r["arn"],
+            r["type"], r["name"], r["account"], r["region"], f["message"], f["remediation"].get("remediator") or "",
+            f["remediation"].get("guidance", ""), (f.get("exemption") or {}).get("reason", ""))])
+    return buf.getvalue()
+
+
+def _x(text: Any) -> str:
+    return _XML_BAD.sub("\N{REPLACEMENT CHARACTER}", str(text))
+
+
+def render_junit(doc: dict[str, Any]) -> str:
+    """Policies are suites; fail -> <failure>, error -> <error>, exempt -> <skipped>, pass -> an empty case."""
+    root = ET.Element("testsuites", name="sagemaker-auditor")
+    by_policy: dict[int, list[dict[str, Any]]] = {}
+    for f in doc["findings"]:
+        by_policy.setdefault(f["policy"], []).append(f)
+    totals: Counter[str] = Counter()
+    for n in sorted(by_policy):
+        items = by_policy[n]
+        c = Counter(f["status"] for f in items)
+        suite = ET.SubElement(root, "testsuite", name=_x(f"policy {n}: {title(n)}"), tests=str(len(items)),
+                              failures=str(c["fail"]), errors=str(c["error"]), skipped=str(c["exempt"]))
+        totals.update({"tests": len(items), "failures": c["fail"], "errors": c["error"], "skipped": c["exempt"]})
+        for f in items:
+            case = ET.SubElement(suite, "testcase", classname=_x(f"policy{n}.{f['rule_id']}"),
+                                 name=_x(f"{f['rule_id']} {f['resource']['name']}"))
+            if f["status"] == "fail":
+                el = ET.SubElement(case, "failure", message=_x(f["message"][:500]), type=f["severity"])
+                el.text = _x(f"{f['resource']['arn']}\n{f['message']}\n{f['remediation'].get('guidance', '')}")
+            elif f["status"] == "error":
+                el = ET.SubElement(case, "error", message=_x(f["message"][:500]), type="could-not-tell")
+                el.text = _x("\n".join(f["evidence"].get("unknown", [])))
+            elif f["status"] == "exempt":
+                ET.SubElement(case, "skipped", message=_x((f.get("exemption") or {}).get("reason", "exempt")))
+    for k, v in totals.items():
+        root.set(k, str(v))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
