@@ -40,6 +40,8 @@ class AuditOptions:
     baseline: Path | None = None
     fail_on_new: bool = False
     security_hub: bool = False
+    remediate: bool = False
+    remediation: Any = None  # RemediationOptions
     fail_on: Severity = Severity.LOW
     quiet: bool = False
     save_snapshot: Path | None = None
@@ -130,11 +132,11 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
     from auditor.collect import collect
     from auditor.session import SessionFactory
 
-    if opts.demo:
-        from auditor.demo.account import demo_account
+    if opts.demo:  # the caller keeps demo_account() open around the whole run
+        from auditor.demo.fleet import REGIONS
 
-        with demo_account() as demo_regions, progress_reporter(opts.quiet) as progress:
-            regions = opts.regions or demo_regions
+        regions = opts.regions or list(REGIONS)
+        with progress_reporter(opts.quiet) as progress:
             graph = collect(SessionFactory(region=regions[0]), regions, collect_opts, progress)
         graph.meta["source"] = "demo account (moto)"
         return graph
@@ -148,7 +150,24 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
     return graph
 
 
+@contextlib.contextmanager
+def account(opts: AuditOptions) -> Iterator[None]:
+    """The account the run talks to: real AWS, or the demo account kept up for the whole run."""
+    if opts.demo:
+        from auditor.demo.account import demo_account
+
+        with demo_account():
+            yield
+    else:
+        yield
+
+
 def run_audit(opts: AuditOptions, console: Any) -> int:
+    with account(opts):
+        return _run_audit(opts, console)
+
+
+def _run_audit(opts: AuditOptions, console: Any) -> int:
     from auditor.engine.evaluator import evaluate_rules
     from auditor.report import terminal
     from auditor.report.drift import classify, load_baseline
@@ -159,6 +178,8 @@ def run_audit(opts: AuditOptions, console: Any) -> int:
         raise UsageError("--security-hub imports into a real account's Security Hub; the demo account has none")
     if opts.fail_on_new and not opts.baseline:
         raise UsageError("--fail-on-new needs --baseline PREVIOUS/report.json")
+    if opts.remediate and opts.snapshot:
+        raise UsageError("--remediate changes a live account: it cannot run on a --snapshot")
     rules, config = load_inputs(opts)
     baseline = load_baseline(opts.baseline) if opts.baseline else None
     graph = obtain_graph(opts, collect_options(rules, config), config.regions)
@@ -168,6 +189,9 @@ def run_audit(opts: AuditOptions, console: Any) -> int:
     doc = build_report(evaluation, graph)
     if baseline is not None:
         doc["drift"] = {"baseline": str(opts.baseline), **classify(doc["findings"], baseline["findings"])}
+    exit_doc = doc
+    if opts.remediate:
+        exit_doc = _remediate(opts, doc, rules, config, graph, console)
     written = write_all(doc, rules, opts.output, opts.formats)
     delivery_failed = opts.security_hub and not _security_hub(opts, doc, graph, console)
     if not opts.quiet:
@@ -178,8 +202,61 @@ def run_audit(opts: AuditOptions, console: Any) -> int:
         calls = doc["api_calls"]
         console.print(f"API calls: {calls.get('total', 0)} ({calls.get('http_attempts', 0)} HTTP attempts)",
                       highlight=False)
-    code = exit_code(doc, opts.fail_on, only_new=opts.fail_on_new)
+    code = exit_code(exit_doc, opts.fail_on, only_new=opts.fail_on_new)
     return exitcodes.DELIVERY_FAILED if delivery_failed and code == exitcodes.OK else code
+
+
+def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config: Any, graph: ResourceGraph,
+               console: Any) -> dict[str, Any]:
+    """Plan, apply and verify; annotate `doc`; return the fresh post-remediation report (it decides the exit code)."""
+    from auditor.engine.evaluator import evaluate_rules
+    from auditor.remediate.flow import annotate, remediate, verify
+    from auditor.report.model import build_report
+    from auditor.session import SessionFactory
+
+    ropts = opts.remediation
+    if ropts.journal is None:
+        ropts.journal = opts.output / "remediation-journal.jsonl"
+    regions = list(graph.meta.get("regions") or opts.regions)
+    factory = SessionFactory(profile=opts.profile, region=regions[0] if regions else None)
+    changes = remediate(doc, rules, config, graph, ropts, lambda s, r: factory.client(s, region=r), console,
+                        quiet=opts.quiet)
+    fresh = doc
+    if any(c.outcome == "applied" for c in changes):
+        fresh_graph = obtain_graph(opts, collect_options(rules, config), regions)
+        fresh = build_report(evaluate_rules(fresh_graph, rules, config), fresh_graph)
+        verify(changes, fresh)
+    annotate(doc, changes)
+    if fresh is not doc:
+        doc["after_remediation"] = {"summary": {k: fresh["summary"][k] for k in ("by_status", "score")},
+                                    "complete": fresh["complete"]}
+    _print_outcomes(changes, ropts.journal, console, opts.quiet)
+    if fresh is not doc and not opts.quiet:
+        by = fresh["summary"]["by_status"]
+        console.print(f"after remediation: {by['fail']} fail, {by['error']} error, {by['exempt']} exempt, "
+                      f"{by['pass']} pass (fresh audit)", highlight=False)
+    return fresh
+
+
+def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from auditor.report.terminal import clean
+
+    if quiet or not changes:
+        return
+    t = Table(title="Remediation outcome", header_style="bold")
+    for col in ("change", "remediator", "resource", "outcome"):
+        t.add_column(col, overflow="fold")
+    for c in changes:
+        style = {"applied and verified": "green", "failed": "bold red", "applied but still failing": "yellow"}.get(
+            c.outcome, "dim")
+        t.add_row(c.plan.change_id if c.plan else "-", c.spec.name, Text(clean(c.findings[0]["resource"]["name"])),
+                  Text(clean(c.outcome + (f": {c.detail}" if c.detail else "")), style=style))
+    console.print(t)
+    if any(c.outcome not in ("skipped", "planned (dry run)") for c in changes):
+        console.print(f"journal: {journal} (undo with: audit undo {journal})", highlight=False)
 
 
 def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph, console: Any) -> bool:

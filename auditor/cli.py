@@ -10,7 +10,7 @@ from typing import Any
 
 from auditor import __version__, exitcodes
 
-SUBCOMMANDS = ("snapshot", "rules", "permissions", "schemas")
+SUBCOMMANDS = ("snapshot", "rules", "permissions", "schemas", "undo", "restore")
 EPILOG = "exit codes:\n" + "\n".join(f"  {k:<4} {v}" for k, v in exitcodes.DOC.items())
 
 
@@ -52,6 +52,14 @@ def audit_parser() -> argparse.ArgumentParser:
     out.add_argument("-q", "--quiet", action="store_true", help="no summary or progress: for cron (errors only)")
     out.add_argument("--stats", action="store_true", help="print the number of AWS API calls")
     out.add_argument("-v", "--verbose", action="store_true", help="log progress and AWS retries to stderr")
+    rem = p.add_argument_group("remediation")
+    rem.add_argument("--remediate", action="store_true", help="fix failing findings that have a remediator")
+    rem.add_argument("--dry-run", action="store_true", help="with --remediate: show the plan, change nothing")
+    rem.add_argument("--yes", action="store_true", help="with --remediate: apply without asking (automation)")
+    rem.add_argument("--max-changes", type=int, default=10,
+                     help="refuse a plan with more changes than this (default %(default)s)")
+    rem.add_argument("--only", help="remediate only these rule ids or patterns (comma-separated)")
+    rem.add_argument("--journal", type=Path, help="journal file (default OUTPUT/remediation-journal.jsonl)")
     return p
 
 
@@ -86,6 +94,7 @@ def _input_error(exc: Exception, err: Any) -> int | None:
     from auditor.demo.account import DemoUnavailable
     from auditor.engine.loader import RuleLoadError
     from auditor.graph import GraphError
+    from auditor.remediate.flow import RemediationRefused
     from auditor.yamlsafe import InputError
 
     if isinstance(exc, RuleLoadError):
@@ -93,7 +102,7 @@ def _input_error(exc: Exception, err: Any) -> int | None:
         for e in exc.errors:
             err.print(f"  {e}", highlight=False, markup=False, soft_wrap=True)
         return exitcodes.INVALID_INPUT
-    if isinstance(exc, (UsageError, InputError, GraphError, DemoUnavailable)):
+    if isinstance(exc, (UsageError, InputError, GraphError, DemoUnavailable, RemediationRefused)):
         err.print(f"audit: error: {exc}", highlight=False, markup=False, soft_wrap=True)
         return exitcodes.INVALID_INPUT
     return None
@@ -119,7 +128,16 @@ def _audit(argv: list[str], console: Any) -> int:
         config=args.config, waivers=args.waivers, output=args.output, formats=parse_formats(args.format),
         fail_on=parse_severity("--fail-on", args.fail_on), quiet=args.quiet, save_snapshot=args.save_snapshot,
         stats=args.stats, baseline=args.baseline, fail_on_new=args.fail_on_new, security_hub=args.security_hub,
+        remediate=args.remediate,
     )
+    from auditor.remediate.flow import RemediationOptions
+
+    if (args.dry_run or args.yes or args.only or args.journal) and not args.remediate:
+        raise UsageError("--dry-run, --yes, --only and --journal go with --remediate")
+    if args.max_changes < 1:
+        raise UsageError("--max-changes must be at least 1")
+    opts.remediation = RemediationOptions(yes=args.yes, dry_run=args.dry_run, max_changes=args.max_changes,
+                                          only=_split(args.only), policies=opts.policies, journal=args.journal)
     return run_audit(opts, console)
 
 

@@ -12,12 +12,62 @@ from auditor import exitcodes
 
 def dispatch(argv: list[str], console: Any, err: Any) -> int:
     name, rest = argv[0], argv[1:]
-    return int({"snapshot": snapshot, "rules": rules, "permissions": permissions, "schemas": schemas}[name](
-        rest, console, err))
+    return int({"snapshot": snapshot, "rules": rules, "permissions": permissions, "schemas": schemas,
+                "undo": undo, "restore": restore}[name](rest, console, err))
+
+
+def _reverse(argv: list[str], console: Any, err: Any, restore_endpoint: bool) -> int:
+    from auditor.remediate.execute import undo_change
+    from auditor.remediate.journal import Journal, changes, read
+    from auditor.session import SessionFactory
+
+    p = argparse.ArgumentParser(prog="audit restore" if restore_endpoint else "audit undo")
+    if restore_endpoint:
+        p.add_argument("endpoint", help="name of the endpoint stopped by stop-idle-endpoint")
+        p.add_argument("--journal", type=Path, required=True)
+    else:
+        p.add_argument("journal", type=Path)
+        p.add_argument("--change", action="append", default=[], help="only this change id (repeatable)")
+    p.add_argument("--profile")
+    a = p.parse_args(argv)
+    state = changes(read(a.journal))
+    if restore_endpoint:
+        picked = [c for c in state.values() if c.get("plan", {}).get("remediator") == "stop-idle-endpoint"
+                  and c["plan"]["resource"]["name"] == a.endpoint]
+        if not picked:
+            err.print(f"no stop of endpoint {a.endpoint!r} in {a.journal}", highlight=False, markup=False)
+            return exitcodes.INVALID_INPUT
+        picked = picked[-1:]
+    else:
+        picked = [c for cid, c in state.items() if not a.change or cid in a.change]
+        unknown = set(a.change) - set(state)
+        if unknown:
+            err.print(f"no change {', '.join(sorted(unknown))} in {a.journal}", highlight=False, markup=False)
+            return exitcodes.INVALID_INPUT
+    factory = SessionFactory(profile=a.profile)
+    journal = Journal(a.journal)
+    failed = 0
+    for c in reversed(picked):  # newest change first
+        n, bad = undo_change(c, journal, lambda s, r: factory.client(s, region=r))
+        failed += bad
+        what = c.get("plan", {}).get("description", c["change_id"])
+        console.print(f"{'FAILED to undo' if bad else 'undone'}: {c['change_id']} {what} ({n} step(s))",
+                      highlight=False, markup=False)
+    return exitcodes.INCOMPLETE if failed else exitcodes.OK
+
+
+def undo(argv: list[str], console: Any, err: Any) -> int:
+    """Reverse journalled changes (all, or --change ID), newest first; each step at most once."""
+    return _reverse(argv, console, err, restore_endpoint=False)
+
+
+def restore(argv: list[str], console: Any, err: Any) -> int:
+    """Recreate an endpoint stopped by stop-idle-endpoint, exactly as it was."""
+    return _reverse(argv, console, err, restore_endpoint=True)
 
 
 def snapshot(argv: list[str], console: Any, err: Any) -> int:
-    from auditor.app import AuditOptions, collect_options, load_inputs, obtain_graph
+    from auditor.app import AuditOptions, account, collect_options, load_inputs, obtain_graph
     from auditor.cli import _split
 
     p = argparse.ArgumentParser(prog="audit snapshot", description="Collect the account into a snapshot file "
@@ -31,7 +81,8 @@ def snapshot(argv: list[str], console: Any, err: Any) -> int:
     a = p.parse_args(argv)
     opts = AuditOptions(regions=_split(a.region), profile=a.profile, demo=a.demo, config=a.config, quiet=a.quiet)
     rules, config = load_inputs(opts)
-    graph = obtain_graph(opts, collect_options(rules, config), config.regions)
+    with account(opts):
+        graph = obtain_graph(opts, collect_options(rules, config), config.regions)
     graph.save(a.output)
     if not a.quiet:
         counts = graph.counts()
@@ -92,8 +143,9 @@ def permissions(argv: list[str], console: Any, err: Any) -> int:
 
     p = argparse.ArgumentParser(prog="audit permissions",
                                 description="Print the IAM policy the audit needs, generated from the collectors.")
-    p.parse_args(argv)
-    console.print_json(json.dumps(policy_document()))
+    p.add_argument("--remediate", action="store_true", help="include what the remediators need")
+    a = p.parse_args(argv)
+    console.print_json(json.dumps(policy_document(remediate=a.remediate)))
     return exitcodes.OK
 
 

@@ -26,12 +26,19 @@ def audit_actions() -> list[str]:
     return required_permissions()
 
 
-def policy_document() -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "SageMakerAuditorReadOnly", "Effect": "Allow", "Action": audit_actions(),
-                       "Resource": "*"}],
-    }
+def remediation_actions() -> list[str]:
+    from auditor.remediate.registry import load_builtin
+
+    return sorted({p for spec in load_builtin().values() for p in spec.permissions})
+
+
+def policy_document(remediate: bool = False) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = [
+        {"Sid": "SageMakerAuditorReadOnly", "Effect": "Allow", "Action": audit_actions(), "Resource": "*"}]
+    if remediate:
+        extra = [a for a in remediation_actions() if a not in audit_actions()]
+        statements.append({"Sid": "SageMakerAuditorRemediation", "Effect": "Allow", "Action": extra, "Resource": "*"})
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def schema_documents() -> dict[str, dict[str, Any]]:

@@ -357,7 +357,8 @@ class Seeder:
         ages = {ep.name: ep.age_days for ep in fleet()}
         for region in REGIONS:
             for name, endpoint in sagemaker_backends[ACCOUNT][region].endpoints.items():
-                endpoint.creation_time = self.now - dt.timedelta(days=ages.get(name, 30))
+                # moto keeps naive UTC datetimes (and sorts by them): match it
+                endpoint.creation_time = (self.now - dt.timedelta(days=ages.get(name, 30))).replace(tzinfo=None)
 
 
 def _snake(kind: str) -> str:

@@ -56,6 +56,7 @@ class Config:
     severity: Severity | None = None
     waivers: list[Waiver] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
+    remediation: dict[str, dict[str, Any]] = field(default_factory=dict)
     source: str | None = None
 
 
@@ -80,6 +81,20 @@ def load_config(path: Path | None) -> Config:
     cfg.policies = list(doc.get("policies") or [])
     cfg.severity = Severity(doc["severity"]) if doc.get("severity") else None
     cfg.regions = list(doc.get("regions") or [])
+    cfg.remediation = {k: dict(v) for k, v in (doc.get("remediation") or {}).items()}
+    if cfg.remediation:
+        from auditor.remediate.registry import load_builtin
+
+        specs = load_builtin()
+        for name, params in cfg.remediation.items():
+            if name not in specs:
+                raise InputError(path, located.line(["remediation", name]),
+                                 f"remediation: unknown remediator {name!r}; known: {', '.join(sorted(specs))}")
+            for k in params:
+                if k not in specs[name].params:
+                    raise InputError(path, located.line(["remediation", name, k]),
+                                     f"remediation.{name}: no parameter {k!r} (it takes: "
+                                     f"{', '.join(sorted(specs[name].params)) or 'none'})")
     if doc.get("waivers"):
         cfg.waivers = load_waivers(Path(path).parent / doc["waivers"])
     return cfg

@@ -222,9 +222,9 @@ def load_rules(paths: list[Path] | None = None, designations: set[str] | None = 
 
     designations = designations or set(DEFAULT_DESIGNATIONS)
     if remediators is None:
-        from auditor.remediate.registry import REMEDIATORS
+        from auditor.remediate.registry import load_builtin
 
-        remediators = set(REMEDIATORS)
+        remediators = set(load_builtin())
     files: list[Path] = []
     errors: list[InputError] = []
     for p in paths or [default_rules_dir()]:

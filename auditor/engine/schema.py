@@ -147,6 +147,8 @@ def config_schema() -> dict[str, Any]:
             "policies": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 15}},
             "severity": {"enum": [s.value for s in Severity]},
             "waivers": {"type": "string", "description": "path of a waivers file, relative to this file"},
+            "remediation": {"type": "object", "description": "remediator name -> parameter overrides",
+                            "additionalProperties": {"type": "object"}},
             "regions": {"type": "array", "items": {"type": "string"}},
         },
     }

@@ -1,16 +1,118 @@
-"""Remediator registry: rules may name only remediators registered here (unknown names are load errors)."""
+"""Remediator registry and plan types: a remediator turns one failing finding into exact API calls plus their undo."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from auditor.graph import ResourceGraph
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS API call, in boto3 terms, with the call that reverses it (None: nothing to reverse)."""
+
+    service: str
+    operation: str
+    params: dict[str, Any]
+    region: str
+    description: str
+    undo: tuple[Call, ...] = ()  # the calls that reverse this one, in order
+    # errors that mean "already in the wanted state" (e.g. deleting what is gone): treated as success
+    ok_errors: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Call:
+        return cls(service=d["service"], operation=d["operation"], params=d["params"], region=d["region"],
+                   description=d["description"], undo=tuple(cls.from_dict(u) for u in d.get("undo") or ()),
+                   ok_errors=tuple(d.get("ok_errors", ())))
+
+
+WAIT = "__wait__"  # pseudo-operation: a boto3 waiter (params: waiter name plus its arguments)
+
+
+def wait_in_service(endpoint: str, region: str) -> Call:
+    return Call("sagemaker", WAIT, {"waiter": "endpoint_in_service", "EndpointName": endpoint}, region,
+                f"wait until endpoint {endpoint} is InService")
+
+
+@dataclass
+class Plan:
+    """What one remediator would do for one finding, computed from the resource's current (re-read) state."""
+
+    rule_id: str
+    resource: dict[str, Any]
+    remediator: str
+    description: str
+    calls: list[Call] = field(default_factory=list)
+    before: dict[str, Any] = field(default_factory=dict)
+    skip_reason: str | None = None
+    change_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Target:
+    """The finding to fix, the graph it came from, the remediator's parameters and a client factory."""
+
+    finding: dict[str, Any]
+    graph: ResourceGraph
+    params: dict[str, Any]
+    client: Callable[[str, str], Any]  # (service, region) -> boto3 client
+
+    @property
+    def arn(self) -> str:
+        return str(self.finding["resource"]["arn"])
+
+    @property
+    def region(self) -> str:
+        return str(self.finding["resource"]["region"])
+
+    @property
+    def name(self) -> str:
+        return str(self.finding["resource"]["name"])
+
+    def data(self, node_id: str | None = None) -> dict[str, Any]:
+        return self.graph.attrs(node_id or self.arn)["data"]
+
+
+PlanFn = Callable[[Target], Plan]
 
 
 @dataclass(frozen=True)
 class RemediatorSpec:
     name: str
     permissions: tuple[str, ...]
+    params: dict[str, Any]
     doc: str
+    example: str
+    plan: PlanFn
 
 
-# Filled by remediator modules as they are written; until then rules carry guidance only.
 REMEDIATORS: dict[str, RemediatorSpec] = {}
+
+
+def remediator(name: str, permissions: list[str], params: dict[str, Any] | None = None,
+               example: str = "") -> Callable[[PlanFn], PlanFn]:
+    """Register a remediator: its IAM actions, its parameters (with defaults) and a plan function."""
+
+    def wrap(fn: PlanFn) -> PlanFn:
+        if name in REMEDIATORS:
+            raise ValueError(f"remediator {name!r} registered twice")
+        REMEDIATORS[name] = RemediatorSpec(name, tuple(sorted(permissions)), dict(params or {}),
+                                           (fn.__doc__ or "").strip(), example, fn)
+        return fn
+
+    return wrap
+
+
+def load_builtin() -> dict[str, RemediatorSpec]:
+    """Import the built-in remediators (registration happens on import)."""
+    from auditor.remediate import builtin  # noqa: F401
+
+    return REMEDIATORS
