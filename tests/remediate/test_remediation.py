@@ -240,3 +240,26 @@ def test_every_remediator_declares_permissions_params_docs_and_is_used() -> None
     for name, spec in specs.items():
         assert spec.permissions and spec.doc and spec.example, name
         assert name in used, f"{name} is referenced by no rule"
+
+
+def test_every_call_of_audit_remediate_and_undo_is_in_the_generated_policy(
+        demo: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditor.session as session_mod
+    from auditor.permissions import action_for, policy_document
+
+    made: set[str] = set()
+
+    def record(model: Any = None, **_: Any) -> None:
+        made.add(f"{model.service_model.service_name}:{model.name}")
+
+    real = session_mod.SessionFactory.__init__
+
+    def with_recorder(self: Any, *a: Any, **kw: Any) -> None:
+        real(self, *a, **{**kw, "hooks": [("before-call", record)]})
+
+    monkeypatch.setattr(session_mod.SessionFactory, "__init__", with_recorder)
+    remediate(tmp_path)
+    assert main(["undo", str(tmp_path / "remediation-journal.jsonl")]) == 0
+    allowed = {a for s in policy_document(remediate=True)["Statement"] for a in s["Action"]}
+    missing = {action_for(op) for op in made} - allowed
+    assert len(made) > 40 and not missing, missing
