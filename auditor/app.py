@@ -42,6 +42,8 @@ class AuditOptions:
     security_hub: bool = False
     remediate: bool = False
     remediation: Any = None  # RemediationOptions
+    read_timeout: int = 30
+    max_attempts: int = 8
     fail_on: Severity = Severity.LOW
     quiet: bool = False
     save_snapshot: Path | None = None
@@ -137,10 +139,13 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
 
         regions = opts.regions or list(REGIONS)
         with progress_reporter(opts.quiet) as progress:
-            graph = collect(SessionFactory(region=regions[0]), regions, collect_opts, progress)
+            factory = SessionFactory(region=regions[0], read_timeout=opts.read_timeout,
+                                     max_attempts=opts.max_attempts)
+            graph = collect(factory, regions, collect_opts, progress)
         graph.meta["source"] = "demo account (moto)"
         return graph
-    factory = SessionFactory(profile=opts.profile, region=opts.regions[0] if opts.regions else None)
+    factory = SessionFactory(profile=opts.profile, region=opts.regions[0] if opts.regions else None,
+                             read_timeout=opts.read_timeout, max_attempts=opts.max_attempts)
     regions = opts.regions or regions_hint or [r for r in [factory.region_name()] if r]
     if not regions:
         raise UsageError("no region: pass --region (e.g. --region us-east-1,eu-west-1) or set AWS_REGION")

@@ -19,6 +19,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     src.add_argument("--region", help="comma-separated regions (default: the AWS config/environment region)")
     src.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
     src.add_argument("--demo", action="store_true", help="audit the built-in demo account (moto, no AWS needed)")
+    src.add_argument("--read-timeout", type=int, default=30, metavar="SECONDS",
+                     help="per-call read timeout; slower calls are retried, then recorded as errors")
+    src.add_argument("--max-attempts", type=int, default=8,
+                     help="attempts per call, adaptive retry mode (throttling, 5xx, resets)")
 
 
 def audit_parser() -> argparse.ArgumentParser:
@@ -128,7 +132,7 @@ def _audit(argv: list[str], console: Any) -> int:
         config=args.config, waivers=args.waivers, output=args.output, formats=parse_formats(args.format),
         fail_on=parse_severity("--fail-on", args.fail_on), quiet=args.quiet, save_snapshot=args.save_snapshot,
         stats=args.stats, baseline=args.baseline, fail_on_new=args.fail_on_new, security_hub=args.security_hub,
-        remediate=args.remediate,
+        remediate=args.remediate, read_timeout=args.read_timeout, max_attempts=args.max_attempts,
     )
     from auditor.remediate.flow import RemediationOptions
 

@@ -83,3 +83,90 @@ def test_cli_audits_a_moto_server_through_aws_endpoint_url(server: str, tmp_path
     outputs = [proc.stdout, proc.stderr] + [p.read_text() for p in tmp_path.iterdir()]
     assert not any(secret in text for secret in SECRETS for text in outputs)
     assert not any("AKIATESTTESTTESTTEST" in text for text in outputs)
+
+
+# -- fault injection: the CLI talks to the moto server through a proxy that misbehaves like AWS can -----------
+
+from tests.faultproxy import FaultProxy  # noqa: E402
+
+
+def statuses(report: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {(f["rule_id"], f["resource"]["arn"]): f["status"] for f in report["findings"]}
+
+
+def audit_via(proxy: FaultProxy, out: Path, *extra: str) -> tuple[int, dict[str, Any], str]:
+    proc = run_cli(proxy.url, "--region", "us-east-1,eu-west-1", "--output", str(out), "--format", "json",
+                   "--quiet", *extra)
+    return proc.returncode, json.loads((out / "report.json").read_text()), proc.stderr
+
+
+@pytest.fixture(scope="module")
+def clean(server: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, Any]]:
+    port = int(server.rsplit(":", 1)[1])
+    with FaultProxy(port, lambda op, n: None) as proxy:
+        code, report, _ = audit_via(proxy, tmp_path_factory.mktemp("clean"))
+    return code, report
+
+
+def test_throttling_5xx_and_resets_are_absorbed_by_retries(server: str, clean: tuple[int, dict[str, Any]],
+                                                           tmp_path: Path) -> None:
+    port = int(server.rsplit(":", 1)[1])
+
+    def flaky(op: str, n: int) -> tuple[Any, ...] | None:
+        if n % 3 == 0:
+            return ("status", 400, "ThrottlingException")
+        if n % 7 == 0:
+            return ("status", 503, "ServiceUnavailable")
+        if n % 11 == 0:
+            return ("reset",)
+        return None
+
+    with FaultProxy(port, flaky) as proxy:
+        code, report, _ = audit_via(proxy, tmp_path)
+    assert len(proxy.faults) > 50
+    assert report["collection_errors"] == []
+    assert statuses(report) == statuses(clean[1]) and code == clean[0]
+
+
+def test_access_denied_on_one_service_errors_only_what_depends_on_it(server: str, clean: tuple[int, dict[str, Any]],
+                                                                     tmp_path: Path) -> None:
+    port = int(server.rsplit(":", 1)[1])
+    denied = {"DescribeScalableTargets", "DescribeScalingPolicies"}
+    with FaultProxy(port, lambda op, n: ("status", 400, "AccessDeniedException") if op in denied else None) as proxy:
+        code, report, _ = audit_via(proxy, tmp_path)
+    assert code == 3 and report["complete"] is False
+    assert {e["code"] for e in report["collection_errors"]} == {"AccessDeniedException"}
+    before, now = statuses(clean[1]), statuses(report)
+    changed = {k for k in before if before[k] != now.get(k)}
+    assert changed and all(now[k] == "error" for k in changed)
+    assert {k[0] for k in changed} <= {"SM-04-min-instances", "SM-05-scalable-target", "SM-05-target-tracking"}
+    assert all(now[k] != "pass" for k in before if k[0].startswith("SM-05") and before[k] == "pass")
+
+
+def test_a_call_slower_than_the_read_timeout_becomes_an_error(server: str, tmp_path: Path) -> None:
+    port = int(server.rsplit(":", 1)[1])
+    with FaultProxy(port, lambda op, n: ("slow", 3) if op == "DescribeScalingPolicies" else None) as proxy:
+        code, report, _ = audit_via(proxy, tmp_path, "--read-timeout", "1", "--max-attempts", "2")
+    assert code == 3
+    assert any(e["operation"] == "describe_scaling_policies" and "timeout" in (e["code"] + e["message"]).lower()
+               for e in report["collection_errors"])
+
+
+@pytest.mark.parametrize("body", ['{"EndpointName": "fraud-', "{}", '{"EndpointName": 42, "EndpointStatus": []}'])
+def test_malformed_or_unexpected_responses_make_that_resource_an_error(server: str, tmp_path: Path, body: str) -> None:
+    port = int(server.rsplit(":", 1)[1])
+    hits = {"n": 0}
+
+    def broken(op: str, n: int) -> tuple[Any, ...] | None:
+        if op == "DescribeEndpoint" and hits["n"] < 1:
+            hits["n"] += 1
+            return ("body", 200, body)
+        return None
+
+    with FaultProxy(port, broken) as proxy:
+        code, report, stderr = audit_via(proxy, tmp_path, "--max-attempts", "1")
+    assert "Traceback" not in stderr
+    assert code == 3 and report["collection_errors"]
+    endpoint_findings = [f for f in report["findings"] if f["resource"]["type"] == "sagemaker.endpoint"]
+    assert any(f["status"] == "error" for f in endpoint_findings)
+    assert len({f["resource"]["arn"] for f in endpoint_findings}) == 14  # the other endpoints were still audited

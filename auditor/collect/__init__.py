@@ -63,6 +63,9 @@ def collect(
             try:
                 spec.func(ctx)
             except CollectError as err:  # a collector let one escape: still data, not a crash
-                ctx.listing_failed(err, ())
+                ctx.listing_failed(err, ("*",))
+            except Exception as exc:  # noqa: BLE001 - a malformed or unexpected response: incomplete, never a pass
+                graph.record(CollectionError(spec.name, "collect", "UnexpectedResponse",
+                                             f"{type(exc).__name__}: {exc}"[:500], account, region, affects=("*",)))
     graph.meta["api_calls"] = factory.counter.to_dict()
     return graph

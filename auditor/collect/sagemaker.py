@@ -62,8 +62,13 @@ def collect_sagemaker(ctx: Context) -> None:
         ctx.listing_failed(err, ENDPOINT_TYPES)
         summaries = []
     for s in summaries:
-        _endpoint(ctx, s["EndpointName"], s["EndpointArn"])
         by_name[s["EndpointName"]] = s["EndpointArn"]
+        try:
+            _endpoint(ctx, s["EndpointName"], s["EndpointArn"])
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # a response missing fields or shaped unexpectedly: this endpoint is unreadable, the rest goes on
+            err = CollectError(SM, "describe_endpoint", "UnexpectedResponse", f"{type(exc).__name__}: {exc}")
+            ctx.node_failed(s["EndpointArn"], "describe", err)
     _transform_jobs(ctx)
 
 
