@@ -113,17 +113,19 @@ def test_throttling_5xx_and_resets_are_absorbed_by_retries(server: str, clean: t
     port = int(server.rsplit(":", 1)[1])
 
     def flaky(op: str, n: int) -> tuple[Any, ...] | None:
-        if n % 3 == 0:
+        # about one request in six fails; kept moderate because adaptive mode (rightly) slows the whole client
+        # down after throttles, and the suite must stay fast
+        if n % 13 == 0:
             return ("status", 400, "ThrottlingException")
-        if n % 7 == 0:
+        if n % 17 == 0:
             return ("status", 503, "ServiceUnavailable")
-        if n % 11 == 0:
+        if n % 19 == 0:
             return ("reset",)
         return None
 
     with FaultProxy(port, flaky) as proxy:
         code, report, _ = audit_via(proxy, tmp_path)
-    assert len(proxy.faults) > 50
+    assert len(proxy.faults) > 25 and {f for _, f in proxy.faults} == {"status", "reset"}
     assert report["collection_errors"] == []
     assert statuses(report) == statuses(clean[1]) and code == clean[0]
 
