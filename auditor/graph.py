@@ -258,8 +258,11 @@ class ResourceGraph:
             raise GraphError(
                 f"snapshot format version {doc.get('version')!r} is not supported (this tool reads {SNAPSHOT_VERSION})"
             )
-        graph = cls(meta=doc.get("meta") or {})
         try:
+            meta = doc.get("meta") or {}
+            if not isinstance(meta, dict):
+                raise TypeError("meta must be an object")
+            graph = cls(meta=meta)
             for n in doc["nodes"]:
                 nid = n["id"]
                 graph.add_node(
@@ -271,7 +274,7 @@ class ResourceGraph:
             for src, label, dst in doc["edges"]:
                 graph.add_edge(src, label, dst)
             graph.errors = [CollectionError.from_dict(e) for e in doc.get("errors", [])]
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise GraphError(f"malformed snapshot: {type(exc).__name__}: {exc}") from None
         return graph
 
