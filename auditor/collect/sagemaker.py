@@ -67,8 +67,8 @@ def collect_sagemaker(ctx: Context) -> None:
             _endpoint(ctx, s["EndpointName"], s["EndpointArn"])
         except (KeyError, TypeError, AttributeError, ValueError) as exc:
             # a response missing fields or shaped unexpectedly: this endpoint is unreadable, the rest goes on
-            err = CollectError(SM, "describe_endpoint", "UnexpectedResponse", f"{type(exc).__name__}: {exc}")
-            ctx.node_failed(s["EndpointArn"], "describe", err)
+            unexpected = CollectError(SM, "describe_endpoint", "UnexpectedResponse", f"{type(exc).__name__}: {exc}")
+            ctx.node_failed(s["EndpointArn"], "describe", unexpected)
     _transform_jobs(ctx)
 
 
