@@ -119,6 +119,15 @@ class Context:
         """A list call failed: the listed types are incomplete for this account-region."""
         self.graph.record(self._error(err, affects))
 
+    def describe_failed(self, node_id: str, type_: str, name: str, err: CollectError) -> None:
+        """A referenced resource could not be described: a dangling reference if it is gone, else unreadable."""
+        if node_id not in self.graph:
+            self.graph.add_node(node_id, type_, name=name, account=self.account, region=self.region)
+        if err.not_found:
+            self.graph.attrs(node_id)["dangling"] = True
+        else:
+            self.node_failed(node_id, "describe", err)
+
     def node_failed(self, node_id: str, facet: str, err: CollectError) -> None:
         """A describe/get call for one node failed: mark the facet so no rule reads it as absent."""
         self.graph.set_error(node_id, facet, err.reason)

@@ -32,10 +32,7 @@ def _role(ctx: Context, arn: str) -> None:
         role = ctx.call("iam", "get_role", RoleName=name)["Role"]
         g.set_tags(arn, tags_to_dict(role.get("Tags")))
     except CollectError as err:
-        if err.not_found:
-            g.attrs(arn)["dangling"] = True
-        else:
-            ctx.node_failed(arn, "describe", err)
+        ctx.describe_failed(arn, "iam.role", name, err)
         return
     findings: list[str] = []
     attached: list[str] = []

@@ -22,11 +22,7 @@ def _key(ctx: Context, ref: str) -> str:
     try:
         meta = ctx.call("kms", "describe_key", KeyId=ref)["KeyMetadata"]
     except CollectError as err:
-        if placeholder not in g:
-            g.add_node(placeholder, "kms.key", name=ref, account=ctx.account, region=ctx.region,
-                       dangling=err.not_found)
-        if not err.not_found:
-            ctx.node_failed(placeholder, "describe", err)
+        ctx.describe_failed(placeholder, "kms.key", ref, err)
         return placeholder
     kid = meta["Arn"]
     if kid in g:

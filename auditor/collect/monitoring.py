@@ -73,10 +73,7 @@ def _job_definition(ctx: Context, mtype: str, name: str) -> str:
     try:
         d = ctx.call(SM, op, JobDefinitionName=name)
     except CollectError as err:
-        if err.not_found:
-            g.attrs(jid)["dangling"] = True
-        else:
-            ctx.node_failed(jid, "describe", err)
+        ctx.describe_failed(jid, "sagemaker.monitoring_job_definition", name, err)
         return jid
     baseline = d.get(f"{prefix}BaselineConfig") or {}
     job_input = d.get(f"{prefix}JobInput") or {}

@@ -133,10 +133,7 @@ def _endpoint_config(ctx: Context, name: str) -> str:
         if d.get("KmsKeyId"):
             ctx.cache.setdefault("kms_refs", []).append((arn, d["KmsKeyId"]))
     except CollectError as err:
-        g.add_node(arn, "sagemaker.endpoint_config", name=name, account=ctx.account, region=ctx.region,
-                   dangling=err.not_found)
-        if not err.not_found:
-            ctx.node_failed(arn, "describe", err)
+        ctx.describe_failed(arn, "sagemaker.endpoint_config", name, err)
     known[name] = arn
     return arn
 
@@ -180,9 +177,7 @@ def _model(ctx: Context, name: str) -> str:
     try:
         d = ctx.call(SM, "describe_model", ModelName=name)
     except CollectError as err:
-        g.add_node(arn, "sagemaker.model", name=name, account=ctx.account, region=ctx.region, dangling=err.not_found)
-        if not err.not_found:
-            ctx.node_failed(arn, "describe", err)
+        ctx.describe_failed(arn, "sagemaker.model", name, err)
         known[name] = arn
         return arn
     arn = d.get("ModelArn", arn)
@@ -277,10 +272,7 @@ def _package(ctx: Context, name_or_arn: str) -> str:
     try:
         d = ctx.call(SM, "describe_model_package", ModelPackageName=name_or_arn)
     except CollectError as err:
-        g.add_node(pid, "sagemaker.model_package", name=name_or_arn, account=ctx.account, region=ctx.region,
-                   dangling=err.not_found)
-        if not err.not_found:
-            ctx.node_failed(pid, "describe", err)
+        ctx.describe_failed(pid, "sagemaker.model_package", name_or_arn, err)
         known[name_or_arn] = pid
         return pid
     pid = d.get("ModelPackageArn", pid)
