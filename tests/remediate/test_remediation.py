@@ -81,6 +81,11 @@ def test_remediate_resolves_every_auto_remediable_violation_and_nothing_else(dem
         near |= frontier
     changed = {n for n in set(before) | set(after) if n != "__edges__" and before.get(n) != after.get(n)}
     assert changed - near == set(), sorted(changed - near)
+    # the journal and the reports hold no credential (conftest's fake ones are in the environment)
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            text = path.read_text(errors="replace")
+            assert "do-not-leak" not in text and "AKIATESTTESTTESTTEST" not in text, path
 
 
 def test_remediation_is_idempotent(demo: None, tmp_path: Path) -> None:
