@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.collect.base import STAGE_KEYS, CollectError, Context, collector
+from auditor.collect.base import STAGE_KEYS, Context, _classify, collector, normalize
 
 
 @collector("kms", STAGE_KEYS, permissions=["kms:DescribeKey", "kms:GetKeyRotationStatus"])
@@ -19,10 +19,15 @@ def collect_kms(ctx: Context) -> None:
 def _key(ctx: Context, ref: str) -> str:
     g = ctx.graph
     placeholder = ref if ref.startswith("arn:") else f"arn:aws:kms:{ctx.region}:{ctx.account}:key/{ref}"
+    if placeholder in g and not g.attrs(placeholder)["errors"] and g.attrs(placeholder)["data"]:
+        return placeholder  # already described (e.g. from another region's artifacts)
+    # A key ARN names its own region (an object may use a key of another region): ask that region's KMS.
+    region = ref.split(":")[3] if ref.startswith("arn:aws:kms:") else ctx.region
     try:
-        meta = ctx.call("kms", "describe_key", KeyId=ref)["KeyMetadata"]
-    except CollectError as err:
-        ctx.describe_failed(placeholder, "kms.key", ref, err)
+        client = ctx.factory.client("kms", region=region)
+        meta = normalize(client.describe_key(KeyId=ref))["KeyMetadata"]
+    except Exception as exc:  # noqa: BLE001 - classified and recorded
+        ctx.describe_failed(placeholder, "kms.key", ref, _classify("kms", "describe_key", exc))
         return placeholder
     kid = meta["Arn"]
     if kid in g:
@@ -40,8 +45,8 @@ def _key(ctx: Context, ref: str) -> str:
         g.set_data(kid, rotation_enabled=False, rotation_supported=False)
     else:
         try:
-            rot = ctx.call("kms", "get_key_rotation_status", KeyId=kid)
+            rot = client.get_key_rotation_status(KeyId=kid)
             g.set_data(kid, rotation_enabled=bool(rot.get("KeyRotationEnabled")))
-        except CollectError as err:
-            ctx.node_failed(kid, "rotation_enabled", err)
+        except Exception as exc:  # noqa: BLE001 - classified and recorded
+            ctx.node_failed(kid, "rotation_enabled", _classify("kms", "get_key_rotation_status", exc))
     return kid

@@ -62,7 +62,11 @@ def test_endpoint_chain_and_attributes(graph: ResourceGraph) -> None:
     bucket = only(graph, obj, "stored_in")
     assert graph.attrs(bucket)["data"]["versioning_status"] == "Enabled"
     key = only(graph, obj, "encrypted_by")
-    assert graph.attrs(key)["data"]["rotation_enabled"] is True
+    assert graph.attrs(key)["data"]["rotation_enabled"] is True and not graph.attrs(key)["dangling"]
+    # the EU endpoint's artifact uses the us-east-1 key: it is described in its own region, not "missing"
+    eu = graph.related(ep(graph, "fraud-detector-prod-eu"), "has_variant")[0]
+    eu_obj = only(graph, only(graph, only(graph, eu, "serves_model"), "has_container"), "artifact")
+    assert only(graph, eu_obj, "encrypted_by") == key
     assert only(graph, bucket, "encrypted_by") == key  # alias/ml-artifacts resolved to the same key ARN
 
 
