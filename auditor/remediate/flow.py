@@ -10,7 +10,7 @@ from typing import Any
 
 from auditor.remediate.execute import apply_plan, error_code
 from auditor.remediate.journal import Journal
-from auditor.remediate.registry import Plan, RemediatorSpec, Target, load_builtin
+from auditor.remediate.registry import Plan, RemediatorSpec, Target, load_builtin, owning_endpoint
 
 APPLIED_VERIFIED = "applied and verified"
 APPLIED_FAILING = "applied but still failing"
@@ -47,14 +47,11 @@ class RemediationRefused(Exception):
 def _always_on(graph: Any, arn: str, designation: Any) -> bool:
     from auditor.engine.conditions import EvalContext, evaluate
 
-    nodes = [arn] + graph.incoming(arn, "has_variant")
-    for n in nodes:
-        if graph.attrs(n)["type"] != "sagemaker.endpoint":
-            continue
-        ctx = EvalContext(graph=graph, params={}, designations={"always_on": designation}, now=None)  # type: ignore[arg-type]
-        if evaluate(ctx, {"designation": "always_on"}, n).value is not False:  # unknown counts as always-on: safe
-            return True
-    return False
+    endpoint = owning_endpoint(graph, arn)
+    if graph.attrs(endpoint)["type"] != "sagemaker.endpoint":
+        return False
+    ctx = EvalContext(graph=graph, params={}, designations={"always_on": designation}, now=None)  # type: ignore[arg-type]
+    return evaluate(ctx, {"designation": "always_on"}, endpoint).value is not False  # unknown counts as always-on
 
 
 def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts: RemediationOptions
@@ -100,13 +97,6 @@ def plan_all(changes: list[Change], graph: Any, client_for: Callable[[str, str],
             ch.plan = ch.spec.plan(target)
         except Exception as exc:  # noqa: BLE001 - a plan that cannot be made is reported, never applied
             ch.outcome, ch.detail = FAILED, f"could not read the current state: {error_code(exc)}: {exc}"[:400]
-
-
-def _endpoint_arn(graph: Any, arn: str) -> str:
-    if arn in graph and graph.attrs(arn)["type"] == "sagemaker.variant":
-        owners = graph.incoming(arn, "has_variant")
-        return owners[0] if owners else arn
-    return arn
 
 
 def print_plan(changes: list[Change], skipped: list[tuple[dict[str, Any], str]], console: Any) -> None:
@@ -160,7 +150,7 @@ def remediate(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, op
     stopping = {c.findings[0]["resource"]["arn"] for c in changes if c.spec.name == "stop-idle-endpoint"
                 and c.plan is not None and c.plan.calls and not c.plan.skip_reason}
     for c in changes:
-        owner = _endpoint_arn(graph, c.findings[0]["resource"]["arn"])
+        owner = owning_endpoint(graph, c.findings[0]["resource"]["arn"])
         if c.spec.name != "stop-idle-endpoint" and owner in stopping and c.plan is not None:
             # no alarms, dashboards or scaling for an endpoint this run deletes as idle
             c.plan.skip_reason = "the endpoint is being stopped as idle in this run"

@@ -77,8 +77,21 @@ class Target:
     def name(self) -> str:
         return str(self.finding["resource"]["name"])
 
+    def plan(self, remediator: str, description: str) -> Plan:
+        """An empty plan for this finding; the remediator adds calls, before-state and notes."""
+        return Plan(rule_id=self.finding["rule_id"], resource=self.finding["resource"], remediator=remediator,
+                    description=description)
+
     def data(self, node_id: str | None = None) -> dict[str, Any]:
         return self.graph.attrs(node_id or self.arn)["data"]
+
+
+def owning_endpoint(graph: ResourceGraph, arn: str) -> str:
+    """The endpoint a finding is about: the resource itself, or the endpoint that has this variant."""
+    if arn in graph and graph.attrs(arn)["type"] == "sagemaker.variant":
+        owners = graph.incoming(arn, "has_variant")
+        return owners[0] if owners else arn
+    return arn
 
 
 PlanFn = Callable[[Target], Plan]

@@ -14,16 +14,8 @@ AAS = "application-autoscaling"
 DIM = "sagemaker:variant:DesiredInstanceCount"
 
 
-def endpoint_of(t: Target) -> str:
-    """The endpoint ARN a finding is about (the resource itself, or the endpoint of a variant)."""
-    if t.finding["resource"]["type"] == "sagemaker.endpoint":
-        return t.arn
-    owners = t.graph.incoming(t.arn, "has_variant")
-    return owners[0] if owners else t.arn
-
-
-def new_config_calls(t: Target, endpoint_arn: str, desc: dict[str, Any], mutate: Callable[[dict[str, Any]], bool],
-                     suffix: str, what: str, deployment: dict[str, Any] | None = None) -> list[Call]:
+def new_config_calls(t: Target, desc: dict[str, Any], mutate: Callable[[dict[str, Any]], bool], suffix: str,
+                     what: str, deployment: dict[str, Any] | None = None) -> list[Call]:
     """Copy the endpoint's config, change it, create it under a new name and UpdateEndpoint to it (keeping current
     counts and weights). Undo switches back to the original config; neither config is ever deleted."""
     sm = t.client(SM, t.region)
@@ -64,7 +56,7 @@ def enable_data_capture(t: Target) -> Plan:
     """Deploy a copy of the endpoint config with data capture on (inputs and outputs), through a blue/green update
     that rolls back automatically on the endpoint's CloudWatch alarms. Capture lands beside the model artifacts
     (s3://ARTIFACT-BUCKET/data-capture/ENDPOINT/) unless `destination` is set."""
-    p = Plan(t.finding["rule_id"], t.finding["resource"], "enable-data-capture", f"enable data capture on {t.name}")
+    p = t.plan("enable-data-capture", f"enable data capture on {t.name}")
     sm = t.client(SM, t.region)
     desc = sm.describe_endpoint(EndpointName=t.name)
     p.before = {"endpoint_config": desc["EndpointConfigName"], "last_deployment_config":
@@ -89,7 +81,7 @@ def enable_data_capture(t: Target) -> Plan:
             else destination, "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
         return True
 
-    p.calls = new_config_calls(t, t.arn, desc, capture, "capture", "data capture on", deployment)
+    p.calls = new_config_calls(t, desc, capture, "capture", "data capture on", deployment)
     if not p.calls:
         p.skip_reason = "data capture is already enabled"
     return p
@@ -124,7 +116,7 @@ def stop_idle_endpoint(t: Target) -> Plan:
     `audit restore` (or undo) recreates it with the same name, config, tags, scaling and capacities."""
     from auditor.engine.operators import parse_duration
 
-    p = Plan(t.finding["rule_id"], t.finding["resource"], "stop-idle-endpoint", f"stop idle endpoint {t.name}")
+    p = t.plan("stop-idle-endpoint", f"stop idle endpoint {t.name}")
     sm = t.client(SM, t.region)
     aas = t.client(AAS, t.region)
     desc = sm.describe_endpoint(EndpointName=t.name)

@@ -22,7 +22,7 @@ def _variants(t: Target) -> list[str]:
 def create_alarms(t: Target) -> Plan:
     """Create per-variant alarms on ModelLatency (p99, microseconds), Invocation5XXErrors and Invocation4XXErrors
     (sums over 5 minutes), for the metrics that have no alarm yet. Undo deletes only the alarms it created."""
-    p = Plan(t.finding["rule_id"], t.finding["resource"], "create-endpoint-alarms", f"alarms for endpoint {t.name}")
+    p = t.plan("create-endpoint-alarms", f"alarms for endpoint {t.name}")
     cw = t.client(CW, t.region)
     covered = {m for a in t.graph.related(t.arn, "alarmed_by")
                for m in t.graph.attrs(a)["data"].get("metric_names", [])}
@@ -75,7 +75,7 @@ def create_dashboard(t: Target) -> Plan:
     from botocore.exceptions import ClientError
 
     name = f"sagemaker-{t.name}"
-    p = Plan(t.finding["rule_id"], t.finding["resource"], "create-endpoint-dashboard", f"dashboard {name}")
+    p = t.plan("create-endpoint-dashboard", f"dashboard {name}")
     cw = t.client(CW, t.region)
     try:
         previous: str | None = cw.get_dashboard(DashboardName=name)["DashboardBody"]
@@ -105,7 +105,7 @@ def set_log_retention(t: Target) -> Plan:
     the retention policy; a created group is kept, because by then it may hold logs (no data is ever deleted)."""
     group = f"/aws/sagemaker/Endpoints/{t.name}"
     days = int(t.params["retention_days"])
-    p = Plan(t.finding["rule_id"], t.finding["resource"], "set-log-retention", f"retention {days} days on {group}")
+    p = t.plan("set-log-retention", f"retention {days} days on {group}")
     logs = t.client("logs", t.region)
     found = [g for g in logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])
              if g["logGroupName"] == group]

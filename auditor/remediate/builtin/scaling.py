@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from auditor.collect.autoscaling import policy_facts
-from auditor.remediate.builtin.endpoints import endpoint_of, new_config_calls
+from auditor.remediate.builtin.endpoints import new_config_calls
 from auditor.remediate.registry import Call, Plan, Target, remediator, wait_in_service
 
 NS = "sagemaker"
@@ -47,8 +47,7 @@ def configure_autoscaling(t: Target) -> Plan:
     """Register the variant's scalable target and a target-tracking policy on CPU (GPU on GPU instances), with the
     target multiplied by the vCPU (GPU) count because SageMaker sums utilisation over cores."""
     v = t.data()
-    p = Plan(t.finding["rule_id"], t.finding["resource"], "configure-autoscaling",
-             f"autoscale {v['endpoint_name']}/{v['variant_name']}")
+    p = t.plan("configure-autoscaling", f"autoscale {v['endpoint_name']}/{v['variant_name']}")
     if v.get("serverless"):
         p.skip_reason = "serverless variants scale by themselves"
         return p
@@ -126,9 +125,7 @@ def raise_min_instances(t: Target) -> Plan:
     meets the minimum, deployed with UpdateEndpoint keeping current counts and weights. No config is deleted."""
     v = t.data()
     want = int(t.params["min_instances"])
-    p = Plan(t.finding["rule_id"], t.finding["resource"], "raise-min-instances",
-             f"run {v['endpoint_name']}/{v['variant_name']} on at least {want} instances")
-    endpoint = endpoint_of(t)
+    p = t.plan("raise-min-instances", f"run {v['endpoint_name']}/{v['variant_name']} on at least {want} instances")
     sm = t.client("sagemaker", t.region)
     aas = t.client("application-autoscaling", t.region)
     desc = sm.describe_endpoint(EndpointName=v["endpoint_name"])
@@ -159,7 +156,7 @@ def raise_min_instances(t: Target) -> Plan:
                 changed = True
         return changed
 
-    p.calls += new_config_calls(t, endpoint, desc, raise_initial, "ha", "initial instance count")
+    p.calls += new_config_calls(t, desc, raise_initial, "ha", "initial instance count")
     if not p.calls:
         p.skip_reason = f"already at least {want} instances"
     return p

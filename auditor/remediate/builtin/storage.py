@@ -9,16 +9,12 @@ from auditor.remediate.registry import Call, Plan, Target, remediator
 NO_ENCRYPTION = "ServerSideEncryptionConfigurationNotFoundError"
 
 
-def _plan(t: Target, name: str, description: str) -> Plan:
-    return Plan(rule_id=t.finding["rule_id"], resource=t.finding["resource"], remediator=name, description=description)
-
-
 @remediator("enable-bucket-versioning", ["s3:GetBucketVersioning", "s3:PutBucketVersioning"],
             example="rule SM-02-bucket-versioning -> put_bucket_versioning Status=Enabled")
 def enable_versioning(t: Target) -> Plan:
     """Enable S3 versioning on an artifact bucket. Undo suspends it (S3 cannot return a bucket to "never versioned")."""
     bucket = t.name
-    p = _plan(t, "enable-bucket-versioning", f"enable versioning on bucket {bucket}")
+    p = t.plan("enable-bucket-versioning", f"enable versioning on bucket {bucket}")
     s3 = t.client("s3", t.region)
     status = s3.get_bucket_versioning(Bucket=bucket).get("Status") or "Disabled"
     p.before = {"versioning_status": status}
@@ -43,7 +39,7 @@ def enable_encryption(t: Target) -> Plan:
 
     bucket = t.name
     s3 = t.client("s3", t.region)
-    p = _plan(t, "enable-bucket-encryption", f"set default encryption on bucket {bucket}")
+    p = t.plan("enable-bucket-encryption", f"set default encryption on bucket {bucket}")
     try:
         current: dict[str, Any] | None = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     except ClientError as exc:
@@ -69,7 +65,7 @@ def enable_encryption(t: Target) -> Plan:
 def enable_rotation(t: Target) -> Plan:
     """Turn on yearly rotation for the customer managed KMS keys protecting a production endpoint's artifacts."""
     g = t.graph
-    p = _plan(t, "enable-key-rotation", f"enable KMS key rotation for {t.name}'s artifacts")
+    p = t.plan("enable-key-rotation", f"enable KMS key rotation for {t.name}'s artifacts")
     keys: set[str] = set()
     plaintext = []
     for v in g.related(t.arn, "has_variant"):
