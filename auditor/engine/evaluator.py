@@ -152,20 +152,21 @@ def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], 
         ex = evaluate(ctx, rule.exempt_when["condition"], node_id)
         if ex.value is True:
             exemption = {"kind": "designation", "reason": rule.exempt_when["reason"]}
+    stale: list[Waiver] = []
     if status is Status.FAIL and exemption is None:
         for w in waivers:
             if not w.matches(rule.id, rule.policy, node_id, node["name"]):
                 continue
             if w.expired(today):
                 expired[f"{w.source}"] = dict(w.to_dict(), expired=True)
+                stale.append(w)
                 continue
             exemption = {"kind": "waiver", **w.to_dict()}
             break
     if exemption is not None:
         return _make(rule, ref, Status.EXEMPT, outcome, ctx, exemption=exemption)
     finding = _make(rule, ref, status, outcome, ctx)
-    stale = [w for w in waivers if w.expired(today) and w.matches(rule.id, rule.policy, node_id, node["name"])]
-    if stale and status is Status.FAIL:
+    if stale:  # only gathered for failures that no live waiver covers
         finding.evidence["expired_waivers"] = [w.to_dict() for w in stale]
     return finding
 
