@@ -162,18 +162,15 @@ def _metrics(ctx: Context) -> None:
     idle_h = int(ctx.options.get("idle_window_hours", 24))
     size_d = int(ctx.options.get("utilisation_window_days", 14))
     end = ctx.now.replace(second=0, microsecond=0)
-    variants = [v for v in g.nodes_of_type("sagemaker.variant")
-                if g.attrs(v)["region"] == ctx.region and not g.attrs(v)["data"].get("serverless")]
-    serverless = [v for v in g.nodes_of_type("sagemaker.variant")
-                  if g.attrs(v)["region"] == ctx.region and g.attrs(v)["data"].get("serverless")]
+    variants = [v for v in g.nodes_of_type("sagemaker.variant") if g.attrs(v)["region"] == ctx.region]
     queries: list[tuple[str, str, dict[str, Any], dt.datetime]] = []
-    for v in variants + serverless:
+    for v in variants:
         d = g.attrs(v)["data"]
         dims = [{"Name": "EndpointName", "Value": d["endpoint_name"]},
                 {"Name": "VariantName", "Value": d["variant_name"]}]
         queries.append((v, "invocations", _q(INVOCATION_NS, "Invocations", dims, 3600, "Sum"),
                         end - dt.timedelta(hours=idle_h)))
-        if v in serverless:
+        if d.get("serverless"):  # no instances: invocations only
             continue
         queries.append((v, "cpu", _q(ENDPOINT_NS, "CPUUtilization", dims, size_d * 86400, "p95"),
                         end - dt.timedelta(days=size_d)))
