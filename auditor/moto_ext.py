@@ -6,6 +6,7 @@ Added faithfully to the AWS API reference:
   ModelExplainability}JobDefinition);
 - UpdateEndpoint, and CreateEndpoint's DeploymentConfig kept and returned as LastDeploymentConfig;
 - CreateModel's EnableNetworkIsolation;
+- Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
 - CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
   percentile statistics (pNN, pNN.NN), and bucketing that is linear in the data.
@@ -22,6 +23,7 @@ from typing import Any
 
 _INSTALLED = False
 SCHEDULE_PAGE_DEFAULT = 10  # ListMonitoringSchedules MaxResults default
+SEARCH_PAGE_DEFAULT = 10  # Search MaxResults default
 JOB_KINDS = {
     "DataQuality": "data-quality",
     "ModelQuality": "model-quality",
@@ -287,6 +289,53 @@ def _patch_sagemaker() -> None:
     _patch(SageMakerResponse, "stop_monitoring_schedule", _set_status("Stopped"))
     _patch(SageMakerResponse, "start_monitoring_schedule", _set_status("Scheduled"))
     _patch(SageMakerResponse, "delete_monitoring_schedule", delete_monitoring_schedule)
+
+    # Search(Resource="Model"): moto knows no Model search and pages no search at all.
+    original_search = SageMakerResponse.search
+
+    def search(self: Any) -> Any:
+        if self._get_param("Resource") != "Model":
+            return original_search(self)
+        if self._get_param("SearchExpression"):
+            raise _validation("this moto extension implements Search(Resource=Model) without a SearchExpression")
+        backend = self.sagemaker_backend
+        size = int(self._get_param("MaxResults") or SEARCH_PAGE_DEFAULT)
+        if not 1 <= size <= 100:
+            raise _validation(f"Value '{size}' at 'maxResults' failed to satisfy constraint: "
+                              "Member must have value less than or equal to 100")
+        reverse = (self._get_param("SortOrder") or "Descending") == "Descending"
+        models = sorted(backend._models.values(), key=lambda m: (m.creation_time, m.model_name), reverse=reverse)
+        start = int(self._get_param("NextToken") or 0)
+        results = [{"Model": {"Model": _search_model(m), "Endpoints": _model_endpoints(backend, m.model_name),
+                              "MonitoringSchedules": []}} for m in models[start:start + size]]
+        out: dict[str, Any] = {"Results": results}
+        if start + size < len(models):
+            out["NextToken"] = str(start + size)
+        return ActionResult(out)
+
+    _patch(SageMakerResponse, "search", search)
+
+
+def _search_model(model: Any) -> dict[str, Any]:
+    """The Search API's Model shape: DescribeModel's fields plus the model's Tags."""
+    out = {
+        "ModelName": model.model_name, "PrimaryContainer": model.primary_container or None,
+        "Containers": model.containers or None, "ExecutionRoleArn": model.execution_role_arn,
+        "VpcConfig": model.vpc_config, "CreationTime": model.creation_time, "ModelArn": model.arn,
+        "EnableNetworkIsolation": bool(getattr(model, "enable_network_isolation", False)),
+        "Tags": list(model.tags or []),
+    }
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _model_endpoints(backend: Any, model_name: str) -> list[dict[str, Any]]:
+    out = []
+    for ep in backend.endpoints.values():
+        cfg = backend.endpoint_configs.get(ep.endpoint_config_name)
+        if cfg and any(v.get("ModelName") == model_name for v in cfg.production_variants):
+            out.append({"EndpointName": ep.endpoint_name, "EndpointArn": ep.arn, "CreationTime": ep.creation_time,
+                        "LastModifiedTime": ep.last_modified_time, "EndpointStatus": ep.endpoint_status})
+    return out
 
 
 # -- CloudWatch -----------------------------------------------------------------------------------

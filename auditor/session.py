@@ -1,4 +1,4 @@
-"""AWS session and client factory: profile, regions, adaptive retries, API-call counting."""
+"""AWS session and client factory: profile, assumed roles, regions, adaptive retries, API-call counting."""
 
 from __future__ import annotations
 
@@ -37,7 +37,11 @@ class CallCounter:
 
 
 class SessionFactory:
-    """Creates boto3 sessions and clients on demand; nothing is created at import time.
+    """Creates one boto3 session and shared, thread-safe clients on demand; nothing is created at import time.
+
+    Clients are shared by all threads (botocore clients are thread-safe; sessions are not, so the session is
+    only touched under a lock). Sharing also means adaptive retry's client-side rate limiter sees every
+    thread's calls to a service-region, which is what keeps a concurrent run from throttling itself.
 
     AWS_ENDPOINT_URL (and the per-service AWS_ENDPOINT_URL_<SERVICE>) is honoured by botocore itself.
     """
@@ -50,6 +54,7 @@ class SessionFactory:
         read_timeout: int = 30,
         counter: CallCounter | None = None,
         hooks: list[tuple[str, Any]] | None = None,
+        max_pool_connections: int = 10,
     ) -> None:
         self.profile = profile
         self.default_region = region
@@ -58,40 +63,82 @@ class SessionFactory:
         self.counter = counter or CallCounter()
         # botocore event hooks (event name, handler): fault injection in tests, call recording for permissions.
         self.hooks = list(hooks or [])
-        self._local = threading.local()
+        self.max_pool_connections = max_pool_connections
+        self.role_arn: str | None = None
+        self._assume: dict[str, Any] | None = None  # parent factory and AssumeRole arguments
+        self._lock = threading.RLock()
+        self._sess: boto3.Session | None = None
+        self._clients: dict[tuple[str, str | None], Any] = {}
+
+    def assumed(self, role_arn: str, external_id: str | None = None,
+                session_name: str = "sagemaker-auditor") -> SessionFactory:
+        """A factory for another account: the role is assumed lazily and its credentials refresh themselves."""
+        child = SessionFactory(self.profile, self.default_region, self.max_attempts, self.read_timeout,
+                               self.counter, self.hooks, self.max_pool_connections)
+        args: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+        if external_id:
+            args["ExternalId"] = external_id
+        child.role_arn = role_arn
+        child._assume = {"parent": self, "args": args}
+        return child
 
     def _session(self) -> boto3.Session:
-        # boto3 sessions are not thread-safe: one per thread.
-        sess = getattr(self._local, "session", None)
-        if sess is None:
-            import boto3
+        with self._lock:
+            if self._sess is None:
+                import boto3
 
-            sess = boto3.Session(profile_name=self.profile, region_name=self.default_region)
-            sess.events.register("before-call", self.counter.on_call)
-            sess.events.register("before-send", self.counter.on_send)
-            for event, handler in self.hooks:
-                sess.events.register(event, handler)
-            self._local.session = sess
-        return sess
+                if self._assume is None:
+                    sess = boto3.Session(profile_name=self.profile, region_name=self.default_region)
+                else:
+                    sess = boto3.Session(botocore_session=self._assumed_botocore(), region_name=self.default_region)
+                sess.events.register("before-call", self.counter.on_call)
+                sess.events.register("before-send", self.counter.on_send)
+                for event, handler in self.hooks:
+                    sess.events.register(event, handler)
+                self._sess = sess
+            return self._sess
+
+    def _assumed_botocore(self) -> Any:
+        import botocore.session
+        from botocore.credentials import RefreshableCredentials
+
+        assert self._assume is not None
+        parent: SessionFactory = self._assume["parent"]
+        args = self._assume["args"]
+
+        def refresh() -> dict[str, str]:
+            creds = parent.client("sts").assume_role(**args)["Credentials"]
+            return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
+                    "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
+
+        bc = botocore.session.Session(profile=self.profile)
+        # The first AssumeRole happens here, so a role that cannot be assumed fails before any collection.
+        bc._credentials = RefreshableCredentials.create_from_metadata(  # noqa: SLF001 - botocore's documented pattern
+            metadata=refresh(), refresh_using=refresh, method="sts-assume-role")
+        return bc
 
     def region_name(self) -> str | None:
         return self.default_region or self._session().region_name or os.environ.get("AWS_DEFAULT_REGION")
 
     def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region)
+        client = self._clients.get(key)
+        if client is not None:
+            return client
         from botocore.config import Config
 
-        cache: dict[tuple[str, str | None], Any] = getattr(self._local, "clients", None) or {}
-        self._local.clients = cache
-        key = (service, region)
-        if key not in cache:
-            cfg = Config(
-                retries={"mode": "adaptive", "max_attempts": self.max_attempts},
-                read_timeout=self.read_timeout,
-                connect_timeout=10,
-                user_agent_extra="sagemaker-auditor",
-            )
-            cache[key] = self._session().client(service, region_name=region or self.region_name(), config=cfg)
-        return cache[key]
+        with self._lock:
+            if key not in self._clients:
+                cfg = Config(
+                    retries={"mode": "adaptive", "max_attempts": self.max_attempts},
+                    read_timeout=self.read_timeout,
+                    connect_timeout=10,
+                    user_agent_extra="sagemaker-auditor",
+                    max_pool_connections=self.max_pool_connections,
+                )
+                self._clients[key] = self._session().client(service, region_name=region or self.region_name(),
+                                                            config=cfg)
+            return self._clients[key]
 
     def account_id(self) -> str:
         ident = self.client("sts").get_caller_identity()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Iterable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from auditor.graph import ResourceGraph, region_id
 from auditor.model import CollectionError
@@ -16,6 +17,9 @@ NOT_FOUND_CODES = {
     "ResourceNotFoundException", "ResourceNotFound", "InvalidSubnetID.NotFound", "InvalidGroup.NotFound",
     "InvalidVpcID.NotFound", "TrailNotFoundException", "ResourceNotFoundFault",
 }
+
+
+K = TypeVar("K", bound=Hashable)
 
 
 class CollectError(Exception):
@@ -79,6 +83,8 @@ class Context:
     options: dict[str, Any] = field(default_factory=dict)
     # Describe results shared between collectors of the same run (e.g. KMS keys by alias).
     cache: dict[str, Any] = field(default_factory=dict)
+    # The run's bounded call pool for per-resource calls (None: one call at a time, in this thread).
+    pool: Executor | None = None
 
     @property
     def region_node(self) -> str:
@@ -114,6 +120,24 @@ class Context:
         except Exception as exc:  # noqa: BLE001
             raise _classify(service, operation, exc) from exc
         return normalize(items)
+
+    def fetch_all(self, fn: Callable[[K], Any], keys: Iterable[K]) -> dict[K, Any]:
+        """Call `fn` once per distinct key on the call pool: {key: result, or the CollectError it raised}.
+
+        `fn` may only call AWS and must not touch the graph: the collector's own thread applies the results,
+        so nothing mutable is shared between threads.
+        """
+        unique = list(dict.fromkeys(keys))
+
+        def safe(key: K) -> Any:
+            try:
+                return fn(key)
+            except CollectError as err:
+                return err
+
+        if self.pool is None or len(unique) < 2:
+            return {k: safe(k) for k in unique}
+        return dict(zip(unique, self.pool.map(safe, unique), strict=True))
 
     def listing_failed(self, err: CollectError, affects: tuple[str, ...]) -> None:
         """A list call failed: the listed types are incomplete for this account-region."""

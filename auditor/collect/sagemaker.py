@@ -9,6 +9,14 @@ from importlib import resources
 from typing import Any
 
 from auditor.collect.base import STAGE_ROOTS, CollectError, Context, collector, parse_s3_uri, tags_to_dict
+from auditor.collect.sagemaker_bulk import (
+    _describe_config,
+    _describe_endpoint,
+    _describe_model,
+    _describe_package,
+    _list_group,
+    prefetch,
+)
 
 SM = "sagemaker"
 ENDPOINT_TYPES = (
@@ -39,17 +47,34 @@ def parse_image(uri: str) -> dict[str, Any]:
             "image_location": f"{m['account']}.dkr.ecr.{m['region']}.amazonaws.com/{m['repo']}"}
 
 
-def _tags(ctx: Context, node_id: str, arn: str) -> None:
-    try:
-        ctx.graph.set_tags(node_id, tags_to_dict(ctx.paginate(SM, "list_tags", "Tags", ResourceArn=arn)))
-    except CollectError as err:
-        ctx.node_failed(node_id, "tags", err)
+def _tags(ctx: Context, node_id: str, arn: str, inline: list[dict[str, Any]] | None = None) -> None:
+    """Tags from the bulk read (or the resource's own search record); ListTags only for what neither covered."""
+    got = tags_to_dict(inline) if inline is not None else ctx.cache.get("tags", {}).get(arn)
+    if got is None:
+        try:
+            got = tags_to_dict(ctx.paginate(SM, "list_tags", "Tags", ResourceArn=arn))
+        except CollectError as err:
+            got = err
+    if isinstance(got, CollectError):
+        ctx.node_failed(node_id, "tags", got)
+    else:
+        ctx.graph.set_tags(node_id, got)
+
+
+def _prefetched(ctx: Context, kind: str, key: str, fetch: Any) -> dict[str, Any]:
+    """A response read ahead by `_prefetch` (or read now); raises the CollectError it failed with."""
+    got = ctx.cache.get(kind, {}).get(key)
+    if got is None:
+        got = fetch(key)
+    if isinstance(got, CollectError):
+        raise got
+    return dict(got)
 
 
 @collector("sagemaker", STAGE_ROOTS, permissions=[
     "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
     "sagemaker:DescribeModel", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
-    "sagemaker:ListTags", "sagemaker:ListTransformJobs",
+    "sagemaker:ListTags", "sagemaker:ListTransformJobs", "sagemaker:Search", "tag:GetResources",
 ])
 def collect_sagemaker(ctx: Context) -> None:
     """Endpoints and everything they deploy, following the chain endpoint -> config -> variant -> model."""
@@ -61,6 +86,7 @@ def collect_sagemaker(ctx: Context) -> None:
     except CollectError as err:
         ctx.listing_failed(err, ENDPOINT_TYPES)
         summaries = []
+    prefetch(ctx, summaries)
     for s in summaries:
         by_name[s["EndpointName"]] = s["EndpointArn"]
         try:
@@ -77,7 +103,7 @@ def _endpoint(ctx: Context, name: str, arn: str) -> None:
     g.add_node(arn, "sagemaker.endpoint", name=name, account=ctx.account, region=ctx.region)
     g.add_edge(arn, "in_region", ctx.region_node)
     try:
-        d = ctx.call(SM, "describe_endpoint", EndpointName=name)
+        d = _prefetched(ctx, "endpoints", name, _describe_endpoint(ctx))
     except CollectError as err:
         if err.not_found:  # deleted between list and describe
             g.set_data(arn, status="Deleted")
@@ -119,7 +145,7 @@ def _endpoint_config(ctx: Context, name: str) -> str:
         return known[name]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:endpoint-config/{name.lower()}"
     try:
-        d = ctx.call(SM, "describe_endpoint_config", EndpointConfigName=name)
+        d = _prefetched(ctx, "configs", name, _describe_config(ctx))
         arn = d.get("EndpointConfigArn", arn)
         g.add_node(arn, "sagemaker.endpoint_config", name=name, account=ctx.account, region=ctx.region, data={
             "production_variants": d.get("ProductionVariants", []),
@@ -175,7 +201,7 @@ def _model(ctx: Context, name: str) -> str:
         return known[name]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model/{name.lower()}"
     try:
-        d = ctx.call(SM, "describe_model", ModelName=name)
+        d = _prefetched(ctx, "models", name, _describe_model(ctx))
     except CollectError as err:
         ctx.describe_failed(arn, "sagemaker.model", name, err)
         known[name] = arn
@@ -194,7 +220,7 @@ def _model(ctx: Context, name: str) -> str:
     })
     g.add_edge(arn, "in_region", ctx.region_node)
     known[name] = arn
-    _tags(ctx, arn, arn)
+    _tags(ctx, arn, arn, d.get("Tags"))  # a model found by Search carries its tags
     containers = d.get("Containers") or ([d["PrimaryContainer"]] if d.get("PrimaryContainer") else [])
     for i, c in enumerate(containers):
         cid = _container(ctx, arn, name, i, c)
@@ -270,7 +296,7 @@ def _package(ctx: Context, name_or_arn: str) -> str:
     pid = name_or_arn if name_or_arn.startswith("arn:") else \
         f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model-package/{name_or_arn.lower()}"
     try:
-        d = ctx.call(SM, "describe_model_package", ModelPackageName=name_or_arn)
+        d = _prefetched(ctx, "packages", name_or_arn, _describe_package(ctx))
     except CollectError as err:
         ctx.describe_failed(pid, "sagemaker.model_package", name_or_arn, err)
         known[name_or_arn] = pid
@@ -318,7 +344,7 @@ def _package_group(ctx: Context, group: str) -> str:
         return gid
     g.add_node(gid, "sagemaker.model_package_group", name=group, account=ctx.account, region=ctx.region)
     try:
-        pkgs = ctx.paginate(SM, "list_model_packages", "ModelPackageSummaryList", ModelPackageGroupName=group)
+        pkgs = _prefetched(ctx, "groups", group, _list_group(ctx))["packages"]
     except CollectError as err:
         ctx.node_failed(gid, "versions", err)
         return gid
