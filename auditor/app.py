@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,11 @@ class AuditOptions:
     quiet: bool = False
     save_snapshot: Path | None = None
     stats: bool = False
+    accounts: list[str] | str | None = None  # None: the credentials' account; "org": the whole Organization
+    role_name: str | None = None
+    external_id: str | None = None
+    shard: Any = None  # scope.Shard
+    workers: int = 8
 
 
 def parse_formats(text: str) -> list[str]:
@@ -112,18 +118,32 @@ def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def progress_reporter(quiet: bool) -> Iterator[Any]:
-    """A spinner on a terminal, plain log lines otherwise, nothing when quiet."""
+    """A bar per account-region on a terminal, plain log lines otherwise, nothing when quiet."""
     if quiet:
         yield None
         return
-    if sys.stderr.isatty():
-        from rich.console import Console
+    if not sys.stderr.isatty():
+        def log_line(unit: str, collector: str, done: int, total: int) -> None:
+            log.info("collecting %s: %s (%d/%d)", unit, collector, done, total)
 
-        console = Console(stderr=True)
-        with console.status("collecting…") as status:
-            yield lambda region, name: status.update(f"collecting {region}: {name}")
+        yield log_line
         return
-    yield lambda region, name: log.info("collecting %s: %s", region, name)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=Console(stderr=True), transient=True)
+    tasks: dict[str, Any] = {}
+
+    def update(unit: str, collector: str, done: int, total: int) -> None:
+        if unit not in tasks:
+            tasks[unit] = bars.add_task(unit, total=total)
+        bars.update(tasks[unit], completed=done, description=f"{unit} {collector}")
+        if done >= total:  # finished units leave the screen: an organisation has hundreds of them
+            bars.remove_task(tasks[unit])
+
+    with bars:
+        yield update
 
 
 def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint: list[str]) -> ResourceGraph:
@@ -131,27 +151,29 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
         graph = ResourceGraph.load(opts.snapshot)
         graph.meta.setdefault("source", f"snapshot {opts.snapshot.name}")
         return graph
-    from auditor.collect import collect
+    from auditor.collect import collect_scope
+    from auditor.scope import resolve_accounts
     from auditor.session import SessionFactory
 
     if opts.demo:  # the caller keeps demo_account() open around the whole run
         from auditor.demo.fleet import REGIONS
 
         regions = opts.regions or list(REGIONS)
-        with progress_reporter(opts.quiet) as progress:
-            factory = SessionFactory(region=regions[0], read_timeout=opts.read_timeout,
-                                     max_attempts=opts.max_attempts)
-            graph = collect(factory, regions, collect_opts, progress)
-        graph.meta["source"] = "demo account (moto)"
-        return graph
-    factory = SessionFactory(profile=opts.profile, region=opts.regions[0] if opts.regions else None,
-                             read_timeout=opts.read_timeout, max_attempts=opts.max_attempts)
-    regions = opts.regions or regions_hint or [r for r in [factory.region_name()] if r]
+    else:
+        regions = opts.regions or regions_hint
+    factory = SessionFactory(profile=opts.profile, region=next((r for r in regions if r != "all"), None),
+                             read_timeout=opts.read_timeout, max_attempts=opts.max_attempts,
+                             max_pool_connections=max(10, opts.workers))
     if not regions:
-        raise UsageError("no region: pass --region (e.g. --region us-east-1,eu-west-1) or set AWS_REGION")
+        regions = [r for r in [factory.region_name()] if r]
+    if not regions:
+        raise UsageError("no region: pass --region (e.g. --region us-east-1,eu-west-1 or all) or set AWS_REGION")
+    targets = resolve_accounts(factory, opts.accounts, opts.role_name, opts.external_id, opts.shard)
     with progress_reporter(opts.quiet) as progress:
-        graph = collect(factory, regions, collect_opts, progress)
-    graph.meta["source"] = "aws"
+        graph = collect_scope(targets, regions, collect_opts, progress, workers=opts.workers)
+    graph.meta["source"] = "demo account (moto)" if opts.demo else "aws"
+    if opts.shard is not None:
+        graph.meta["shard"] = str(opts.shard)
     return graph
 
 
@@ -185,13 +207,21 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
         raise UsageError("--fail-on-new needs --baseline PREVIOUS/report.json")
     if opts.remediate and opts.snapshot:
         raise UsageError("--remediate changes a live account: it cannot run on a --snapshot")
+    if opts.remediate and (opts.accounts is not None or opts.shard is not None):
+        raise UsageError("--remediate changes one account at a time: run it without --accounts/--shard, "
+                         "with that account's credentials (--profile)")
     rules, config = load_inputs(opts)
     baseline = load_baseline(opts.baseline) if opts.baseline else None
+    started = time.perf_counter()
     graph = obtain_graph(opts, collect_options(rules, config), config.regions)
+    collected = time.perf_counter()
     if opts.save_snapshot:
         graph.save(opts.save_snapshot)
     evaluation = evaluate_rules(graph, rules, config)
     doc = build_report(evaluation, graph)
+    doc["timings"] = {"collect_seconds": round(collected - started, 3),
+                      "evaluate_seconds": round(time.perf_counter() - collected, 3),
+                      "workers": opts.workers}
     if baseline is not None:
         doc["drift"] = {"baseline": str(opts.baseline), **classify(doc["findings"], baseline["findings"])}
     exit_doc = doc
@@ -204,9 +234,7 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
         for p in written:
             console.print(f"wrote {p}", highlight=False)
     if opts.stats:
-        calls = doc["api_calls"]
-        console.print(f"API calls: {calls.get('total', 0)} ({calls.get('http_attempts', 0)} HTTP attempts)",
-                      highlight=False)
+        print_stats(doc, graph, console)
     code = exit_code(exit_doc, opts.fail_on, only_new=opts.fail_on_new)
     return exitcodes.DELIVERY_FAILED if delivery_failed and code == exitcodes.OK else code
 
@@ -285,6 +313,23 @@ def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph,
         console.print(f"  rejected {f.get('Id')}: {f.get('ErrorCode')} {f.get('ErrorMessage')}", highlight=False,
                       markup=False)
     return not result["failed"]
+
+
+def print_stats(doc: dict[str, Any], graph: ResourceGraph, console: Any) -> None:
+    """API calls (total, per endpoint, the costliest operations) and where the time went."""
+    calls = doc.get("api_calls") or {}
+    total = calls.get("total", 0)
+    endpoints = len(graph.nodes_of_type("sagemaker.endpoint"))
+    per = f", {total / endpoints:.2f} per endpoint" if endpoints else ""
+    console.print(f"API calls: {total} ({calls.get('http_attempts', 0)} HTTP attempts) for {endpoints} "
+                  f"endpoint(s){per}", highlight=False)
+    top = sorted((calls.get("by_operation") or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:8]
+    if top:
+        console.print("  " + ", ".join(f"{op} {n}" for op, n in top), highlight=False)
+    t = doc.get("timings") or {}
+    if t:
+        console.print(f"time: collect {t['collect_seconds']:.2f} s ({t['workers']} workers), "
+                      f"evaluate+report {t['evaluate_seconds']:.2f} s", highlight=False)
 
 
 def exit_code(doc: dict[str, Any], fail_on: Severity, only_new: bool = False) -> int:

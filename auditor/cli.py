@@ -10,25 +10,60 @@ from typing import Any
 
 from auditor import __version__, exitcodes
 
-SUBCOMMANDS = ("snapshot", "rules", "permissions", "schemas", "undo", "restore")
+SUBCOMMANDS = ("snapshot", "rules", "permissions", "schemas", "undo", "restore", "merge")
 EPILOG = "exit codes:\n" + "\n".join(f"  {k:<4} {v}" for k, v in exitcodes.DOC.items())
 
 
 def _common(p: argparse.ArgumentParser) -> None:
     src = p.add_argument_group("what to audit")
-    src.add_argument("--region", help="comma-separated regions (default: the AWS config/environment region)")
+    src.add_argument("--region", help="comma-separated regions, or 'all' for every region enabled in each account "
+                     "(default: the AWS config/environment region)")
     src.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
     src.add_argument("--demo", action="store_true", help="audit the built-in demo account (moto, no AWS needed)")
+    src.add_argument("--accounts", metavar="ID,...|org",
+                     help="audit these accounts, or 'org' for every active account of the AWS Organization "
+                     "(default: the credentials' own account)")
+    src.add_argument("--role-name", help="role assumed in each account of --accounts other than the caller's own")
+    src.add_argument("--external-id", help="ExternalId passed to AssumeRole, when the role's trust policy asks")
+    src.add_argument("--shard", metavar="I/N",
+                     help="audit only shard I (0-based) of N: a deterministic slice of the accounts")
+    src.add_argument("--workers", type=int, default=8,
+                     help="account-regions and AWS calls in flight at once (default %(default)s; 1 = sequential)")
     src.add_argument("--read-timeout", type=int, default=30, metavar="SECONDS",
                      help="per-call read timeout; slower calls are retried, then recorded as errors")
     src.add_argument("--max-attempts", type=int, default=8,
                      help="attempts per call, adaptive retry mode (throttling, 5xx, resets)")
 
 
+def scope_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The AuditOptions fields every collecting command shares, validated."""
+    from auditor.app import UsageError
+    from auditor.scope import ScopeError, Shard, parse_accounts
+
+    if not 1 <= args.workers <= 64:
+        raise UsageError(f"--workers {args.workers}: allowed 1 to 64")
+    try:
+        accounts = parse_accounts(args.accounts)
+        shard = Shard.parse(args.shard) if args.shard else None
+    except ScopeError as exc:
+        raise UsageError(str(exc)) from None
+    if args.demo and accounts is not None:
+        raise UsageError("--demo audits the single demo account: --accounts does not apply")
+    if (args.role_name or args.external_id) and accounts is None:
+        raise UsageError("--role-name and --external-id go with --accounts")
+    regions = _split(args.region)
+    if "all" in regions and len(regions) > 1:
+        raise UsageError("--region all cannot be combined with named regions")
+    return {"regions": regions, "profile": args.profile, "demo": args.demo, "accounts": accounts,
+            "role_name": args.role_name, "external_id": args.external_id, "shard": shard, "workers": args.workers,
+            "read_timeout": args.read_timeout, "max_attempts": args.max_attempts}
+
+
 def audit_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="audit", description="Audit SageMaker model deployments against the deployment policies.",
-        epilog=EPILOG + "\n\nsubcommands: audit snapshot | rules list|show|validate|schema | permissions | schemas",
+        epilog=EPILOG + "\n\nsubcommands: audit snapshot | merge | rules list|show|validate|schema | permissions | "
+        "schemas | undo | restore",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _common(p)
@@ -125,14 +160,13 @@ def _audit(argv: list[str], console: Any) -> int:
     if args.demo and args.snapshot:
         raise UsageError("--demo and --snapshot are exclusive: audit the demo account or a saved snapshot")
     opts = AuditOptions(
-        regions=_split(args.region), profile=args.profile, demo=args.demo, snapshot=args.snapshot,
-        rules_paths=args.rules_dir, rule_ids=_split(args.rules),
+        **scope_options(args), snapshot=args.snapshot, rules_paths=args.rules_dir, rule_ids=_split(args.rules),
         policies=parse_policies(args.policy) if args.policy else [],
         severity=parse_severity("--severity", args.severity) if args.severity else None,
         config=args.config, waivers=args.waivers, output=args.output, formats=parse_formats(args.format),
         fail_on=parse_severity("--fail-on", args.fail_on), quiet=args.quiet, save_snapshot=args.save_snapshot,
         stats=args.stats, baseline=args.baseline, fail_on_new=args.fail_on_new, security_hub=args.security_hub,
-        remediate=args.remediate, read_timeout=args.read_timeout, max_attempts=args.max_attempts,
+        remediate=args.remediate,
     )
     from auditor.remediate.flow import RemediationOptions
 

@@ -13,7 +13,7 @@ from auditor import exitcodes
 def dispatch(argv: list[str], console: Any, err: Any) -> int:
     name, rest = argv[0], argv[1:]
     return int({"snapshot": snapshot, "rules": rules, "permissions": permissions, "schemas": schemas,
-                "undo": undo, "restore": restore}[name](rest, console, err))
+                "undo": undo, "restore": restore, "merge": merge}[name](rest, console, err))
 
 
 def _reverse(argv: list[str], console: Any, err: Any, restore_endpoint: bool) -> int:
@@ -68,18 +68,16 @@ def restore(argv: list[str], console: Any, err: Any) -> int:
 
 def snapshot(argv: list[str], console: Any, err: Any) -> int:
     from auditor.app import AuditOptions, account, collect_options, load_inputs, obtain_graph
-    from auditor.cli import _split
+    from auditor.cli import _common, scope_options
 
-    p = argparse.ArgumentParser(prog="audit snapshot", description="Collect the account into a snapshot file "
+    p = argparse.ArgumentParser(prog="audit snapshot", description="Collect the accounts into a snapshot file "
                                 "that `audit --snapshot FILE` evaluates later with no AWS access.")
     p.add_argument("--output", type=Path, required=True, help="snapshot file to write (JSON)")
-    p.add_argument("--region")
-    p.add_argument("--profile")
-    p.add_argument("--demo", action="store_true")
+    _common(p)
     p.add_argument("--config", type=Path)
     p.add_argument("-q", "--quiet", action="store_true")
     a = p.parse_args(argv)
-    opts = AuditOptions(regions=_split(a.region), profile=a.profile, demo=a.demo, config=a.config, quiet=a.quiet)
+    opts = AuditOptions(**scope_options(a), config=a.config, quiet=a.quiet)
     rules, config = load_inputs(opts)
     with account(opts):
         graph = obtain_graph(opts, collect_options(rules, config), config.regions)
@@ -136,6 +134,40 @@ def rules(argv: list[str], console: Any, err: Any) -> int:
         return exitcodes.INVALID_INPUT
     console.print(Path(match[0].source).read_text(), highlight=False, markup=False)
     return exitcodes.OK
+
+
+def merge(argv: list[str], console: Any, err: Any) -> int:
+    """Combine the shards' JSON reports into one report (JSON, HTML, ...), as a single run would have written."""
+    from auditor.app import FORMATS, exit_code, parse_formats, parse_severity
+    from auditor.engine.loader import load_rules
+    from auditor.report import terminal
+    from auditor.report.merge import MergeError, find_reports, load_report, merge_reports
+    from auditor.report.writers import write_all
+
+    p = argparse.ArgumentParser(prog="audit merge", description="Merge the JSON reports of `audit --shard I/N` runs "
+                                "into one report. Exit code as for an audit of all the shards' accounts.")
+    p.add_argument("reports", type=Path, nargs="+", metavar="DIR",
+                   help="report directories (searched for report.json) or report.json files")
+    p.add_argument("--output", type=Path, default=Path("audit-report"), help="directory for the merged report")
+    p.add_argument("--format", default="json,html", help=f"comma-separated: {','.join(FORMATS)}")
+    p.add_argument("--fail-on", default="low", help="exit 1 for a violation of at least this severity")
+    p.add_argument("-q", "--quiet", action="store_true")
+    a = p.parse_args(argv)
+    formats, fail_on = parse_formats(a.format), parse_severity("--fail-on", a.fail_on)
+    try:
+        docs = [(path, load_report(path)) for path in find_reports(a.reports)]
+        doc = merge_reports(docs)
+    except MergeError as exc:
+        err.print(f"audit merge: error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        return exitcodes.INVALID_INPUT
+    rules = load_rules(None) if "sarif" in formats else []
+    written = write_all(doc, rules, a.output, formats)
+    if not a.quiet:
+        terminal.print_summary(doc, console)
+        console.print(f"merged {len(docs)} report(s)", highlight=False)
+        for path in written:
+            console.print(f"wrote {path}", highlight=False)
+    return exit_code(doc, fail_on)
 
 
 def permissions(argv: list[str], console: Any, err: Any) -> int:

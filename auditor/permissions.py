@@ -14,6 +14,7 @@ ACTION_FOR_OPERATION = {
     "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
     "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
     "s3:DeleteBucketEncryption": "s3:PutEncryptionConfiguration",
+    "resourcegroupstaggingapi:GetResources": "tag:GetResources",
 }
 
 

@@ -1,10 +1,12 @@
-"""Collection orchestration: run every registered collector for each account-region into one graph."""
+"""Collection orchestration: every registered collector for each account-region, concurrently, into one graph."""
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, Protocol
 
 from auditor import __version__
 from auditor.collect import (  # noqa: F401 - importing registers the collectors (each declares its stage)
@@ -19,16 +21,22 @@ from auditor.collect import (  # noqa: F401 - importing registers the collectors
     s3,
     sagemaker,
 )
-from auditor.collect.base import COLLECTORS, CollectError, Context, _classify
+from auditor.collect.base import COLLECTORS, AccountMemo, CollectError, Context, _classify
 from auditor.graph import ResourceGraph
 from auditor.model import CollectionError
+from auditor.scope import ALL_REGIONS, AccountTarget, enabled_regions
 from auditor.session import SessionFactory
 
-Progress = Callable[[str, str], None]
+DEFAULT_WORKERS = 8
+
+
+class Progress(Protocol):
+    def __call__(self, unit: str, collector: str, done: int, total: int) -> None: ...
 
 
 def required_permissions() -> list[str]:
-    return sorted({p for c in COLLECTORS for p in c.permissions} | {"sts:GetCallerIdentity"})
+    return sorted({p for c in COLLECTORS for p in c.permissions} | {
+        "sts:GetCallerIdentity", "sts:AssumeRole", "organizations:ListAccounts", "ec2:DescribeRegions"})
 
 
 def collect(
@@ -37,35 +45,126 @@ def collect(
     options: dict[str, Any] | None = None,
     progress: Progress | None = None,
     now: dt.datetime | None = None,
+    workers: int = 1,
 ) -> ResourceGraph:
-    """Snapshot one account across `regions`. Never raises for AWS errors: they are recorded in the graph."""
+    """Snapshot the credentials' own account across `regions` (see `collect_scope`)."""
+    return collect_scope([AccountTarget(None, factory)], regions, options, progress, now, workers)
+
+
+def collect_scope(
+    targets: list[AccountTarget],
+    regions: list[str],
+    options: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+    now: dt.datetime | None = None,
+    workers: int = 1,
+) -> ResourceGraph:
+    """Snapshot accounts x regions with up to `workers` account-regions and `workers` calls in flight.
+
+    Never raises for AWS errors: an account that cannot be reached, a region that fails and every failed
+    call are recorded in the graph, and the rest is collected. Each account-region is collected into its
+    own graph by one thread (its per-resource calls fan out to the call pool, which never touches a graph);
+    the graphs are merged in sorted order, so the snapshot does not depend on thread timing.
+    """
     now = now or dt.datetime.now(dt.UTC)
+    workers = max(1, workers)
     graph = ResourceGraph(meta={
         "collected_at": now.isoformat().replace("+00:00", "Z"),
         "tool_version": __version__,
-        "regions": list(regions),
     })
+    calls = ThreadPoolExecutor(workers, thread_name_prefix="aws-call") if workers > 1 else None
+    units = ThreadPoolExecutor(workers, thread_name_prefix="account-region") if workers > 1 else None
+    cancel = threading.Event()
+    counter = targets[0].factory.counter if targets else None
     try:
-        account = factory.account_id()
-    except Exception as exc:  # noqa: BLE001 - no identity means nothing can be collected: say so
-        err = _classify("sts", "get_caller_identity", exc)
-        graph.meta["account"] = "unknown"
-        graph.record(CollectionError("sts", "GetCallerIdentity", err.code, err.message, "", "",
-                                     affects=("*",)))
-        return graph
-    graph.meta["account"] = account
-    for region in regions:
-        ctx = Context(factory=factory, account=account, region=region, graph=graph, now=now,
-                      options=dict(options or {}))
-        for spec in COLLECTORS:
-            if progress:
-                progress(region, spec.name)
-            try:
-                spec.func(ctx)
-            except CollectError as err:  # a collector let one escape: still data, not a crash
-                ctx.listing_failed(err, ("*",))
-            except Exception as exc:  # noqa: BLE001 - a malformed or unexpected response: incomplete, never a pass
-                graph.record(CollectionError(spec.name, "collect", "UnexpectedResponse",
-                                             f"{type(exc).__name__}: {exc}"[:500], account, region, affects=("*",)))
-    graph.meta["api_calls"] = factory.counter.to_dict()
+        _run(units, lambda t: _identify(t, regions), [t for t in targets if t.status == "pending"], graph)
+        jobs = [(t, r) for t in targets if t.status == "pending" for r in t.regions]
+        memos = {id(t): AccountMemo() for t in targets}
+        parts = _run(units, lambda job: _collect_unit(job[0], job[1], options or {}, now, calls, cancel,
+                                                       memos[id(job[0])], progress), jobs, None)
+    except BaseException:
+        cancel.set()  # in-flight calls finish, queued ones are refused, so Ctrl-C ends the run promptly
+        raise
+    finally:
+        for pool in (units, calls):
+            if pool is not None:
+                pool.shutdown(wait=not cancel.is_set(), cancel_futures=True)
+    for part in parts:
+        graph.merge(part)
+    for t in targets:
+        if t.status == "pending":
+            t.status = "audited"
+    _describe_scope(graph, targets, regions)
+    if counter is not None:
+        graph.meta["api_calls"] = counter.to_dict()
     return graph
+
+
+def _run(pool: Executor | None, fn: Callable[[Any], Any], items: list[Any], graph: ResourceGraph | None) -> list[Any]:
+    """fn over items (on the pool when there is one), results in input order; errors go to `graph`."""
+    results = list(pool.map(fn, items)) if pool is not None and len(items) > 1 else [fn(i) for i in items]
+    if graph is not None:
+        for errs in results:
+            for e in errs or []:
+                graph.record(e)
+    return results
+
+
+def _identify(t: AccountTarget, regions: list[str]) -> list[CollectionError]:
+    """Who the credentials are (assuming the role if there is one) and which regions to read."""
+    errors: list[CollectionError] = []
+    try:
+        t.account_id = t.factory.account_id()
+    except Exception as exc:  # noqa: BLE001 - no identity means nothing can be collected: say so
+        op = ("sts", "AssumeRole") if t.factory.role_arn else ("sts", "GetCallerIdentity")
+        err = _classify(op[0], op[1], exc)
+        t.status, t.reason = "failed", f"{op[0]}:{op[1]}: {err.code}: {err.message}"[:500]
+        errors.append(CollectionError(op[0], op[1], err.code, err.message[:500], t.account_id or "unknown", "",
+                                      affects=("*",)))
+        return errors
+    if ALL_REGIONS in regions:
+        try:
+            t.regions = enabled_regions(t.factory)
+        except Exception as exc:  # noqa: BLE001
+            err = _classify("ec2", "DescribeRegions", exc)
+            t.status, t.reason = "failed", f"ec2:DescribeRegions: {err.code}: {err.message}"[:500]
+            errors.append(CollectionError("ec2", "DescribeRegions", err.code, err.message[:500], t.account_id, "",
+                                          affects=("*",)))
+    else:
+        t.regions = list(regions)
+    return errors
+
+
+def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: dt.datetime,
+                  calls: Executor | None, cancel: threading.Event, memo: AccountMemo,
+                  progress: Progress | None) -> ResourceGraph:
+    """One account-region into its own graph; collectors run in stage order, each sees the earlier ones' nodes."""
+    assert t.account_id is not None
+    graph = ResourceGraph()
+    ctx = Context(factory=t.factory, account=t.account_id, region=region, graph=graph, now=now,
+                  options=dict(options), pool=calls, cancel=cancel, memo=memo)
+    unit = f"{t.account_id}/{region}"
+    for i, spec in enumerate(COLLECTORS):
+        if cancel.is_set():
+            break
+        if progress:
+            progress(unit, spec.name, i, len(COLLECTORS))
+        try:
+            spec.func(ctx)
+        except CollectError as err:  # a collector let one escape: still data, not a crash
+            ctx.listing_failed(err, ("*",))
+        except Exception as exc:  # noqa: BLE001 - a malformed or unexpected response: incomplete, never a pass
+            graph.record(CollectionError(spec.name, "collect", "UnexpectedResponse",
+                                         f"{type(exc).__name__}: {exc}"[:500], t.account_id, region, affects=("*",)))
+    if progress:
+        progress(unit, "done", len(COLLECTORS), len(COLLECTORS))
+    return graph
+
+
+def _describe_scope(graph: ResourceGraph, targets: list[AccountTarget], regions: list[str]) -> None:
+    accounts = sorted({t.account_id for t in targets if t.account_id and t.status == "audited"})
+    graph.meta["account"] = accounts[0] if len(accounts) == 1 else ("unknown" if not accounts else "multiple")
+    graph.meta["accounts"] = accounts
+    seen = sorted({r for t in targets for r in t.regions})
+    graph.meta["regions"] = seen or [r for r in regions if r != ALL_REGIONS]
+    graph.meta["coverage"] = [t.to_dict() for t in targets]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable, Hashable, Iterable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -71,6 +72,28 @@ def normalize(value: Any) -> Any:
     return value
 
 
+class AccountMemo:
+    """Reads shared by the region units of one account: IAM is global, buckets are read by name, trails and keys
+    are read in their home region. Each is read once; a unit that asks while another reads waits for that read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reads: dict[Hashable, Future[Any]] = {}
+
+    def get(self, key: Hashable, read: Callable[[], Any]) -> Any:
+        with self._lock:
+            fut = self._reads.get(key)
+            owner = fut is None
+            if fut is None:
+                fut = self._reads[key] = Future()
+        if owner:
+            try:
+                fut.set_result(read())
+            except BaseException as exc:  # noqa: BLE001 - handed to every reader, re-raised below
+                fut.set_exception(exc)
+        return fut.result()
+
+
 @dataclass
 class Context:
     """Everything a collector needs for one account-region; collectors share nothing else."""
@@ -85,6 +108,10 @@ class Context:
     cache: dict[str, Any] = field(default_factory=dict)
     # The run's bounded call pool for per-resource calls (None: one call at a time, in this thread).
     pool: Executor | None = None
+    # Set when the run is interrupted: no new call starts.
+    cancel: threading.Event = field(default_factory=threading.Event)
+    # Shared by every region of this account (see AccountMemo).
+    memo: AccountMemo = field(default_factory=AccountMemo)
 
     @property
     def region_node(self) -> str:
@@ -93,15 +120,25 @@ class Context:
     def client(self, service: str) -> Any:
         return self.factory.client(service, region=self.region)
 
+    def _check_cancelled(self) -> None:
+        if self.cancel.is_set():
+            raise KeyboardInterrupt("collection cancelled")
+
     def call(self, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+        return self.call_in(self.region, service, operation, **kwargs)
+
+    def call_in(self, region: str, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """A call to another region of the same account (a trail's or a key's home region)."""
+        self._check_cancelled()
         try:
-            resp = getattr(self.client(service), operation)(**kwargs)
+            resp = getattr(self.factory.client(service, region=region), operation)(**kwargs)
         except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded by the caller
             raise _classify(service, operation, exc) from exc
         return normalize(resp)
 
     def paginate(self, service: str, operation: str, key: str, **kwargs: Any) -> list[Any]:
         """Follow every page (NextToken/Marker) of a list call and return the concatenated `key` items."""
+        self._check_cancelled()
         client = self.client(service)
         items: list[Any] = []
         try:
@@ -120,6 +157,16 @@ class Context:
         except Exception as exc:  # noqa: BLE001
             raise _classify(service, operation, exc) from exc
         return normalize(items)
+
+    def once(self, key: Hashable, read: Callable[[], Any]) -> Any:
+        """`read()` once per account for this key; returns its result or the CollectError it raised."""
+        def safe() -> Any:
+            try:
+                return read()
+            except CollectError as err:
+                return err
+
+        return self.memo.get(key, safe)
 
     def fetch_all(self, fn: Callable[[K], Any], keys: Iterable[K]) -> dict[K, Any]:
         """Call `fn` once per distinct key on the call pool: {key: result, or the CollectError it raised}.

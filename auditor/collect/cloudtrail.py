@@ -31,24 +31,36 @@ def collect_cloudtrail(ctx: Context) -> None:
                        data={"multi_region": bool(t.get("IsMultiRegionTrail")), "home_region": t.get("HomeRegion"),
                              "organization_trail": bool(t.get("IsOrganizationTrail")),
                              "log_file_validation": bool(t.get("LogFileValidationEnabled"))})
-            _status(ctx, tid)
+            _status(ctx, tid, t.get("HomeRegion") or ctx.region)
         g.add_edge(ctx.region_node, "has_trail", tid)
 
 
-def _status(ctx: Context, tid: str) -> None:
+def _read_trail(ctx: Context, tid: str, home: str) -> dict[str, Any]:
+    """Status and selectors, asked of the trail's home region (a shadow trail is not always answered elsewhere)."""
+    out: dict[str, Any] = {}
+    for key, op, args in (("status", "get_trail_status", {"Name": tid}),
+                          ("selectors", "get_event_selectors", {"TrailName": tid})):
+        try:
+            out[key] = ctx.call_in(home, "cloudtrail", op, **args)
+        except CollectError as err:
+            out[key] = err
+    return out
+
+
+def _status(ctx: Context, tid: str, home: str) -> None:
     g = ctx.graph
-    try:
-        st = ctx.call("cloudtrail", "get_trail_status", Name=tid)
+    read = ctx.once(("cloudtrail.trail", tid), lambda: _read_trail(ctx, tid, home))
+    st, sel = read["status"], read["selectors"]
+    if isinstance(st, CollectError):
+        ctx.node_failed(tid, "is_logging", st)
+    else:
         g.set_data(tid, is_logging=bool(st.get("IsLogging")))
-    except CollectError as err:
-        ctx.node_failed(tid, "is_logging", err)
-    try:
-        sel = ctx.call("cloudtrail", "get_event_selectors", TrailName=tid)
+    if isinstance(sel, CollectError):
+        ctx.node_failed(tid, "captures_endpoint_data_events", sel)
+    else:
         advanced = sel.get("AdvancedEventSelectors") or []
         g.set_data(tid, advanced_event_selectors=advanced, uses_basic_selectors=bool(sel.get("EventSelectors")),
                    captures_endpoint_data_events=any(captures_endpoint_data(s) for s in advanced))
-    except CollectError as err:
-        ctx.node_failed(tid, "captures_endpoint_data_events", err)
 
 
 def captures_endpoint_data(selector: dict[str, Any]) -> bool:

@@ -106,15 +106,17 @@ def _dashboards(ctx: Context) -> None:
         return
     coverage: dict[str, dict[str, set[str]]] = {}
     failed: list[str] = []
+    bodies = ctx.fetch_all(lambda name: ctx.call(CW, "get_dashboard", DashboardName=name),
+                           [e["DashboardName"] for e in entries])
     for e in entries:
         did = e.get("DashboardArn") or f"arn:aws:cloudwatch::{ctx.account}:dashboard/{e['DashboardName']}"
         g.add_node(did, "cloudwatch.dashboard", name=e["DashboardName"], account=ctx.account, region=ctx.region)
-        try:
-            body = ctx.call(CW, "get_dashboard", DashboardName=e["DashboardName"]).get("DashboardBody") or "{}"
-        except CollectError as err:
-            ctx.node_failed(did, "describe", err)
-            failed.append(err.reason)
+        got = bodies[e["DashboardName"]]
+        if isinstance(got, CollectError):
+            ctx.node_failed(did, "describe", got)
+            failed.append(got.reason)
             continue
+        body = got.get("DashboardBody") or "{}"
         shown = dashboard_metrics(body)
         g.set_data(did, endpoints=sorted(shown))
         for ep, metrics in shown.items():

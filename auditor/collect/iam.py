@@ -28,12 +28,25 @@ def _role(ctx: Context, arn: str) -> None:
     g = ctx.graph
     name = arn.rsplit("/", 1)[-1]
     g.add_node(arn, "iam.role", name=name, account=ctx.account, region="global")
+    read = ctx.once(("iam.role", name), lambda: _read_role(ctx, name))
+    if isinstance(read["role"], CollectError):
+        ctx.describe_failed(arn, "iam.role", name, read["role"])
+        return
+    g.set_tags(arn, tags_to_dict(read["role"].get("Tags")))
+    if isinstance(read["policies"], CollectError):
+        ctx.node_failed(arn, "over_privileged", read["policies"])
+        return
+    attached, inline, findings = read["policies"]
+    g.set_data(arn, attached_policies=attached, inline_policies=inline, wildcard_grants=findings,
+               over_privileged=bool(findings))
+
+
+def _read_role(ctx: Context, name: str) -> dict[str, Any]:
+    """The role and what its policies grant: IAM is global, so every region of the account shares this read."""
     try:
         role = ctx.call("iam", "get_role", RoleName=name)["Role"]
-        g.set_tags(arn, tags_to_dict(role.get("Tags")))
     except CollectError as err:
-        ctx.describe_failed(arn, "iam.role", name, err)
-        return
+        return {"role": err, "policies": err}
     findings: list[str] = []
     attached: list[str] = []
     try:
@@ -48,19 +61,20 @@ def _role(ctx: Context, arn: str) -> None:
             doc = ctx.call("iam", "get_role_policy", RoleName=name, PolicyName=pname)["PolicyDocument"]
             findings += [f"inline {pname}: {w}" for w in wildcard_grants(_doc(doc))]
     except CollectError as err:
-        ctx.node_failed(arn, "over_privileged", err)
-        return
-    g.set_data(arn, attached_policies=attached, inline_policies=inline, wildcard_grants=findings,
-               over_privileged=bool(findings))
+        return {"role": role, "policies": err}
+    return {"role": role, "policies": (attached, inline, findings)}
 
 
 def _managed_wildcards(ctx: Context, policy_arn: str) -> list[str]:
-    cache: dict[str, list[str]] = ctx.cache.setdefault("iam_policy_wildcards", {})
-    if policy_arn not in cache:
+    def read() -> list[str]:
         pol = ctx.call("iam", "get_policy", PolicyArn=policy_arn)["Policy"]
         ver = ctx.call("iam", "get_policy_version", PolicyArn=policy_arn, VersionId=pol["DefaultVersionId"])
-        cache[policy_arn] = wildcard_grants(_doc(ver["PolicyVersion"]["Document"]))
-    return cache[policy_arn]
+        return wildcard_grants(_doc(ver["PolicyVersion"]["Document"]))
+
+    got = ctx.once(("iam.policy", policy_arn), read)
+    if isinstance(got, CollectError):
+        raise got
+    return list(got)
 
 
 def _doc(doc: Any) -> dict[str, Any]:

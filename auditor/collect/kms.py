@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from auditor.collect.base import STAGE_KEYS, Context, _classify, collector, normalize
+from typing import Any
+
+from auditor.collect.base import STAGE_KEYS, CollectError, Context, collector
 
 
 @collector("kms", STAGE_KEYS, permissions=["kms:DescribeKey", "kms:GetKeyRotationStatus"])
@@ -20,14 +22,13 @@ def _key(ctx: Context, ref: str) -> str:
     g = ctx.graph
     placeholder = ref if ref.startswith("arn:") else f"arn:aws:kms:{ctx.region}:{ctx.account}:key/{ref}"
     if placeholder in g and not g.attrs(placeholder)["errors"] and g.attrs(placeholder)["data"]:
-        return placeholder  # already described (e.g. from another region's artifacts)
+        return placeholder  # already described (e.g. from another artifact)
     # A key ARN names its own region (an object may use a key of another region): ask that region's KMS.
     region = ref.split(":")[3] if ref.startswith("arn:aws:kms:") else ctx.region
-    try:
-        client = ctx.factory.client("kms", region=region)
-        meta = normalize(client.describe_key(KeyId=ref))["KeyMetadata"]
-    except Exception as exc:  # noqa: BLE001 - classified and recorded
-        ctx.describe_failed(placeholder, "kms.key", ref, _classify("kms", "describe_key", exc))
+    read = ctx.once(("kms.key", region, ref), lambda: _read_key(ctx, region, ref))
+    meta = read["meta"]
+    if isinstance(meta, CollectError):
+        ctx.describe_failed(placeholder, "kms.key", ref, meta)
         return placeholder
     kid = meta["Arn"]
     if kid in g:
@@ -39,14 +40,30 @@ def _key(ctx: Context, ref: str) -> str:
         "key_spec": meta.get("KeySpec") or meta.get("CustomerMasterKeySpec"),
         "origin": meta.get("Origin"),
     })
+    rotation = read["rotation"]
     if meta.get("KeyManager") == "AWS":
         g.set_data(kid, rotation_enabled=True)  # AWS managed keys rotate automatically every year
-    elif (meta.get("KeySpec") or "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT" or meta.get("Origin") != "AWS_KMS":
+    elif rotation is None:
         g.set_data(kid, rotation_enabled=False, rotation_supported=False)
+    elif isinstance(rotation, CollectError):
+        ctx.node_failed(kid, "rotation_enabled", rotation)
     else:
-        try:
-            rot = client.get_key_rotation_status(KeyId=kid)
-            g.set_data(kid, rotation_enabled=bool(rot.get("KeyRotationEnabled")))
-        except Exception as exc:  # noqa: BLE001 - classified and recorded
-            ctx.node_failed(kid, "rotation_enabled", _classify("kms", "get_key_rotation_status", exc))
+        g.set_data(kid, rotation_enabled=bool(rotation.get("KeyRotationEnabled")))
     return kid
+
+
+def _read_key(ctx: Context, region: str, ref: str) -> dict[str, Any]:
+    """DescribeKey, and the rotation status where rotation applies (customer-managed symmetric AWS_KMS keys)."""
+    try:
+        meta = ctx.call_in(region, "kms", "describe_key", KeyId=ref)["KeyMetadata"]
+    except CollectError as err:
+        return {"meta": err, "rotation": None}
+    except (KeyError, TypeError) as exc:
+        return {"meta": CollectError("kms", "describe_key", "UnexpectedResponse", str(exc)), "rotation": None}
+    if meta.get("KeyManager") == "AWS" or (meta.get("KeySpec") or "SYMMETRIC_DEFAULT") != "SYMMETRIC_DEFAULT" \
+            or meta.get("Origin") != "AWS_KMS":
+        return {"meta": meta, "rotation": None}
+    try:
+        return {"meta": meta, "rotation": ctx.call_in(region, "kms", "get_key_rotation_status", KeyId=meta["Arn"])}
+    except CollectError as err:
+        return {"meta": meta, "rotation": err}

@@ -29,6 +29,13 @@ def collect_monitoring(ctx: Context) -> None:
     except CollectError as err:
         ctx.listing_failed(err, ("sagemaker.monitoring_schedule", "sagemaker.monitoring_job_definition"))
         return
+    described = ctx.fetch_all(
+        lambda name: ctx.call(SM, "describe_monitoring_schedule", MonitoringScheduleName=name),
+        [s["MonitoringScheduleName"] for s in summaries])
+    keys = [k for k in (_job_key(d) for d in described.values() if isinstance(d, dict)) if k is not None]
+    jobs = ctx.fetch_all(lambda key: ctx.call(SM, DESCRIBE_JOB.get(key[0], DESCRIBE_JOB["DataQuality"])[0],
+                                              JobDefinitionName=key[1]), keys)
+    ctx.cache["job_definitions"] = jobs
     for s in summaries:
         sid = s["MonitoringScheduleArn"]
         g.add_node(sid, "sagemaker.monitoring_schedule", name=s["MonitoringScheduleName"], account=ctx.account,
@@ -40,10 +47,9 @@ def collect_monitoring(ctx: Context) -> None:
                    })
         if s.get("EndpointName") in by_name:
             g.add_edge(by_name[s["EndpointName"]], "monitored_by", sid)
-        try:
-            d = ctx.call(SM, "describe_monitoring_schedule", MonitoringScheduleName=s["MonitoringScheduleName"])
-        except CollectError as err:
-            ctx.node_failed(sid, "describe", err)
+        d = described[s["MonitoringScheduleName"]]
+        if isinstance(d, CollectError):
+            ctx.node_failed(sid, "describe", d)
             continue
         cfg = d.get("MonitoringScheduleConfig") or {}
         mtype = d.get("MonitoringType") or cfg.get("MonitoringType") or "DataQuality"
@@ -61,6 +67,14 @@ def collect_monitoring(ctx: Context) -> None:
         g.add_edge(sid, "uses_job_definition", jid)
 
 
+def _job_key(d: dict[str, Any]) -> tuple[str, str] | None:
+    """(monitoring type, job definition name) of a described schedule that names its job definition."""
+    cfg = d.get("MonitoringScheduleConfig") or {}
+    name = cfg.get("MonitoringJobDefinitionName")
+    mtype = d.get("MonitoringType") or cfg.get("MonitoringType") or "DataQuality"
+    return (mtype, name) if isinstance(name, str) and name else None
+
+
 def _job_definition(ctx: Context, mtype: str, name: str) -> str:
     g = ctx.graph
     kind = mtype.replace("Model", "model-").replace("Data", "data-").lower().strip("-")
@@ -70,10 +84,14 @@ def _job_definition(ctx: Context, mtype: str, name: str) -> str:
     g.add_node(jid, "sagemaker.monitoring_job_definition", name=name, account=ctx.account, region=ctx.region,
                data={"monitoring_type": mtype})
     op, prefix = DESCRIBE_JOB.get(mtype, DESCRIBE_JOB["DataQuality"])
-    try:
-        d = ctx.call(SM, op, JobDefinitionName=name)
-    except CollectError as err:
-        ctx.describe_failed(jid, "sagemaker.monitoring_job_definition", name, err)
+    d = ctx.cache.get("job_definitions", {}).get((mtype, name))
+    if d is None:
+        try:
+            d = ctx.call(SM, op, JobDefinitionName=name)
+        except CollectError as err:
+            d = err
+    if isinstance(d, CollectError):
+        ctx.describe_failed(jid, "sagemaker.monitoring_job_definition", name, d)
         return jid
     baseline = d.get(f"{prefix}BaselineConfig") or {}
     job_input = d.get(f"{prefix}JobInput") or {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any
 
@@ -22,7 +23,40 @@ def score(counts: dict[str, int]) -> float | None:
 
 
 def build_report(ev: Evaluation, graph: ResourceGraph, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    findings = [f.to_dict() for f in ev.findings]
+    meta = graph.meta
+    scope = {
+        "accounts": list(meta.get("accounts") or sorted({meta.get("account", "")} - {""}) or ["unknown"]),
+        "regions": list(meta.get("regions", [])),
+        "coverage": list(meta.get("coverage", [])),
+        "collected_at": meta.get("collected_at"),
+        "evaluated_at": ev.evaluated_at,
+        "source": meta.get("source", "aws"),
+    }
+    if meta.get("shard"):
+        scope["shard"] = meta["shard"]
+    doc = assemble(
+        findings=[f.to_dict() for f in ev.findings],
+        errors=[e.to_dict() for e in graph.errors],
+        rules_by_policy={str(n): sorted({r.id for r in ev.rules if r.policy == n}) for n in POLICIES},
+        rules_evaluated=len([r for r in ev.rules if not r.manual]),
+        scope=scope,
+        manual_checks=[{"rule_id": r.id, "policy": r.policy, "title": r.title, "rationale": r.rationale,
+                        "guidance": r.remediation.get("guidance", "")} for r in ev.manual],
+        expired_waivers=ev.expired_waivers,
+        api_calls=meta.get("api_calls", {}),
+    )
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+def assemble(findings: list[dict[str, Any]], errors: list[dict[str, Any]], rules_by_policy: dict[str, list[str]],
+             rules_evaluated: int, scope: dict[str, Any], manual_checks: list[dict[str, Any]],
+             expired_waivers: list[Any], api_calls: dict[str, Any]) -> dict[str, Any]:
+    """The report document from its parts; a single run and `audit merge` both build it here."""
+    findings = sorted(findings, key=finding_order)
+    errors = sorted(errors, key=lambda e: json.dumps(e, sort_keys=True))
+    expired_waivers = sorted(expired_waivers, key=lambda w: json.dumps(w, sort_keys=True))
     by_status = Counter(f["status"] for f in findings)
     failing_by_sev = Counter(f["severity"] for f in findings if f["status"] == "fail")
     per_policy: dict[str, Any] = {}
@@ -30,20 +64,12 @@ def build_report(ev: Evaluation, graph: ResourceGraph, extra: dict[str, Any] | N
         c = Counter(f["status"] for f in findings if f["policy"] == n)
         counts = {s: c.get(s, 0) for s in STATUSES}
         per_policy[str(n)] = {"section": section, "title": title, **counts, "score": score(counts),
-                              "rules": sorted({r.id for r in ev.rules if r.policy == n})}
-    errors = [e.to_dict() for e in graph.errors]
+                              "rules": list(rules_by_policy.get(str(n), []))}
     complete = not errors and by_status.get("error", 0) == 0
-    meta = graph.meta
-    doc: dict[str, Any] = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "sagemaker-auditor", "version": __version__},
-        "scope": {
-            "accounts": sorted({meta.get("account", "")} - {""}) or ["unknown"],
-            "regions": list(meta.get("regions", [])),
-            "collected_at": meta.get("collected_at"),
-            "evaluated_at": ev.evaluated_at,
-            "source": meta.get("source", "aws"),
-        },
+        "scope": scope,
         "complete": complete,
         "summary": {
             "total": len(findings),
@@ -51,16 +77,17 @@ def build_report(ev: Evaluation, graph: ResourceGraph, extra: dict[str, Any] | N
             "failing_by_severity": {s.value: failing_by_sev.get(s.value, 0) for s in Severity},
             "score": score(dict(by_status)),
             "by_policy": per_policy,
-            "rules_evaluated": len([r for r in ev.rules if not r.manual]),
+            "rules_evaluated": rules_evaluated,
             "collection_errors": len(errors),
         },
         "findings": findings,
-        "manual_checks": [{"rule_id": r.id, "policy": r.policy, "title": r.title, "rationale": r.rationale,
-                           "guidance": r.remediation.get("guidance", "")} for r in ev.manual],
-        "expired_waivers": ev.expired_waivers,
+        "manual_checks": manual_checks,
+        "expired_waivers": expired_waivers,
         "collection_errors": errors,
-        "api_calls": meta.get("api_calls", {}),
+        "api_calls": api_calls,
     }
-    if extra:
-        doc.update(extra)
-    return doc
+
+
+def finding_order(f: dict[str, Any]) -> tuple[int, int, str, str]:
+    """The order of findings in a report (Finding.sort_key, for finding dicts)."""
+    return (f["policy"], -Severity(f["severity"]).rank, f["rule_id"], f["resource"]["arn"])

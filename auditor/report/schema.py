@@ -54,7 +54,16 @@ def report_schema() -> dict[str, Any]:
             "tool": {"type": "object", "required": ["name", "version"]},
             "scope": {"type": "object", "required": ["accounts", "regions", "collected_at", "evaluated_at"],
                       "properties": {"accounts": {"type": "array", "items": {"type": "string"}},
-                                     "regions": {"type": "array", "items": {"type": "string"}}}},
+                                     "regions": {"type": "array", "items": {"type": "string"}},
+                                     "coverage": {"type": "array", "items": {
+                                         "type": "object", "required": ["account", "status", "regions"],
+                                         "properties": {
+                                             "account": {"type": "string"},
+                                             "name": {"type": "string"},
+                                             "status": {"enum": ["audited", "failed", "skipped"]},
+                                             "reason": {"type": "string"},
+                                             "regions": {"type": "array", "items": {"type": "string"}}}}},
+                                     "shard": {"type": "string", "pattern": r"^\d+/\d+$"}}},
             "complete": {"type": "boolean"},
             "summary": {
                 "type": "object",
@@ -72,6 +81,20 @@ def report_schema() -> dict[str, Any]:
             "expired_waivers": {"type": "array"},
             "collection_errors": {"type": "array", "items": {
                 "type": "object", "required": ["service", "operation", "code", "message", "account", "region"]}},
-            "api_calls": {"type": "object"},
+            "api_calls": {"type": "object", "properties": {
+                "total": {"type": "integer"}, "http_attempts": {"type": "integer"},
+                "by_operation": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+            "timings": {"type": "object", "properties": {
+                "collect_seconds": {"type": "number"}, "evaluate_seconds": {"type": "number"},
+                "workers": {"type": "integer"}}},
         },
     }
+
+
+def validate_report(doc: Any) -> list[str]:
+    """Problems with a report document against the published schema (empty when valid)."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(report_schema())
+    return [f"{'/'.join(str(p) for p in e.absolute_path) or '(top)'}: {e.message}"
+            for e in sorted(validator.iter_errors(doc), key=lambda e: list(map(str, e.absolute_path)))][:20]

@@ -1,0 +1,104 @@
+"""`audit merge`: the shards' JSON reports combined into the report a single run over all of them would give."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from auditor.report.model import assemble
+
+
+class MergeError(ValueError):
+    """Reports that cannot be merged (unreadable, invalid, or from different rule selections)."""
+
+
+def find_reports(paths: list[Path]) -> list[Path]:
+    """Each path is a report.json or a directory holding one (searched recursively: one per shard)."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found = sorted(p.rglob("report.json"))
+            if not found:
+                raise MergeError(f"{p}: no report.json in this directory")
+            out += found
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise MergeError(f"{p}: no such file or directory")
+    unique = list(dict.fromkeys(q.resolve() for q in out))
+    if not unique:
+        raise MergeError("nothing to merge: name the shards' report directories")
+    return unique
+
+
+def load_report(path: Path) -> dict[str, Any]:
+    from auditor.report.schema import validate_report
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise MergeError(f"{path}: not a readable JSON report: {exc}") from None
+    problems = validate_report(doc)
+    if problems:
+        raise MergeError(f"{path}: not a valid report: {problems[0]}")
+    return dict(doc)
+
+
+def merge_reports(docs: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+    """One report from many. Refuses reports of different rule selections, versions or overlapping accounts."""
+    first_path, first = docs[0]
+    rules = _rules(first)
+    for path, doc in docs[1:]:
+        if doc["schema_version"] != first["schema_version"] or doc["tool"] != first["tool"]:
+            raise MergeError(f"{path}: written by {doc['tool']} (schema {doc['schema_version']}), but {first_path} "
+                             f"by {first['tool']} (schema {first['schema_version']}): run every shard with one version")
+        if _rules(doc) != rules:
+            raise MergeError(f"{path}: evaluated a different rule selection than {first_path}: "
+                             "shards must run the same rules, config and waivers")
+    seen: dict[str, Path] = {}
+    for path, doc in docs:
+        for c in doc["scope"].get("coverage", []):
+            if c["status"] == "audited" and c["account"] in seen:
+                raise MergeError(f"account {c['account']} is in both {seen[c['account']]} and {path}: "
+                                 "shards must not overlap (use --shard I/N with one N)")
+            if c["status"] == "audited":
+                seen[c["account"]] = path
+    scopes = [d["scope"] for _, d in docs]
+    sources = sorted({s.get("source", "aws") for s in scopes})
+    scope: dict[str, Any] = {
+        "accounts": sorted({a for s in scopes for a in s["accounts"]} - {"unknown"}) or ["unknown"],
+        "regions": sorted({r for s in scopes for r in s["regions"]}),
+        "coverage": sorted((c for s in scopes for c in s.get("coverage", [])), key=lambda c: c["account"]),
+        "collected_at": min((s["collected_at"] for s in scopes if s.get("collected_at")), default=None),
+        "evaluated_at": max((s["evaluated_at"] for s in scopes if s.get("evaluated_at")), default=None),
+        "source": sources[0] if len(sources) == 1 else "merged",
+        "merged_from": [str(p) for p, _ in docs],
+    }
+    waivers = {json.dumps(w, sort_keys=True): w for _, d in docs for w in d.get("expired_waivers", [])}
+    return assemble(
+        findings=[f for _, d in docs for f in d["findings"]],
+        errors=[e for _, d in docs for e in d["collection_errors"]],
+        rules_by_policy={n: p["rules"] for n, p in first["summary"]["by_policy"].items()},
+        rules_evaluated=first["summary"]["rules_evaluated"],
+        scope=scope,
+        manual_checks=first.get("manual_checks", []),
+        expired_waivers=list(waivers.values()),
+        api_calls=_sum_calls([d.get("api_calls") or {} for _, d in docs]),
+    )
+
+
+def _rules(doc: dict[str, Any]) -> tuple[Any, ...]:
+    by_policy = doc["summary"]["by_policy"]
+    return (doc["summary"]["rules_evaluated"], tuple((n, tuple(p["rules"])) for n, p in sorted(by_policy.items())),
+            tuple(m["rule_id"] for m in doc.get("manual_checks", [])))
+
+
+def _sum_calls(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    ops: Counter[str] = Counter()
+    for p in parts:
+        ops.update(p.get("by_operation") or {})
+    return {"total": sum(p.get("total", 0) for p in parts),
+            "http_attempts": sum(p.get("http_attempts", 0) for p in parts),
+            "by_operation": dict(sorted(ops.items()))}

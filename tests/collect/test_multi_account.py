@@ -1,0 +1,137 @@
+"""Many accounts: Organizations listing, AssumeRole per member account, resources kept apart, failures contained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from auditor.collect import collect_scope
+from auditor.engine.evaluator import evaluate_rules
+from auditor.engine.loader import load_rules
+from auditor.report.merge import merge_reports
+from auditor.report.model import build_report
+from auditor.scope import Shard, resolve_accounts
+from auditor.session import SessionFactory
+
+REGION = "us-east-1"
+MANAGEMENT = "123456789012"
+
+
+def member_session(account: str) -> boto3.Session:
+    creds = boto3.client("sts").assume_role(RoleArn=f"arn:aws:iam::{account}:role/Audit",
+                                            RoleSessionName="seed")["Credentials"]
+    return boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                         aws_session_token=creds["SessionToken"], region_name=REGION)
+
+
+def seed_endpoint(session: Any, name: str) -> None:
+    sm = session.client("sagemaker", region_name=REGION)
+    sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn="arn:aws:iam::123456789012:role/none",
+                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2"})
+    sm.create_endpoint_config(EndpointConfigName=f"{name}-cfg", ProductionVariants=[
+        {"VariantName": "main", "ModelName": f"{name}-model", "InstanceType": "ml.m5.large",
+         "InitialInstanceCount": 1}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-cfg",
+                       Tags=[{"Key": "environment", "Value": "production"}])
+
+
+@pytest.fixture
+def org(aws: None) -> dict[str, str]:
+    """An organisation: the management account and three members, one endpoint in each (named after it)."""
+    client = boto3.client("organizations")
+    client.create_organization(FeatureSet="ALL")
+    accounts = {MANAGEMENT: "ep-management"}
+    for name in ("data", "ml", "sandbox"):
+        acct = client.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]["AccountId"]
+        accounts[acct] = f"ep-{name}"
+    for acct, endpoint in accounts.items():
+        seed_endpoint(boto3.Session(region_name=REGION) if acct == MANAGEMENT else member_session(acct), endpoint)
+    return accounts
+
+
+def fail_assume_role_for(account: str) -> list[tuple[str, Any]]:
+    def handler(params: dict[str, Any], model: Any = None, **_: Any) -> None:
+        if f"::{account}:" in params.get("RoleArn", ""):
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not authorized to assume"},
+                               "ResponseMetadata": {"HTTPStatusCode": 403}}, model.name)
+
+    return [("before-parameter-build.sts.AssumeRole", handler)]
+
+
+def audit(hooks: list[tuple[str, Any]] | None = None, shard: Shard | None = None, workers: int = 4):  # type: ignore[no-untyped-def]
+    factory = SessionFactory(region=REGION, hooks=hooks, max_attempts=1)
+    targets = resolve_accounts(factory, "org", "Audit", "audit-external-id", shard)
+    graph = collect_scope(targets, [REGION], workers=workers)
+    return graph, build_report(evaluate_rules(graph, load_rules()), graph)
+
+
+def test_every_account_of_the_org_is_audited_with_its_own_resources(org: dict[str, str]) -> None:
+    graph, doc = audit()
+    endpoints = {graph.attrs(n)["name"]: graph.attrs(n)["account"] for n in graph.nodes_of_type("sagemaker.endpoint")}
+    assert endpoints == {name: acct for acct, name in org.items()}
+    # every node of a member account carries that account, in its id too
+    for n in graph.nodes_of_type("sagemaker.model"):
+        assert f":{graph.attrs(n)['account']}:" in n
+    assert doc["scope"]["accounts"] == sorted(org)
+    assert {c["account"]: c["status"] for c in doc["scope"]["coverage"]} == {a: "audited" for a in org}
+    assert not doc["collection_errors"]
+    calls = doc["api_calls"]["by_operation"]
+    assert calls["sts:AssumeRole"] == 3  # the management account is read with the caller's own credentials
+    assert calls["organizations:ListAccounts"] == 1
+
+
+def test_a_failing_account_is_reported_and_the_others_are_audited(org: dict[str, str]) -> None:
+    broken = next(a for a, n in org.items() if n == "ep-ml")
+    _, clean = audit()
+    graph, doc = audit(fail_assume_role_for(broken))
+    assert not doc["complete"]
+    coverage = {c["account"]: c for c in doc["scope"]["coverage"]}
+    assert coverage[broken]["status"] == "failed" and "AccessDenied" in coverage[broken]["reason"]
+    assert all(c["status"] == "audited" for a, c in coverage.items() if a != broken)
+    assert [(e["account"], e["operation"]) for e in doc["collection_errors"]] == [(broken, "AssumeRole")]
+    names = {graph.attrs(n)["name"] for n in graph.nodes_of_type("sagemaker.endpoint")}
+    assert names == {n for a, n in org.items() if a != broken}
+    # the other accounts' findings are exactly those of a clean run: the broken account changes nothing else
+    assert doc["findings"] == [f for f in clean["findings"] if f["resource"]["account"] != broken]
+
+
+def test_sequential_and_concurrent_collection_give_the_same_snapshot(org: dict[str, str]) -> None:
+    one, _ = audit(workers=1)
+    many, _ = audit(workers=8)
+    a, b = one.to_dict(), many.to_dict()
+    assert a["nodes"] == b["nodes"] and a["edges"] == b["edges"]
+    assert [e.to_dict() for e in one.errors] == [e.to_dict() for e in many.errors]
+
+
+def test_merged_shards_equal_the_single_run(org: dict[str, str]) -> None:
+    _, whole = audit()
+    shards = [audit(shard=Shard(i, 3))[1] for i in range(3)]
+    audited = [c["account"] for s in shards for c in s["scope"]["coverage"]]
+    assert sorted(audited) == sorted(org)  # every account in exactly one shard
+    merged = merge_reports([(f"shard{i}", s) for i, s in enumerate(shards)])  # type: ignore[misc]
+    for key in ("findings", "summary", "complete", "collection_errors", "manual_checks", "expired_waivers"):
+        assert merged[key] == whole[key], key
+    assert merged["scope"]["accounts"] == whole["scope"]["accounts"]
+    assert merged["scope"]["coverage"] == whole["scope"]["coverage"]
+    assert merged["api_calls"]["by_operation"]["sagemaker:DescribeEndpoint"] == 4
+
+
+def test_role_name_is_required_to_reach_other_accounts(org: dict[str, str]) -> None:
+    from auditor.scope import ScopeError
+
+    with pytest.raises(ScopeError, match="--role-name"):
+        resolve_accounts(SessionFactory(region=REGION), "org", None, None)
+    # the caller's own account alone needs no role
+    targets = resolve_accounts(SessionFactory(region=REGION), [MANAGEMENT], None, None)
+    assert [t.account_id for t in targets] == [MANAGEMENT] and targets[0].factory.role_arn is None
+
+
+def test_external_id_is_sent_with_assume_role(org: dict[str, str]) -> None:
+    seen: list[dict[str, Any]] = []
+    hooks = [("before-parameter-build.sts.AssumeRole", lambda params, **_: seen.append(dict(params)))]
+    audit(hooks, workers=1)
+    assert seen and all(p["ExternalId"] == "audit-external-id" for p in seen)
+    assert {p["RoleArn"].split(":")[4] for p in seen} == set(org) - {MANAGEMENT}
