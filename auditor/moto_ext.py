@@ -6,6 +6,7 @@ Added faithfully to the AWS API reference:
   ModelExplainability}JobDefinition);
 - UpdateEndpoint, and CreateEndpoint's DeploymentConfig kept and returned as LastDeploymentConfig;
 - CreateModel's EnableNetworkIsolation;
+- endpoint-config ARNs as strings, so the Resource Groups Tagging API reports their tags;
 - Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
 - CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
@@ -88,6 +89,11 @@ def _patch_sagemaker() -> None:
         original_validate(self, instance_type)
 
     _patch(sm_models.FakeEndpointConfig, "validate_instance_type", validate_instance_type)
+
+    # moto stores an endpoint config's ARN as a 1-tuple, so the Resource Groups Tagging API lists it as
+    # "('arn:...',)" and never matches it in ResourceARNList: read it as the string it is.
+    _patch(sm_models.FakeEndpointConfig, "arn", property(
+        lambda self: self.endpoint_config_arn, lambda self, value: None))
 
     # CreateModel: EnableNetworkIsolation
     original_create_model = SageMakerResponse.create_model
@@ -306,7 +312,8 @@ def _patch_sagemaker() -> None:
         reverse = (self._get_param("SortOrder") or "Descending") == "Descending"
         models = sorted(backend._models.values(), key=lambda m: (m.creation_time, m.model_name), reverse=reverse)
         start = int(self._get_param("NextToken") or 0)
-        results = [{"Model": {"Model": _search_model(m), "Endpoints": _model_endpoints(backend, m.model_name),
+        serving = _endpoints_by_model(backend)
+        results = [{"Model": {"Model": _search_model(m), "Endpoints": serving.get(m.model_name, []),
                               "MonitoringSchedules": []}} for m in models[start:start + size]]
         out: dict[str, Any] = {"Results": results}
         if start + size < len(models):
@@ -328,13 +335,15 @@ def _search_model(model: Any) -> dict[str, Any]:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _model_endpoints(backend: Any, model_name: str) -> list[dict[str, Any]]:
-    out = []
+def _endpoints_by_model(backend: Any) -> dict[str, list[dict[str, Any]]]:
+    """The Search record's Endpoints (ModelDashboardEndpoint): the endpoints whose config serves each model."""
+    out: dict[str, list[dict[str, Any]]] = {}
     for ep in backend.endpoints.values():
         cfg = backend.endpoint_configs.get(ep.endpoint_config_name)
-        if cfg and any(v.get("ModelName") == model_name for v in cfg.production_variants):
-            out.append({"EndpointName": ep.endpoint_name, "EndpointArn": ep.arn, "CreationTime": ep.creation_time,
-                        "LastModifiedTime": ep.last_modified_time, "EndpointStatus": ep.endpoint_status})
+        for model_name in {v.get("ModelName") for v in (cfg.production_variants if cfg else [])}:
+            out.setdefault(model_name, []).append({
+                "EndpointName": ep.endpoint_name, "EndpointArn": ep.arn, "CreationTime": ep.creation_time,
+                "LastModifiedTime": ep.last_modified_time, "EndpointStatus": ep.endpoint_status})
     return out
 
 

@@ -62,6 +62,13 @@ def test_exit_codes_follow_fail_on_and_rule_selection(demo_run: tuple[int, Path]
     (["--rules-dir", "/nonexistent/rules", "--demo"], "no such rule file or directory"),
     (["--rules", "SM-99-*", "--demo"], "matches no rule"),
     (["--config", "/nonexistent/audit.yaml", "--demo"], "cannot read"),
+    (["--workers", "0", "--demo"], "--workers 0: allowed 1 to 64"),
+    (["--shard", "4/4"], "expected I/N with 0 <= I < N"),
+    (["--accounts", "12345,org"], "is not a 12-digit account id"),
+    (["--role-name", "Audit"], "--role-name and --external-id go with --accounts"),
+    (["--demo", "--accounts", "org"], "--accounts does not apply"),
+    (["--region", "all,us-east-1"], "cannot be combined"),
+    (["--accounts", "111111111111", "--role-name", "R", "--remediate"], "changes one account at a time"),
 ])
 def test_bad_input_is_a_clear_error_with_exit_2(argv: list[str], message: str, capsys: pytest.CaptureFixture[str],
                                                 tmp_path: Path) -> None:
@@ -102,3 +109,29 @@ def test_generated_docs_are_in_sync() -> None:
     root = Path(__file__).parent.parent
     assert (root / "docs" / "rules.md").read_text() == rules_markdown(), "run python -m auditor.docs"
     assert permissions_block() in (root / "README.md").read_text(), "run python -m auditor.docs"
+
+
+def test_merge_refuses_what_it_cannot_merge(demo_run: tuple[int, Path], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    _, out = demo_run
+    assert main(["merge", str(tmp_path / "missing"), "--output", str(tmp_path / "m")]) == exitcodes.INVALID_INPUT
+    assert "no such file or directory" in capsys.readouterr().err
+    (tmp_path / "bad.json").write_text('{"schema_version": "1.0"}')
+    assert main(["merge", str(tmp_path / "bad.json"), "--output", str(tmp_path / "m")]) == exitcodes.INVALID_INPUT
+    assert "not a valid report" in capsys.readouterr().err
+    # another rule selection: merging would not be a single run's result
+    other = tmp_path / "policy4"
+    main(["--snapshot", str(out / "snap.json"), "--policy", "4", "--output", str(other), "-q", "--format", "json"])
+    assert main(["merge", str(out), str(other), "--output", str(tmp_path / "m")]) == exitcodes.INVALID_INPUT
+    assert "different rule selection" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+
+
+def test_merging_one_report_reproduces_it(demo_run: tuple[int, Path], tmp_path: Path) -> None:
+    code, out = demo_run
+    assert main(["merge", str(out), "--output", str(tmp_path), "-q"]) == code
+    a, b = (json.loads((d / "report.json").read_text()) for d in (out, tmp_path))
+    for key in ("findings", "summary", "complete", "collection_errors", "manual_checks", "expired_waivers",
+                "api_calls"):
+        assert a[key] == b[key], key
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")

@@ -72,7 +72,7 @@ def test_cli_audits_a_moto_server_through_aws_endpoint_url(server: str, tmp_path
     assert proc.returncode == 3, proc.stderr  # incomplete: private registry image + deleted model
     doc = json.loads((tmp_path / "report.json").read_text())
     assert doc["collection_errors"] == []
-    assert doc["scope"]["regions"] == ["us-east-1", "eu-west-1"]
+    assert doc["scope"]["regions"] == ["eu-west-1", "us-east-1"]  # sorted, so shards merge to the same scope
     assert len({f["resource"]["arn"] for f in doc["findings"] if f["resource"]["type"] == "sagemaker.endpoint"}) == 14
     assert "API calls:" in proc.stdout
     # every call the audit made is covered by the generated least-privilege policy
@@ -172,3 +172,67 @@ def test_malformed_or_unexpected_responses_make_that_resource_an_error(server: s
     endpoint_findings = [f for f in report["findings"] if f["resource"]["type"] == "sagemaker.endpoint"]
     assert any(f["status"] == "error" for f in endpoint_findings)
     assert len({f["resource"]["arn"] for f in endpoint_findings}) == 14  # the other endpoints were still audited
+
+
+def _seed_member_accounts(url: str) -> list[str]:
+    """Two member accounts with one endpoint each, created through roles assumed on the server."""
+    s = EndpointSession(url)
+    org = s.client("organizations", region_name="us-east-1")
+    try:
+        org.create_organization(FeatureSet="ALL")
+    except org.exceptions.AlreadyInOrganizationException:
+        pass
+    members = []
+    for name in ("shard-a", "shard-b"):
+        acct = org.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]["AccountId"]
+        creds = s.client("sts", region_name="us-east-1").assume_role(
+            RoleArn=f"arn:aws:iam::{acct}:role/Audit", RoleSessionName="seed")["Credentials"]
+        sm = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                           aws_session_token=creds["SessionToken"]).client("sagemaker", region_name="us-east-1",
+                                                                           endpoint_url=url)
+        sm.create_model(ModelName=f"{name}-model", ExecutionRoleArn=f"arn:aws:iam::{acct}:role/exec",
+                        PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+        sm.create_endpoint_config(EndpointConfigName=f"{name}-cfg", ProductionVariants=[
+            {"VariantName": "main", "ModelName": f"{name}-model", "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": 2}])
+        sm.create_endpoint(EndpointName=f"{name}-endpoint", EndpointConfigName=f"{name}-cfg")
+        members.append(acct)
+    return members
+
+
+def test_org_shards_merge_into_the_single_run(server: str, tmp_path: Path) -> None:
+    members = _seed_member_accounts(server)
+    scope = ("--accounts", "org", "--role-name", "Audit", "--region", "us-east-1", "--format", "json,html", "-q")
+    whole = run_cli(server, *scope, "--output", str(tmp_path / "whole"), "--workers", "4")
+    assert whole.returncode == 3, whole.stderr
+    shards = [run_cli(server, *scope, "--shard", f"{i}/3", "--output", str(tmp_path / f"shard{i}")) for i in range(3)]
+    assert all(p.returncode in (0, 1, 3) for p in shards), [p.stderr for p in shards]
+    merged = run_cli(server, "merge", *(str(tmp_path / f"shard{i}") for i in range(3)), "--output",
+                     str(tmp_path / "merged"), "-q")
+    assert merged.returncode == whole.returncode, merged.stderr
+    a = json.loads((tmp_path / "whole" / "report.json").read_text())
+    b = json.loads((tmp_path / "merged" / "report.json").read_text())
+    assert set(a["scope"]["accounts"]) == {"123456789012", *members}
+    for key in ("findings", "summary", "complete", "collection_errors", "manual_checks"):
+        assert a[key] == b[key], key
+    assert a["scope"]["accounts"] == b["scope"]["accounts"] and a["scope"]["coverage"] == b["scope"]["coverage"]
+    html = (tmp_path / "merged" / "report.html").read_text()
+    assert "shard-a-endpoint" in html and "shard-b-endpoint" in html
+    # each shard audited a disjoint part; together, all of it
+    parts = [json.loads((tmp_path / f"shard{i}" / "report.json").read_text())["scope"]["coverage"] for i in range(3)]
+    assert sorted(c["account"] for p in parts for c in p) == sorted(a["scope"]["accounts"])
+    # merging a shard twice is refused: it would count its findings twice
+    again = run_cli(server, "merge", str(tmp_path / "whole"), str(tmp_path / "shard0"), str(tmp_path / "shard1"),
+                    str(tmp_path / "shard2"), "--output", str(tmp_path / "bad"))
+    assert again.returncode == 2 and "must not overlap" in again.stderr
+
+
+def test_region_all_reads_every_enabled_region(server: str, tmp_path: Path) -> None:
+    proc = run_cli(server, "--region", "all", "--output", str(tmp_path), "--format", "json", "-q",
+                   "--rules", "SM-04-*")
+    doc = json.loads((tmp_path / "report.json").read_text())
+    assert {"us-east-1", "eu-west-1", "ap-southeast-2"} <= set(doc["scope"]["regions"]), proc.stderr
+    assert len(doc["scope"]["regions"]) > 10
+    # the demo's endpoints in both seeded regions are found; the empty regions add nothing
+    names = {f["resource"]["name"].split("/")[0] for f in doc["findings"]}
+    assert "fraud-detector-prod-eu" in names and "fraud-detector-prod" in names

@@ -127,3 +127,28 @@ def test_percentile_nearest_rank() -> None:
     assert percentile([5.0], 95) == 5.0
     assert percentile([1.0, 2.0, 3.0, 4.0], 50) == 2.0
     assert percentile(list(map(float, range(1, 21))), 95) == 19.0
+
+
+def test_search_models_pages_and_carries_tags_and_endpoints(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    for i in range(25):
+        _endpoint(sm, name=f"s{i:02d}", itype="ml.m5.large")
+    sm.add_tags(ResourceArn=sm.describe_model(ModelName="s03-m")["ModelArn"], Tags=[{"Key": "team", "Value": "ml"}])
+    pages = list(sm.get_paginator("search").paginate(Resource="Model", PaginationConfig={"PageSize": 10}))
+    assert [len(p["Results"]) for p in pages] == [10, 10, 5]
+    models = {r["Model"]["Model"]["ModelName"]: r["Model"] for p in pages for r in p["Results"]}
+    assert len(models) == 25
+    # newest first by default (SortOrder Descending)
+    first = pages[0]["Results"][0]["Model"]["Model"]["CreationTime"]
+    assert first >= pages[-1]["Results"][-1]["Model"]["Model"]["CreationTime"]
+    rec = models["s03-m"]
+    described = sm.describe_model(ModelName="s03-m")
+    for key in ("ModelArn", "ExecutionRoleArn", "PrimaryContainer", "EnableNetworkIsolation"):
+        assert rec["Model"][key] == described[key]
+    assert rec["Model"]["Tags"] == [{"Key": "team", "Value": "ml"}]
+    assert [e["EndpointName"] for e in rec["Endpoints"]] == ["s03"]
+    assert sm.search(Resource="Model", MaxResults=100)["Results"] and "NextToken" not in sm.search(
+        Resource="Model", MaxResults=100)
+    with pytest.raises(ClientError, match="SearchExpression"):
+        sm.search(Resource="Model", SearchExpression={"Filters": [{"Name": "ModelName", "Operator": "Equals",
+                                                                    "Value": "s03-m"}]})

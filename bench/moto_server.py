@@ -1,0 +1,26 @@
+"""A moto server with our extension, in its own process (so the audit under test does not share its GIL)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    from moto.server import ThreadedMotoServer
+
+    from auditor import moto_ext
+
+    moto_ext.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+    server.start()
+    print("ready", flush=True)
+    while True:
+        time.sleep(3600)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Organisation-scale benchmark, run on demand (not in CI): the real CLI against a seeded moto server.
+
+    python bench/scale.py                                   # N=100,1000; no latency and 40 ms; workers 1 and 8
+    python bench/scale.py --endpoints 5000 --latency 0.04 --workers 8
+
+Starts a moto server (with our extension) in its own process, seeds N endpoints with realistic related
+resources, optionally puts a latency-injecting proxy in front (each request waits, as real AWS answers in tens
+of milliseconds), runs `audit` as a subprocess through AWS_ENDPOINT_URL and reports wall time, API calls in
+total and per endpoint, peak memory (max RSS of the audit process) and rule-evaluation time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+REGION, ACCOUNT = "us-east-1", "123456789012"
+FAKE = {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": REGION,
+        "AWS_CONFIG_FILE": "/nonexistent", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-cpu"
+TYPES = ["ml.m5.large", "ml.c5.xlarge", "ml.m5.xlarge", "ml.g5.xlarge"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server() -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "moto_server.py"), str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def seed(url: str, n: int) -> float:
+    """n endpoints: model + artifact, config, tags, 70 % autoscaled, 60 % with alarms, half with log groups,
+    10 % monitored; 10 buckets, 5 execution roles, a dashboard per 50 endpoints."""
+    import boto3
+
+    os.environ.update(FAKE)
+    session = boto3.Session(region_name=REGION)
+
+    def c(service: str) -> Any:
+        return session.client(service, endpoint_url=url)
+
+    t0 = time.perf_counter()
+    s3, iam = c("s3"), c("iam")
+    for b in range(10):
+        s3.create_bucket(Bucket=f"bench-models-{b}")
+        if b % 2:
+            s3.put_bucket_versioning(Bucket=f"bench-models-{b}", VersioningConfiguration={"Status": "Enabled"})
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                                                                  "Principal": {"Service": "sagemaker.amazonaws.com"}}]})
+    for r in range(5):
+        iam.create_role(RoleName=f"bench-exec-{r}", AssumeRolePolicyDocument=trust)
+
+    def one(i: int) -> None:
+        sm, s3c, aas, cw, logs = c("sagemaker"), c("s3"), c("application-autoscaling"), c("cloudwatch"), c("logs")
+        bucket, key = f"bench-models-{i % 10}", f"models/m{i}/v1/model.tar.gz"
+        s3c.put_object(Bucket=bucket, Key=key, Body=b"model")
+        sm.create_model(ModelName=f"m{i}", ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/bench-exec-{i % 5}",
+                        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/{key}"},
+                        Tags=[{"Key": "owner", "Value": f"team-{i % 7}"}])
+        variants = [{"VariantName": "main", "ModelName": f"m{i}", "InstanceType": TYPES[i % 4],
+                     "InitialInstanceCount": 2 if i % 3 else 1, "InitialVariantWeight": 1.0}]
+        capture = {"EnableCapture": True, "InitialSamplingPercentage": 10,
+                   "DestinationS3Uri": f"s3://{bucket}/capture/", "CaptureOptions": [{"CaptureMode": "Input"}]}
+        sm.create_endpoint_config(EndpointConfigName=f"c{i}", ProductionVariants=variants,
+                                  **({"DataCaptureConfig": capture} if i % 2 else {}))
+        env = ("production", "staging", "dev")[i % 3]
+        sm.create_endpoint(EndpointName=f"e{i}", EndpointConfigName=f"c{i}",
+                           Tags=[{"Key": "environment", "Value": env}, {"Key": "team", "Value": f"team-{i % 7}"}])
+        if i % 10 < 7:
+            rid = f"endpoint/e{i}/variant/main"
+            aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=rid,
+                                         ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+                                         MinCapacity=2, MaxCapacity=6)
+            aas.put_scaling_policy(PolicyName=f"e{i}-invocations", ServiceNamespace="sagemaker", ResourceId=rid,
+                                   ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+                                   PolicyType="TargetTrackingScaling", TargetTrackingScalingPolicyConfiguration={
+                                       "TargetValue": 70.0, "PredefinedMetricSpecification": {
+                                           "PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
+        if i % 10 < 6:
+            dims = [{"Name": "EndpointName", "Value": f"e{i}"}, {"Name": "VariantName", "Value": "main"}]
+            for metric, stat, threshold in (("ModelLatency", "p99", 500000.0), ("Invocation5XXErrors", "Sum", 5.0)):
+                alarm: dict[str, Any] = {"AlarmName": f"e{i}-{metric}", "MetricName": metric,
+                                         "Namespace": "AWS/SageMaker", "Dimensions": dims, "Period": 300,
+                                         "EvaluationPeriods": 3, "Threshold": threshold,
+                                         "ComparisonOperator": "GreaterThanThreshold"}
+                alarm.update({"ExtendedStatistic": stat} if stat.startswith("p") else {"Statistic": stat})
+                cw.put_metric_alarm(**alarm)
+        if i % 2:
+            logs.create_log_group(logGroupName=f"/aws/sagemaker/Endpoints/e{i}")
+        if i % 10 == 0:
+            sm.create_data_quality_job_definition(
+                JobDefinitionName=f"e{i}-dq", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/bench-exec-0",
+                DataQualityAppSpecification={"ImageUri": IMAGE},
+                DataQualityJobInput={"EndpointInput": {"EndpointName": f"e{i}", "LocalPath": "/opt/ml/input"}},
+                DataQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {
+                    "S3Uri": f"s3://{bucket}/monitor/", "LocalPath": "/opt/ml/output"}}]},
+                DataQualityBaselineConfig={"ConstraintsResource": {"S3Uri": f"s3://{bucket}/baseline/c.json"},
+                                           "StatisticsResource": {"S3Uri": f"s3://{bucket}/baseline/s.json"}},
+                JobResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large",
+                                                "VolumeSizeInGB": 20}})
+            sm.create_monitoring_schedule(MonitoringScheduleName=f"e{i}-dq", MonitoringScheduleConfig={
+                "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+                "MonitoringJobDefinitionName": f"e{i}-dq", "MonitoringType": "DataQuality"})
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(n)))
+    cw = c("cloudwatch")
+    for d in range(0, n, 50):
+        widgets = [{"type": "metric", "properties": {"metrics": [
+            ["AWS/SageMaker", m, "EndpointName", f"e{i}", "VariantName", "main"]
+            for i in range(d, min(n, d + 50)) for m in ("Invocations", "ModelLatency")]}}]
+        cw.put_dashboard(DashboardName=f"bench-{d // 50}", DashboardBody=json.dumps({"widgets": widgets}))
+    return time.perf_counter() - t0
+
+
+def run_audit(url: str, workers: int, n: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as out:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(FAKE, AWS_ENDPOINT_URL=url)
+        cmd = [sys.executable, "-m", "auditor", "--region", REGION, "--output", out, "--format", "json", "-q",
+               "--workers", str(workers)]
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode not in (0, 1, 3):
+            raise SystemExit(f"audit failed ({proc.returncode}): {proc.stderr.read().decode() if proc.stderr else ''}")
+        doc = json.loads((Path(out) / "report.json").read_text())
+    calls = doc["api_calls"]
+    endpoints = len({f["resource"]["arn"] for f in doc["findings"] if f["resource"]["type"] == "sagemaker.endpoint"})
+    assert endpoints == n, f"audited {endpoints} endpoints, seeded {n}"
+    per_ep = {op: c for op, c in calls["by_operation"].items() if c >= n // 2}
+    return {"wall": wall, "collect": doc["timings"]["collect_seconds"], "evaluate": doc["timings"]["evaluate_seconds"],
+            "calls": calls["total"], "per_endpoint": calls["total"] / n, "rss_mib": usage.ru_maxrss / 1024,
+            "findings": len(doc["findings"]), "errors": len(doc["collection_errors"]), "scaling_ops": per_ep}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--endpoints", type=int, nargs="+", default=[100, 1000])
+    p.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.04], help="seconds added to each request")
+    p.add_argument("--workers", type=int, nargs="+", default=[1, 8])
+    a = p.parse_args()
+    from tests.faultproxy import FaultProxy
+
+    rows = []
+    for n in a.endpoints:
+        server, url = start_server()
+        try:
+            print(f"seeding {n} endpoints ... {seed(url, n):.1f} s", file=sys.stderr, flush=True)
+            for latency in a.latency:
+                for workers in a.workers:
+                    port = int(url.rsplit(":", 1)[1])
+                    with FaultProxy(port, lambda op, i, d=latency: ("slow", d) if d else None) as proxy:
+                        r = run_audit(proxy.url, workers, n)
+                    rows.append((n, latency, workers, r))
+                    print(f"N={n} latency={latency * 1000:.0f}ms workers={workers}: {json.dumps(r)}",
+                          file=sys.stderr, flush=True)
+        finally:
+            server.terminate()
+            server.wait()
+    print("| endpoints | latency | workers | wall s | collect s | eval+report s | API calls | calls/endpoint "
+          "| peak RSS MiB | findings |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, latency, workers, r in rows:
+        print(f"| {n} | {latency * 1000:.0f} ms | {workers} | {r['wall']:.1f} | {r['collect']:.1f} | "
+              f"{r['evaluate']:.2f} | {r['calls']} | {r['per_endpoint']:.2f} | {r['rss_mib']:.0f} | {r['findings']} |")
+    print("\ncalls that scale with endpoints:", rows[-1][3]["scaling_ops"] if rows else {})
+
+
+if __name__ == "__main__":
+    main()
