@@ -41,7 +41,7 @@ def free_port() -> int:
 
 def start_server() -> tuple[subprocess.Popen[str], str]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "moto_server.py"), str(port)],
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "moto_server.py"), str(port)],  # noqa: S603
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     return proc, f"http://127.0.0.1:{port}"
@@ -64,8 +64,9 @@ def seed(url: str, n: int) -> float:
         s3.create_bucket(Bucket=f"bench-models-{b}")
         if b % 2:
             s3.put_bucket_versioning(Bucket=f"bench-models-{b}", VersioningConfiguration={"Status": "Enabled"})
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                                  "Principal": {"Service": "sagemaker.amazonaws.com"}}]})
+    principal = {"Service": "sagemaker.amazonaws.com"}
+    trust = json.dumps({"Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}]})
     for r in range(5):
         iam.create_role(RoleName=f"bench-exec-{r}", AssumeRolePolicyDocument=trust)
 
@@ -139,7 +140,8 @@ def run_audit(url: str, workers: int, n: int) -> dict[str, Any]:
         cmd = [sys.executable, "-m", "auditor", "--region", REGION, "--output", out, "--format", "json", "-q",
                "--workers", str(workers)]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,  # noqa: S603 - our own CLI
+                                stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
