@@ -8,9 +8,10 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
+if TYPE_CHECKING:  # networkx costs ~100 ms to import: only commands that build a graph pay for it
+    import networkx as nx
 
 from auditor import __version__
 from auditor.model import CollectionError
@@ -107,7 +108,9 @@ class ResourceGraph:
     """A labelled multigraph of AWS resources; nodes keep attributes, tags and per-facet read errors."""
 
     def __init__(self, meta: dict[str, Any] | None = None) -> None:
-        self.g: nx.MultiDiGraph = nx.MultiDiGraph()
+        import networkx
+
+        self.g: nx.MultiDiGraph = networkx.MultiDiGraph()
         self.meta: dict[str, Any] = dict(meta or {})
         self.errors: list[CollectionError] = []
         self._by_type: dict[str, set[str]] = {}  # evaluation asks "all nodes of type T" once per rule

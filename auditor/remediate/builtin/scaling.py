@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.autoscaling import policy_facts
 from auditor.remediate.builtin.endpoints import new_config_calls
 from auditor.remediate.registry import Call, Plan, Target, remediator, wait_in_service
 
@@ -95,6 +94,8 @@ def configure_autoscaling(t: Target) -> Plan:
 
 
 def _compliant(policy: dict[str, Any], variant: dict[str, Any], params: dict[str, Any]) -> bool:
+    from auditor.collect.autoscaling import policy_facts  # the collectors are not needed to list remediators
+
     f = policy_facts(policy, variant)
     want = float(params["target_percent"])
     return bool(f["tracks_expected_metric"] and f["dimensions_ok"] and f["target_per_unit"] is not None
