@@ -154,7 +154,9 @@ def run_audit(url: str, workers: int, n: int) -> dict[str, Any]:
     per_ep = {op: c for op, c in calls["by_operation"].items() if c >= n // 2}
     return {"wall": wall, "collect": doc["timings"]["collect_seconds"], "evaluate": doc["timings"]["evaluate_seconds"],
             "calls": calls["total"], "per_endpoint": calls["total"] / n, "rss_mib": usage.ru_maxrss / 1024,
-            "findings": len(doc["findings"]), "errors": len(doc["collection_errors"]), "scaling_ops": per_ep}
+            "findings": len(doc["findings"]), "errors": len(doc["collection_errors"]), "scaling_ops": per_ep,
+            "error_samples": [f"{e['service']}:{e['operation']} {e['code']}: {e['message'][:120]}"
+                              for e in doc["collection_errors"][:3]]}
 
 
 def main() -> None:

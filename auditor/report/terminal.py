@@ -17,6 +17,13 @@ def clean(text: Any) -> str:
     return s if len(s) <= MAX_CELL else s[: MAX_CELL - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
+def scope_text(items: list[str], noun: str, show: int = 3) -> str:
+    """'account 1, 2' or '140 accounts (1, 2, 3, ...)': an organisation's list would fill the screen."""
+    if len(items) <= show:
+        return f"{noun} {', '.join(items)}"
+    return f"{len(items)} {noun}s ({', '.join(items[:show])}, ...)"
+
+
 def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
     from rich.table import Table
     from rich.text import Text
@@ -25,9 +32,13 @@ def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
     summ = doc["summary"]
     head = Text()
     head.append("SageMaker deployment audit  ", style="bold")
-    head.append(clean(f"account {', '.join(scope['accounts'])} · regions {', '.join(scope['regions'])} "
+    head.append(clean(f"{scope_text(scope['accounts'], 'account')} · {scope_text(scope['regions'], 'region')} "
                       f"· collected {scope['collected_at']}"))
     console.print(head)
+    for c in scope.get("coverage", []):
+        if c["status"] != "audited":  # an account that could not be audited is the first thing to know
+            console.print(Text(clean(f"account {c['account']} {c['status'].upper()}: {c.get('reason', '')}"),
+                               style="bold red" if c["status"] == "failed" else "yellow"))
     table = Table(title=None, show_lines=False, header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("Policy")

@@ -135,3 +135,22 @@ def test_external_id_is_sent_with_assume_role(org: dict[str, str]) -> None:
     audit(hooks, workers=1)
     assert seen and all(p["ExternalId"] == "audit-external-id" for p in seen)
     assert {p["RoleArn"].split(":")[4] for p in seen} == set(org) - {MANAGEMENT}
+
+
+def test_a_failed_account_is_shown_in_the_html_and_terminal_summaries(org: dict[str, str]) -> None:
+    from rich.console import Console
+
+    from auditor.report import terminal
+    from auditor.report.html import render
+
+    broken = next(a for a, n in org.items() if n == "ep-data")
+    _, doc = audit(fail_assume_role_for(broken))
+    html = render(doc, None)
+    scope_table = html[html.index("<h2>Scope</h2>"):html.index("<h2>Summary</h2>")]
+    row = scope_table[scope_table.index(broken):]
+    assert "failed" in row[:300] and "AccessDenied" in row[:400]
+    console = Console(record=True, width=200)
+    terminal.print_summary(doc, console)
+    text = console.export_text()
+    assert f"account {broken} FAILED: sts:AssumeRole: AccessDenied" in text
+    assert broken not in doc["scope"]["accounts"] and len(doc["scope"]["accounts"]) == 3  # audited ones only
