@@ -27,10 +27,13 @@ class AccountTarget:
     status: str = "pending"  # pending -> audited | failed | skipped
     reason: str = ""
     regions: list[str] = field(default_factory=list)
+    failed_regions: dict[str, str] = field(default_factory=dict)  # region -> why it could not be read
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"account": self.account_id or "unknown", "status": self.status,
                                "regions": list(self.regions)}
+        if self.failed_regions:
+            out["failed_regions"] = dict(sorted(self.failed_regions.items()))
         if self.name:
             out["name"] = self.name
         if self.reason:

@@ -28,6 +28,9 @@ from auditor.scope import ALL_REGIONS, AccountTarget, enabled_regions
 from auditor.session import SessionFactory
 
 DEFAULT_WORKERS = 8
+# A region answering the first call with one of these is not usable by these credentials (an opt-in region not
+# enabled, or an STS token the region does not accept): the unit stops there instead of failing every collector.
+REGION_UNAVAILABLE = {"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"}
 
 
 class Progress(Protocol):
@@ -82,6 +85,9 @@ def collect_scope(
         memos = {id(t): AccountMemo() for t in targets}
         parts = _run(units, lambda job: _collect_unit(job[0], job[1], options or {}, now, calls, cancel,
                                                        memos[id(job[0])], progress), jobs, None)
+        for (t, region), (_, unavailable) in zip(jobs, parts, strict=True):
+            if unavailable:
+                t.failed_regions[region] = unavailable
     except BaseException:
         cancel.set()  # in-flight calls finish, queued ones are refused, so Ctrl-C ends the run promptly
         raise
@@ -89,7 +95,7 @@ def collect_scope(
         for pool in (units, calls):
             if pool is not None:
                 pool.shutdown(wait=not cancel.is_set(), cancel_futures=True)
-    for part in parts:
+    for part, _ in parts:
         graph.merge(part)
     for t in targets:
         if t.status == "pending":
@@ -137,13 +143,16 @@ def _identify(t: AccountTarget, regions: list[str]) -> list[CollectionError]:
 
 def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: dt.datetime,
                   calls: Executor | None, cancel: threading.Event, memo: AccountMemo,
-                  progress: Progress | None) -> ResourceGraph:
-    """One account-region into its own graph; collectors run in stage order, each sees the earlier ones' nodes."""
+                  progress: Progress | None) -> tuple[ResourceGraph, str]:
+    """One account-region into its own graph; collectors run in stage order, each sees the earlier ones' nodes.
+
+    Also returns why the region is unusable ("" when it is not)."""
     assert t.account_id is not None
     graph = ResourceGraph()
     ctx = Context(factory=t.factory, account=t.account_id, region=region, graph=graph, now=now,
                   options=dict(options), pool=calls, cancel=cancel, memo=memo)
     unit = f"{t.account_id}/{region}"
+    unavailable = ""
     for i, spec in enumerate(COLLECTORS):
         if cancel.is_set():
             break
@@ -156,9 +165,16 @@ def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: d
         except Exception as exc:  # noqa: BLE001 - a malformed or unexpected response: incomplete, never a pass
             graph.record(CollectionError(spec.name, "collect", "UnexpectedResponse",
                                          f"{type(exc).__name__}: {exc}"[:500], t.account_id, region, affects=("*",)))
+        # only the first collector's own calls tell about the region (later ones call other regions too)
+        refused = next((e for e in graph.errors if e.code in REGION_UNAVAILABLE), None) if i == 0 else None
+        if refused is not None:
+            unavailable = f"{refused.service}:{refused.operation}: {refused.code}: {refused.message}"[:500]
+            graph.record(CollectionError(refused.service, refused.operation, refused.code, refused.message,
+                                         t.account_id, region, affects=("*",)))
+            break
     if progress:
         progress(unit, "done", len(COLLECTORS), len(COLLECTORS))
-    return graph
+    return graph, unavailable
 
 
 def _describe_scope(graph: ResourceGraph, targets: list[AccountTarget], regions: list[str]) -> None:

@@ -62,7 +62,9 @@ def report_schema() -> dict[str, Any]:
                                              "name": {"type": "string"},
                                              "status": {"enum": ["audited", "failed", "skipped"]},
                                              "reason": {"type": "string"},
-                                             "regions": {"type": "array", "items": {"type": "string"}}}}},
+                                             "regions": {"type": "array", "items": {"type": "string"}},
+                                             "failed_regions": {"type": "object",
+                                                                "additionalProperties": {"type": "string"}}}}},
                                      "shard": {"type": "string", "pattern": r"^\d+/\d+$"}}},
             "complete": {"type": "boolean"},
             "summary": {

@@ -39,6 +39,8 @@ def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
         if c["status"] != "audited":  # an account that could not be audited is the first thing to know
             console.print(Text(clean(f"account {c['account']} {c['status'].upper()}: {c.get('reason', '')}"),
                                style="bold red" if c["status"] == "failed" else "yellow"))
+        for region, why in (c.get("failed_regions") or {}).items():
+            console.print(Text(clean(f"account {c['account']} region {region} FAILED: {why}"), style="bold red"))
     table = Table(title=None, show_lines=False, header_style="bold")
     table.add_column("#", justify="right")
     table.add_column("Policy")

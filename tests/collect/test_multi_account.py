@@ -154,3 +154,26 @@ def test_a_failed_account_is_shown_in_the_html_and_terminal_summaries(org: dict[
     text = console.export_text()
     assert f"account {broken} FAILED: sts:AssumeRole: AccessDenied" in text
     assert broken not in doc["scope"]["accounts"] and len(doc["scope"]["accounts"]) == 3  # audited ones only
+
+
+def test_an_unusable_region_costs_one_call_and_is_reported(org: dict[str, str]) -> None:
+    """A region that refuses the credentials (an opt-in region not enabled) stops after its first collector."""
+    def refuse_eu(params: dict[str, Any], model: Any = None, **_: Any) -> None:
+        if ".eu-west-1." in params.get("url", ""):
+            raise ClientError({"Error": {"Code": "UnrecognizedClientException",
+                                         "Message": "The security token included in the request is invalid"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400}}, model.name)
+
+    factory = SessionFactory(region=REGION, hooks=[("before-call", refuse_eu)], max_attempts=1)
+    targets = resolve_accounts(factory, [MANAGEMENT], None, None)
+    graph = collect_scope(targets, [REGION, "eu-west-1"], workers=2)
+    doc = build_report(evaluate_rules(graph, load_rules()), graph)
+    (cov,) = doc["scope"]["coverage"]
+    assert cov["status"] == "audited" and list(cov["failed_regions"]) == ["eu-west-1"]
+    assert "UnrecognizedClientException" in cov["failed_regions"]["eu-west-1"]
+    eu_errors = [e for e in doc["collection_errors"] if e["region"] == "eu-west-1"]
+    # the first collector's two list calls, then nothing: no other service was asked in that region
+    assert {(e["service"], e["operation"]) for e in eu_errors} == {("sagemaker", "list_endpoints"),
+                                                                   ("sagemaker", "list_transform_jobs")}
+    assert any("*" in e["affects"] for e in eu_errors) and not doc["complete"]
+    assert {graph.attrs(n)["name"] for n in graph.nodes_of_type("sagemaker.endpoint")} == {"ep-management"}
