@@ -6,6 +6,7 @@ Added faithfully to the AWS API reference:
   ModelExplainability}JobDefinition);
 - UpdateEndpoint, and CreateEndpoint's DeploymentConfig kept and returned as LastDeploymentConfig;
 - CreateModel's EnableNetworkIsolation;
+- Application Auto Scaling DescribeScalableTargets paging past the second page;
 - endpoint-config ARNs as strings, so the Resource Groups Tagging API reports their tags;
 - Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
@@ -39,6 +40,7 @@ def install() -> None:
         return
     _patch_sagemaker()
     _patch_cloudwatch()
+    _patch_autoscaling()
     _INSTALLED = True
 
 
@@ -345,6 +347,30 @@ def _endpoints_by_model(backend: Any) -> dict[str, list[dict[str, Any]]]:
                 "EndpointName": ep.endpoint_name, "EndpointArn": ep.arn, "CreationTime": ep.creation_time,
                 "LastModifiedTime": ep.last_modified_time, "EndpointStatus": ep.endpoint_status})
     return out
+
+
+# -- Application Auto Scaling -----------------------------------------------------------------------
+
+def _patch_autoscaling() -> None:
+    """DescribeScalableTargets: moto's NextToken is the page's last index, not the list's, so a third page
+    repeats the second forever (botocore stops with "the same next token was received twice")."""
+    import json
+
+    from moto.applicationautoscaling import responses as aas_responses
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    def describe_scalable_targets(self: Any) -> str:
+        self._validate_params()
+        targets = self.applicationautoscaling_backend.describe_scalable_targets(
+            self._get_param("ServiceNamespace"), self._get_param("ResourceIds"), self._get_param("ScalableDimension"))
+        size = self._get_int_param("MaxResults") or 50
+        start = int(self._get_param("NextToken") or 0)
+        out: dict[str, Any] = {"ScalableTargets": [aas_responses._build_target(t) for t in targets[start:start + size]]}
+        if start + size < len(targets):
+            out["NextToken"] = str(start + size)
+        return json.dumps(out)
+
+    _patch(ApplicationAutoScalingResponse, "describe_scalable_targets", describe_scalable_targets)
 
 
 # -- CloudWatch -----------------------------------------------------------------------------------

@@ -152,3 +152,15 @@ def test_search_models_pages_and_carries_tags_and_endpoints(aws: None) -> None:
     with pytest.raises(ClientError, match="SearchExpression"):
         sm.search(Resource="Model", SearchExpression={"Filters": [{"Name": "ModelName", "Operator": "Equals",
                                                                     "Value": "s03-m"}]})
+
+
+def test_scalable_targets_page_to_the_end(aws: None) -> None:
+    aas = boto3.client("application-autoscaling", region_name=R)
+    for i in range(120):
+        aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=f"endpoint/e{i}/variant/v",
+                                     ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+                                     MinCapacity=1, MaxCapacity=4)
+    pages = list(aas.get_paginator("describe_scalable_targets").paginate(ServiceNamespace="sagemaker"))
+    assert [len(p["ScalableTargets"]) for p in pages] == [50, 50, 20]
+    ids = [t["ResourceId"] for p in pages for t in p["ScalableTargets"]]
+    assert len(set(ids)) == 120
