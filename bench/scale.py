@@ -1,7 +1,7 @@
 """Organisation-scale benchmark, run on demand (not in CI): the real CLI against a seeded moto server.
 
     python bench/scale.py                                   # N=100,1000; no latency and 40 ms; workers 1 and 8
-    python bench/scale.py --endpoints 5000 --latency 0.04 --workers 8
+    python bench/scale.py --endpoints 5000 --runs 0:1,0:8,0.04:8
 
 Starts a moto server (with our extension) in its own process, seeds N endpoints with realistic related
 resources, optionally puts a latency-injecting proxy in front (each request waits, as real AWS answers in tens
@@ -164,7 +164,10 @@ def main() -> None:
     p.add_argument("--endpoints", type=int, nargs="+", default=[100, 1000])
     p.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.04], help="seconds added to each request")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 8])
+    p.add_argument("--runs", help="instead of latency x workers: LATENCY:WORKERS pairs, e.g. 0:1,0:8,0.04:8")
     a = p.parse_args()
+    runs = [(float(x.split(":")[0]), int(x.split(":")[1])) for x in a.runs.split(",")] if a.runs else \
+        [(lat, w) for lat in a.latency for w in a.workers]
     from tests.faultproxy import FaultProxy
 
     rows = []
@@ -172,14 +175,13 @@ def main() -> None:
         server, url = start_server()
         try:
             print(f"seeding {n} endpoints ... {seed(url, n):.1f} s", file=sys.stderr, flush=True)
-            for latency in a.latency:
-                for workers in a.workers:
-                    port = int(url.rsplit(":", 1)[1])
-                    with FaultProxy(port, lambda op, i, d=latency: ("slow", d) if d else None) as proxy:
-                        r = run_audit(proxy.url, workers, n)
-                    rows.append((n, latency, workers, r))
-                    print(f"N={n} latency={latency * 1000:.0f}ms workers={workers}: {json.dumps(r)}",
-                          file=sys.stderr, flush=True)
+            for latency, workers in runs:
+                port = int(url.rsplit(":", 1)[1])
+                with FaultProxy(port, lambda op, i, d=latency: ("slow", d) if d else None) as proxy:
+                    r = run_audit(proxy.url, workers, n)
+                rows.append((n, latency, workers, r))
+                print(f"N={n} latency={latency * 1000:.0f}ms workers={workers}: {json.dumps(r)}",
+                      file=sys.stderr, flush=True)
         finally:
             server.terminate()
             server.wait()

@@ -39,7 +39,8 @@ def collect_s3(ctx: Context) -> None:
             g.attrs(oid)["dangling"] = True
         else:
             live.append(oid)
-    heads = ctx.fetch_all(lambda oid: _read_object(ctx, g.attrs(oid)["data"]), live)
+    wanted = {oid: dict(g.attrs(oid)["data"]) for oid in live}  # copied here: pool threads never read the graph
+    heads = ctx.fetch_all(lambda oid: _read_object(ctx, wanted[oid]), live)
     for oid in live:
         _object(ctx, oid, heads[oid])
 
