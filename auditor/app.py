@@ -142,6 +142,7 @@ def progress_reporter(quiet: bool) -> Iterator[Any]:
         if done >= total:  # finished units leave the screen: an organisation has hundreds of them
             bars.remove_task(tasks[unit])
 
+    update.bars = bars  # type: ignore[attr-defined]  # what is on screen, for tests
     with bars:
         yield update
 

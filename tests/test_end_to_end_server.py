@@ -74,7 +74,9 @@ def test_cli_audits_a_moto_server_through_aws_endpoint_url(server: str, tmp_path
     assert doc["collection_errors"] == []
     assert doc["scope"]["regions"] == ["eu-west-1", "us-east-1"]  # sorted, so shards merge to the same scope
     assert len({f["resource"]["arn"] for f in doc["findings"] if f["resource"]["type"] == "sagemaker.endpoint"}) == 14
-    assert "API calls:" in proc.stdout
+    assert "API calls:" in proc.stdout and "for 14 endpoint(s)" in proc.stdout and "per endpoint" in proc.stdout
+    assert "time: collect" in proc.stdout
+    assert doc["timings"]["collect_seconds"] > 0 and doc["timings"]["workers"] == 8
     # every call the audit made is covered by the generated least-privilege policy
     allowed = set(audit_actions())
     made = {action_for(op) for op in doc["api_calls"]["by_operation"]}
