@@ -103,10 +103,12 @@ def load_inputs(opts: AuditOptions) -> tuple[Any, Any]:
 
 def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
     """Windows the metric queries need, taken from the rules' (possibly overridden) parameters."""
-    from auditor.engine.evaluator import rule_params
+    from auditor.engine.evaluator import needs_regions_without_endpoints, rule_params
     from auditor.engine.operators import parse_duration
 
-    out: dict[str, Any] = {}
+    # Most account-regions of an organisation have no endpoint; when no selected rule can judge such a region,
+    # it costs its two SageMaker list calls instead of every collector's.
+    out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config)}
     for r in rules:
         p = rule_params(r, config)
         if "idle_window" in p:

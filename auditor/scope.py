@@ -28,12 +28,15 @@ class AccountTarget:
     reason: str = ""
     regions: list[str] = field(default_factory=list)
     failed_regions: dict[str, str] = field(default_factory=dict)  # region -> why it could not be read
+    regions_without_endpoints: list[str] = field(default_factory=list)  # listed, empty, nothing more read
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"account": self.account_id or "unknown", "status": self.status,
                                "regions": list(self.regions)}
         if self.failed_regions:
             out["failed_regions"] = dict(sorted(self.failed_regions.items()))
+        if self.regions_without_endpoints:
+            out["regions_without_endpoints"] = sorted(self.regions_without_endpoints)
         if self.name:
             out["name"] = self.name
         if self.reason:

@@ -21,8 +21,16 @@ from auditor.collect import (  # noqa: F401 - importing registers the collectors
     s3,
     sagemaker,
 )
-from auditor.collect.base import COLLECTORS, AccountMemo, CollectError, Context, _classify
-from auditor.graph import ResourceGraph
+from auditor.collect.base import (
+    COLLECTORS,
+    STAGE_ROOTS,
+    AccountMemo,
+    CollectError,
+    CollectorSpec,
+    Context,
+    _classify,
+)
+from auditor.graph import ResourceGraph, region_id
 from auditor.model import CollectionError
 from auditor.scope import ALL_REGIONS, AccountTarget, enabled_regions
 from auditor.session import SessionFactory
@@ -172,9 +180,25 @@ def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: d
             graph.record(CollectionError(refused.service, refused.operation, refused.code, refused.message,
                                          t.account_id, region, affects=("*",)))
             break
+        if _nothing_more_to_read(ctx, spec, COLLECTORS[i + 1:]):
+            break
     if progress:
         progress(unit, "done", len(COLLECTORS), len(COLLECTORS))
     return graph, unavailable
+
+
+def _nothing_more_to_read(ctx: Context, done: CollectorSpec, rest: list[CollectorSpec]) -> bool:
+    """After the root stage: a region where endpoints were listed and there are none has nothing the rules
+    can judge (when the run's rules say so, see needs_regions_without_endpoints)."""
+    if not ctx.options.get("skip_regions_without_endpoints") or not rest:
+        return False
+    if done.stage != STAGE_ROOTS or rest[0].stage == STAGE_ROOTS:
+        return False
+    if ctx.graph.errors or ctx.graph.nodes_of_type("sagemaker.endpoint"):
+        return False
+    ctx.graph.set_data(ctx.region_node, endpoint_count=0,
+                       not_collected=[c.name for c in rest])  # said in the snapshot, not silently absent
+    return True
 
 
 def _describe_scope(graph: ResourceGraph, targets: list[AccountTarget], regions: list[str]) -> None:
@@ -183,4 +207,7 @@ def _describe_scope(graph: ResourceGraph, targets: list[AccountTarget], regions:
     graph.meta["accounts"] = accounts
     seen = sorted({r for t in targets for r in t.regions})
     graph.meta["regions"] = seen or [r for r in regions if r != ALL_REGIONS]
+    for t in targets:
+        t.regions_without_endpoints = [r for r in t.regions if t.account_id and "not_collected" in (
+            graph.attrs(region_id(t.account_id, r))["data"] if region_id(t.account_id, r) in graph else {})]
     graph.meta["coverage"] = [t.to_dict() for t in targets]

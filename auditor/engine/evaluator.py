@@ -128,6 +128,36 @@ def evaluate_rules(graph: ResourceGraph, rules: list[Rule], config: Config | Non
                       evaluated_at=now.isoformat().replace("+00:00", "Z"))
 
 
+# Node types that exist in a snapshot only because an endpoint led the collectors to them.
+ENDPOINT_DERIVED = {
+    "sagemaker.endpoint", "sagemaker.endpoint_config", "sagemaker.variant", "sagemaker.model",
+    "sagemaker.container", "sagemaker.model_package", "sagemaker.model_package_group", "s3.object", "s3.bucket",
+    "kms.key", "iam.role", "ec2.subnet", "ec2.security_group", "ec2.vpc",
+}
+
+
+def needs_regions_without_endpoints(rules: list[Rule], config: Config | None = None) -> bool:
+    """Whether any rule could give a finding in a region that has no endpoint.
+
+    Decided per rule: its resource type is endpoint-derived, or (for a region-level rule) its scope, evaluated on
+    an empty region, is definitely False. Only when no rule needs them may collection skip such regions.
+    """
+    config = config or Config()
+    probe = ResourceGraph(meta={"collected_at": "2000-01-01T00:00:00Z"})
+    region = "arn:aws:::probe-region"
+    probe.add_node(region, "aws.region", name="probe", account="000000000000", region="probe")
+    for rule in rules:
+        if rule.manual or rule.resource in ENDPOINT_DERIVED:
+            continue
+        if rule.resource != "aws.region" or rule.scope is None:
+            return True
+        ctx = EvalContext(graph=probe, params=rule_params(rule, config), designations=config.designations,
+                          now=_now(probe))
+        if evaluate(ctx, rule.scope, region).value is not False:
+            return True
+    return False
+
+
 def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], today: dt.date,
              expired: dict[str, dict[str, Any]]) -> Finding | None:
     node = ctx.graph.attrs(node_id)

@@ -64,7 +64,9 @@ def report_schema() -> dict[str, Any]:
                                              "reason": {"type": "string"},
                                              "regions": {"type": "array", "items": {"type": "string"}},
                                              "failed_regions": {"type": "object",
-                                                                "additionalProperties": {"type": "string"}}}}},
+                                                                "additionalProperties": {"type": "string"}},
+                                             "regions_without_endpoints": {"type": "array",
+                                                                           "items": {"type": "string"}}}}},
                                      "shard": {"type": "string", "pattern": r"^\d+/\d+$"}}},
             "complete": {"type": "boolean"},
             "summary": {

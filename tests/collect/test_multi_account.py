@@ -177,3 +177,26 @@ def test_an_unusable_region_costs_one_call_and_is_reported(org: dict[str, str]) 
                                                                    ("sagemaker", "list_transform_jobs")}
     assert any("*" in e["affects"] for e in eu_errors) and not doc["complete"]
     assert {graph.attrs(n)["name"] for n in graph.nodes_of_type("sagemaker.endpoint")} == {"ep-management"}
+
+
+def test_a_region_without_endpoints_costs_two_calls_and_changes_no_finding(org: dict[str, str]) -> None:
+    from auditor.app import collect_options
+    from auditor.engine.config import Config
+
+    rules = load_rules()
+    options = collect_options(rules, Config())
+    assert options["skip_regions_without_endpoints"] is True  # no built-in rule judges an endpoint-less region
+
+    def run(opts: dict[str, Any]):  # type: ignore[no-untyped-def]
+        factory = SessionFactory(region=REGION, max_attempts=1)
+        graph = collect_scope(resolve_accounts(factory, [MANAGEMENT], None, None), [REGION, "eu-west-1"], opts,
+                              workers=2)
+        return graph, build_report(evaluate_rules(graph, rules), graph)
+
+    full, full_doc = run({})
+    lean, lean_doc = run(options)
+    assert lean_doc["findings"] == full_doc["findings"] and lean_doc["complete"] == full_doc["complete"]
+    saved = full_doc["api_calls"]["total"] - lean_doc["api_calls"]["total"]
+    assert saved >= 8  # every collector after SageMaker's two list calls, in eu-west-1
+    assert lean_doc["scope"]["coverage"][0]["regions_without_endpoints"] == ["eu-west-1"]
+    assert "regions_without_endpoints" not in full_doc["scope"]["coverage"][0]

@@ -156,3 +156,28 @@ def test_parameter_overrides_keep_their_kind(tmp_path: Path, text: str, problem:
     path.write_text(text)
     with pytest.raises(InputError, match=problem):
         check_config_parameters(RULES, load_config(path))
+
+
+def test_whether_any_rule_needs_regions_without_endpoints(tmp_path: Path) -> None:
+    from auditor.engine.evaluator import needs_regions_without_endpoints
+
+    def rule(name: str, resource: str, condition: str) -> Path:
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"""id: SM-07-{name}
+policy: 7
+title: {name}
+severity: low
+rationale: A custom rule that judges resources an endpoint does not lead to.
+resource: {resource}
+assert: {condition}
+messages: {{pass: ok, fail: bad}}
+remediation: {{guidance: Fix the resource as the rule says.}}
+""")
+        return path
+
+    builtin = load_rules()
+    assert needs_regions_without_endpoints(builtin) is False  # the region rule is scoped to regions with endpoints
+    alarms = rule("alarm-actions", "cloudwatch.alarm", "{attr: actions_enabled, op: 'true'}")
+    assert needs_regions_without_endpoints(builtin + load_rules([alarms])) is True
+    trails = rule("region-trail", "aws.region", "{related: has_trail, count: {op: ge, value: 1}}")
+    assert needs_regions_without_endpoints(builtin + load_rules([trails])) is True
