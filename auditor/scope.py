@@ -26,9 +26,14 @@ class AccountTarget:
     name: str = ""
     status: str = "pending"  # pending -> audited | failed | skipped
     reason: str = ""
+    error: tuple[str, str, str, str] | None = None  # (service, operation, code, message) when failed
     regions: list[str] = field(default_factory=list)
     failed_regions: dict[str, str] = field(default_factory=dict)  # region -> why it could not be read
     regions_without_endpoints: list[str] = field(default_factory=list)  # listed, empty, nothing more read
+
+    def fail(self, service: str, operation: str, code: str, message: str) -> None:
+        self.status, self.error = "failed", (service, operation, code, message[:500])
+        self.reason = f"{service}:{operation}: {code}: {message}"[:500]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"account": self.account_id or "unknown", "status": self.status,
@@ -97,7 +102,9 @@ def resolve_accounts(base: SessionFactory, spec: list[str] | str | None, role_na
         caller = base.account_id()
     except Exception as exc:  # noqa: BLE001 - reported as the scope's failure
         err = _classify("sts", "GetCallerIdentity", exc)
-        return [AccountTarget(None, base, status="failed", reason=f"sts:GetCallerIdentity: {err.code}: {err.message}")]
+        failed = AccountTarget(None, base)
+        failed.fail("sts", "GetCallerIdentity", err.code, err.message)
+        return [failed]
     names: dict[str, str] = {}
     skipped: list[AccountTarget] = []
     if spec == "org":
@@ -105,8 +112,9 @@ def resolve_accounts(base: SessionFactory, spec: list[str] | str | None, role_na
             accounts = _org_accounts(base)
         except Exception as exc:  # noqa: BLE001
             err = _classify("organizations", "ListAccounts", exc)
-            return [AccountTarget(caller, base, status="failed",
-                                  reason=f"organizations:ListAccounts: {err.code}: {err.message}")]
+            failed = AccountTarget(caller, base)
+            failed.fail("organizations", "ListAccounts", err.code, err.message)
+            return [failed]
         ids = []
         for a in accounts:
             names[a["Id"]] = a.get("Name", "")

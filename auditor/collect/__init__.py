@@ -88,11 +88,11 @@ def collect_scope(
     cancel = threading.Event()
     counter = targets[0].factory.counter if targets else None
     try:
-        _run(units, lambda t: _identify(t, regions), [t for t in targets if t.status == "pending"], graph)
+        _map(units, lambda t: _identify(t, regions), [t for t in targets if t.status == "pending"])
         jobs = [(t, r) for t in targets if t.status == "pending" for r in t.regions]
         memos = {id(t): AccountMemo() for t in targets}
-        parts = _run(units, lambda job: _collect_unit(job[0], job[1], options or {}, now, calls, cancel,
-                                                       memos[id(job[0])], progress), jobs, None)
+        parts = _map(units, lambda job: _collect_unit(job[0], job[1], options or {}, now, calls, cancel,
+                                                       memos[id(job[0])], progress), jobs)
         for (t, region), (_, unavailable) in zip(jobs, parts, strict=True):
             if unavailable:
                 t.failed_regions[region] = unavailable
@@ -103,6 +103,9 @@ def collect_scope(
         for pool in (units, calls):
             if pool is not None:
                 pool.shutdown(wait=not cancel.is_set(), cancel_futures=True)
+    for t in targets:  # an account that could not be reached makes the run incomplete, never silently smaller
+        if t.error is not None:
+            graph.record(CollectionError(*t.error, t.account_id or "unknown", "", affects=("*",)))
     for part, _ in parts:
         graph.merge(part)
     for t in targets:
@@ -114,39 +117,28 @@ def collect_scope(
     return graph
 
 
-def _run(pool: Executor | None, fn: Callable[[Any], Any], items: list[Any], graph: ResourceGraph | None) -> list[Any]:
-    """fn over items (on the pool when there is one), results in input order; errors go to `graph`."""
-    results = list(pool.map(fn, items)) if pool is not None and len(items) > 1 else [fn(i) for i in items]
-    if graph is not None:
-        for errs in results:
-            for e in errs or []:
-                graph.record(e)
-    return results
+def _map(pool: Executor | None, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """fn over items, on the pool when there is one; results in input order."""
+    return list(pool.map(fn, items)) if pool is not None and len(items) > 1 else [fn(i) for i in items]
 
 
-def _identify(t: AccountTarget, regions: list[str]) -> list[CollectionError]:
-    """Who the credentials are (assuming the role if there is one) and which regions to read."""
-    errors: list[CollectionError] = []
+def _identify(t: AccountTarget, regions: list[str]) -> None:
+    """Who the credentials are (assuming the role if there is one) and which regions to read; only `t` changes."""
     try:
         t.account_id = t.factory.account_id()
     except Exception as exc:  # noqa: BLE001 - no identity means nothing can be collected: say so
-        op = ("sts", "AssumeRole") if t.factory.role_arn else ("sts", "GetCallerIdentity")
-        err = _classify(op[0], op[1], exc)
-        t.status, t.reason = "failed", f"{op[0]}:{op[1]}: {err.code}: {err.message}"[:500]
-        errors.append(CollectionError(op[0], op[1], err.code, err.message[:500], t.account_id or "unknown", "",
-                                      affects=("*",)))
-        return errors
-    if ALL_REGIONS in regions:
-        try:
-            t.regions = enabled_regions(t.factory)
-        except Exception as exc:  # noqa: BLE001
-            err = _classify("ec2", "DescribeRegions", exc)
-            t.status, t.reason = "failed", f"ec2:DescribeRegions: {err.code}: {err.message}"[:500]
-            errors.append(CollectionError("ec2", "DescribeRegions", err.code, err.message[:500], t.account_id, "",
-                                          affects=("*",)))
-    else:
+        service, operation = ("sts", "AssumeRole") if t.factory.role_arn else ("sts", "GetCallerIdentity")
+        err = _classify(service, operation, exc)
+        t.fail(service, operation, err.code, err.message)
+        return
+    if ALL_REGIONS not in regions:
         t.regions = list(regions)
-    return errors
+        return
+    try:
+        t.regions = enabled_regions(t.factory)
+    except Exception as exc:  # noqa: BLE001
+        err = _classify("ec2", "DescribeRegions", exc)
+        t.fail("ec2", "DescribeRegions", err.code, err.message)
 
 
 def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: dt.datetime,

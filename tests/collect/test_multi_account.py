@@ -200,3 +200,14 @@ def test_a_region_without_endpoints_costs_two_calls_and_changes_no_finding(org: 
     assert saved >= 8  # every collector after SageMaker's two list calls, in eu-west-1
     assert lean_doc["scope"]["coverage"][0]["regions_without_endpoints"] == ["eu-west-1"]
     assert "regions_without_endpoints" not in full_doc["scope"]["coverage"][0]
+
+
+def test_an_unreadable_organization_is_an_incomplete_audit_not_an_empty_one(org: dict[str, str]) -> None:
+    from tests.collect.faults import deny
+
+    graph, doc = audit(deny("organizations.ListAccounts"))
+    assert not doc["complete"] and not doc["findings"]
+    assert [(e["service"], e["operation"], e["code"]) for e in doc["collection_errors"]] == [
+        ("organizations", "ListAccounts", "AccessDenied")]
+    (cov,) = doc["scope"]["coverage"]
+    assert cov["status"] == "failed" and cov["account"] == MANAGEMENT
