@@ -126,7 +126,10 @@ def progress_reporter(quiet: bool) -> Iterator[Any]:
         return
     if not sys.stderr.isatty():
         def log_line(unit: str, collector: str, done: int, total: int) -> None:
-            log.info("collecting %s: %s (%d/%d)", unit, collector, done, total)
+            if done >= total:  # one plain line per account-region (CI logs, pipes); each collector with -v
+                print(f"collected {unit}", file=sys.stderr, flush=True)
+            else:
+                log.info("collecting %s: %s (%d/%d)", unit, collector, done, total)
 
         yield log_line
         return

@@ -16,13 +16,14 @@ def test_quiet_reports_nothing() -> None:
         assert progress is None
 
 
-def test_without_a_terminal_progress_is_log_lines(caplog: pytest.LogCaptureFixture) -> None:
+def test_without_a_terminal_progress_is_log_lines(caplog: pytest.LogCaptureFixture,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
     caplog.set_level(logging.INFO, logger="auditor")
     with progress_reporter(quiet=False) as progress:
         progress("111111111111/us-east-1", "sagemaker", 0, 11)
         progress("111111111111/us-east-1", "done", 11, 11)
-    assert [r.getMessage() for r in caplog.records] == [
-        "collecting 111111111111/us-east-1: sagemaker (0/11)", "collecting 111111111111/us-east-1: done (11/11)"]
+    assert capsys.readouterr().err == "collected 111111111111/us-east-1\n"  # a line per account-region
+    assert [r.getMessage() for r in caplog.records] == ["collecting 111111111111/us-east-1: sagemaker (0/11)"]
 
 
 def test_on_a_terminal_each_account_region_gets_a_bar_that_leaves_when_done(monkeypatch: pytest.MonkeyPatch) -> None:
