@@ -8,6 +8,7 @@ Added faithfully to the AWS API reference:
 - CreateModel's EnableNetworkIsolation;
 - Application Auto Scaling DescribeScalableTargets paging past the second page;
 - endpoint-config ARNs as strings, so the Resource Groups Tagging API reports their tags;
+- Resource Groups Tagging API GetResources with ResourceARNList answered in full, without paging, as AWS does;
 - Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
 - CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
@@ -41,6 +42,7 @@ def install() -> None:
     _patch_sagemaker()
     _patch_cloudwatch()
     _patch_autoscaling()
+    _patch_tagging()
     _INSTALLED = True
 
 
@@ -371,6 +373,39 @@ def _patch_autoscaling() -> None:
         return json.dumps(out)
 
     _patch(ApplicationAutoScalingResponse, "describe_scalable_targets", describe_scalable_targets)
+
+
+# -- Resource Groups Tagging API ----------------------------------------------------------------------
+
+def _patch_tagging() -> None:
+    """GetResources with ResourceARNList: AWS answers for all (1-100) ARNs at once and allows no paging
+    parameters with it; moto paged the answer at 50 resources / 100 tags, so the rest silently had no tags."""
+    from moto.core.responses import ActionResult
+    from moto.resourcegroupstaggingapi.exceptions import ResourceGroupsTaggingAPIError
+    from moto.resourcegroupstaggingapi.responses import ResourceGroupsTaggingAPIResponse
+
+    original = ResourceGroupsTaggingAPIResponse.get_resources
+
+    def get_resources(self: Any) -> Any:
+        arns = self._get_param("ResourceARNList") or []
+        if not arns:
+            return original(self)
+        if not 1 <= len(arns) <= 100:
+            raise ResourceGroupsTaggingAPIError("InvalidParameterException",
+                                                "ResourceARNList must contain between 1 and 100 ARNs")
+        if any(self._get_param(p) for p in ("PaginationToken", "ResourcesPerPage", "TagsPerPage")):
+            raise ResourceGroupsTaggingAPIError(
+                "InvalidParameterException",
+                "ResourceARNList cannot be combined with PaginationToken, ResourcesPerPage or TagsPerPage")
+        wanted = set(arns)
+        found = [r for r in self.backend._get_resources_generator(
+            tag_filters=self._get_param("TagFilters", []),
+            resource_type_filters=self._get_param("ResourceTypeFilters", [])) if r.arn in wanted]
+        return ActionResult({"ResourceTagMappingList": [
+            {"ResourceARN": r.arn, "Tags": [{"Key": k, "Value": v} for k, v in r.tags.items()]} for r in found],
+            "PaginationToken": ""})
+
+    _patch(ResourceGroupsTaggingAPIResponse, "get_resources", get_resources)
 
 
 # -- CloudWatch -----------------------------------------------------------------------------------

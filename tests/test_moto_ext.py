@@ -164,3 +164,20 @@ def test_scalable_targets_page_to_the_end(aws: None) -> None:
     assert [len(p["ScalableTargets"]) for p in pages] == [50, 50, 20]
     ids = [t["ResourceId"] for p in pages for t in p["ScalableTargets"]]
     assert len(set(ids)) == 120
+
+
+def test_get_resources_answers_an_arn_list_in_full(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    arns = []
+    for i in range(100):
+        _endpoint(sm, name=f"t{i:03d}", itype="ml.m5.large")
+        arn = sm.describe_endpoint_config(EndpointConfigName=f"t{i:03d}-c1")["EndpointConfigArn"]
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "k1", "Value": "v"}, {"Key": "k2", "Value": str(i)}])
+        arns.append(arn)
+    tagging = boto3.client("resourcegroupstaggingapi", region_name=R)
+    resp = tagging.get_resources(ResourceARNList=arns)
+    assert len(resp["ResourceTagMappingList"]) == 100 and not resp.get("PaginationToken")
+    got = {m["ResourceARN"]: {t["Key"]: t["Value"] for t in m["Tags"]} for m in resp["ResourceTagMappingList"]}
+    assert got[arns[42]] == {"k1": "v", "k2": "42"}
+    with pytest.raises(ClientError, match="cannot be combined"):
+        tagging.get_resources(ResourceARNList=arns[:2], ResourcesPerPage=10)

@@ -23,6 +23,10 @@ def bulk_tags(ctx: Context, arns: list[str],
 
     def read(chunk: tuple[str, ...]) -> dict[str, dict[str, str]]:
         resp = ctx.call("resourcegroupstaggingapi", "get_resources", ResourceARNList=list(chunk))
+        if resp.get("PaginationToken"):
+            # AWS answers an ARN list in one page; a truncated answer cannot say which ARNs have no tags
+            raise CollectError("resourcegroupstaggingapi", "get_resources", "TruncatedResponse",
+                               "GetResources paged an ARN-list answer")
         return {str(m.get("ResourceARN", "")).lower(): tags_to_dict(m.get("Tags"))
                 for m in resp.get("ResourceTagMappingList", []) if isinstance(m, dict)}
 

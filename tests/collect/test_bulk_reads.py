@@ -88,3 +88,21 @@ def test_a_tag_read_failure_marks_only_the_tags(aws: None) -> None:
     assert graph.attrs(endpoint)["data"]["status"] == "InService"  # the rest of the endpoint was read
     model = next(n for n in graph.nodes_of_type("sagemaker.model"))
     assert graph.attrs(model)["tags"] == {"model-owner": f"team-{model[-1]}"}  # Search brought these
+
+
+def test_a_truncated_tag_answer_is_never_read_as_no_tags(aws: None) -> None:
+    """If GetResources ever paged an ARN-list answer, the ARNs it left out are read one by one."""
+    import json
+
+    seed(6)
+
+    def truncate(http_response, **_):  # type: ignore[no-untyped-def]
+        body = json.loads(http_response.content)
+        body["ResourceTagMappingList"] = body["ResourceTagMappingList"][:2]
+        body["PaginationToken"] = "more"
+        http_response._content = json.dumps(body).encode()
+
+    graph, counter = run([("before-parse.resource-groups-tagging-api.GetResources", truncate)])
+    assert counter.calls["sagemaker:ListTags"] == 12  # every endpoint and config, since the answer was cut
+    tags = tags_by_name(graph)
+    assert all(tags[f"e{i}"] == {"environment": "production" if i % 3 else "dev"} for i in range(6))
