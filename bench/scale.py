@@ -151,6 +151,9 @@ def run_audit(url: str, workers: int, n: int) -> dict[str, Any]:
     calls = doc["api_calls"]
     endpoints = len({f["resource"]["arn"] for f in doc["findings"] if f["resource"]["type"] == "sagemaker.endpoint"})
     assert endpoints == n, f"audited {endpoints} endpoints, seeded {n}"
+    # every third endpoint is tagged production: a lost tag would silently shrink the production rules' scope
+    production = sum(1 for f in doc["findings"] if f["rule_id"] == "SM-12-production-kms")
+    assert production == len(range(0, n, 3)), f"{production} production endpoints seen, {len(range(0, n, 3))} seeded"
     per_ep = {op: c for op, c in calls["by_operation"].items() if c >= n // 2}
     return {"wall": wall, "collect": doc["timings"]["collect_seconds"], "evaluate": doc["timings"]["evaluate_seconds"],
             "calls": calls["total"], "per_endpoint": calls["total"] / n, "rss_mib": usage.ru_maxrss / 1024,
