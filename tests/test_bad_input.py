@@ -88,7 +88,7 @@ def test_ctrl_c_during_collection_leaves_no_partial_report(aws: None, tmp_path: 
     real = session_mod.SessionFactory.__init__
 
     def with_interrupt(self: Any, *a: Any, **kw: Any) -> None:
-        real(self, *a, **{**kw, "hooks": [("before-call.logs.DescribeLogGroups", interrupt)]})
+        real(self, *a, **{**kw, "hooks": [("before-call.sagemaker.ListTransformJobs", interrupt)]})
 
     monkeypatch.setattr(session_mod.SessionFactory, "__init__", with_interrupt)
     snap = tmp_path / "snap.json"
@@ -96,3 +96,34 @@ def test_ctrl_c_during_collection_leaves_no_partial_report(aws: None, tmp_path: 
     assert json.loads((out / "report.json").read_text()) == {"previous": True}  # the previous report survives
     assert not snap.exists()
     assert sorted(p.name for p in out.iterdir()) == ["report.json"]  # no temporary or half-written file
+
+
+def test_ctrl_c_inside_the_call_pool_ends_a_concurrent_run(aws: None, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """An interrupt raised in a pool thread (a per-endpoint describe) ends the run with 130."""
+    import boto3
+
+    import auditor.session as session_mod
+
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    for i in range(12):
+        sm.create_endpoint(EndpointName=f"e{i}", EndpointConfigName="c")
+    calls: list[str] = []
+
+    def interrupt(**_: Any) -> None:
+        calls.append("describe")
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+
+    real = session_mod.SessionFactory.__init__
+
+    def with_interrupt(self: Any, *a: Any, **kw: Any) -> None:
+        real(self, *a, **{**kw, "hooks": [("before-call.sagemaker.DescribeEndpoint", interrupt)]})
+
+    monkeypatch.setattr(session_mod.SessionFactory, "__init__", with_interrupt)
+    assert main(["--region", "us-east-1", "--output", str(tmp_path / "out"), "--quiet", "--workers", "4"]) == 130
+    assert not (tmp_path / "out" / "report.json").exists()
