@@ -71,36 +71,31 @@ def _bucket(ctx: Context, bucket: str, read: dict[str, Any]) -> None:
         ctx.node_failed(bid, "versioning_status", v)
     else:
         g.set_data(bid, versioning_status=v.get("Status") or "Disabled", mfa_delete=v.get("MFADelete") or "Disabled")
-    enc = read["encryption"]
-    if isinstance(enc, CollectError):
-        if enc.code in NO_CONFIG:
-            g.set_data(bid, default_encryption=None, default_kms_key=None)
-        else:
-            ctx.node_failed(bid, "default_encryption", enc)
-    else:
+    enc = _setting(ctx, bid, read["encryption"], "default_encryption")
+    if enc is not None:
         rules = (enc.get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
         default = (rules[0].get("ApplyServerSideEncryptionByDefault") or {}) if rules else {}
         g.set_data(bid, default_encryption=default.get("SSEAlgorithm"), default_kms_key=default.get("KMSMasterKeyID"),
                    bucket_key_enabled=bool(rules and rules[0].get("BucketKeyEnabled")))
         if default.get("KMSMasterKeyID"):
             ctx.cache.setdefault("kms_refs", []).append((bid, default["KMSMasterKeyID"]))
-    pab = read["public_access_block"]
-    if isinstance(pab, CollectError):
-        if pab.code in NO_CONFIG:
-            g.set_data(bid, public_access_block=None, public_access_fully_blocked=False)
-        else:
-            ctx.node_failed(bid, "public_access_block", pab)
-    else:
-        conf = pab.get("PublicAccessBlockConfiguration", {})
-        g.set_data(bid, public_access_block=conf, public_access_fully_blocked=bool(conf) and all(conf.values()))
-    tagging = read["tagging"]
-    if isinstance(tagging, CollectError):
-        if tagging.code in NO_CONFIG:
-            g.set_tags(bid, {})
-        else:
-            ctx.node_failed(bid, "tags", tagging)
-    else:
+    pab = _setting(ctx, bid, read["public_access_block"], "public_access_block")
+    if pab is not None:
+        conf = pab.get("PublicAccessBlockConfiguration")
+        g.set_data(bid, public_access_block=conf, public_access_fully_blocked=bool(conf and all(conf.values())))
+    tagging = _setting(ctx, bid, read["tagging"], "tags")
+    if tagging is not None:
         g.set_tags(bid, tags_to_dict(tagging.get("TagSet")))
+
+
+def _setting(ctx: Context, bid: str, got: dict[str, Any] | CollectError, facet: str) -> dict[str, Any] | None:
+    """A bucket setting's answer; {} when the bucket has none set; None (and the facet marked unreadable) on error."""
+    if not isinstance(got, CollectError):
+        return got
+    if got.code in NO_CONFIG:  # S3 answers "not configured" with an error code
+        return {}
+    ctx.node_failed(bid, facet, got)
+    return None
 
 
 def _read_object(ctx: Context, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]] | None:
