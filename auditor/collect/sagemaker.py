@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any
 
 from auditor.collect.base import STAGE_ROOTS, CollectError, Context, collector, parse_s3_uri, tags_to_dict
 from auditor.collect.sagemaker_bulk import (
-    _describe_config,
-    _describe_endpoint,
-    _describe_model,
-    _describe_package,
-    _list_group,
+    describe_config,
+    describe_endpoint,
+    describe_model,
+    describe_package,
+    list_group,
+    list_tags,
     prefetch,
 )
 
@@ -52,7 +54,7 @@ def _tags(ctx: Context, node_id: str, arn: str, inline: list[dict[str, Any]] | N
     got = tags_to_dict(inline) if inline is not None else ctx.cache.get("tags", {}).get(arn)
     if got is None:
         try:
-            got = tags_to_dict(ctx.paginate(SM, "list_tags", "Tags", ResourceArn=arn))
+            got = list_tags(ctx)(arn)
         except CollectError as err:
             got = err
     if isinstance(got, CollectError):
@@ -61,8 +63,8 @@ def _tags(ctx: Context, node_id: str, arn: str, inline: list[dict[str, Any]] | N
         ctx.graph.set_tags(node_id, got)
 
 
-def _prefetched(ctx: Context, kind: str, key: str, fetch: Any) -> dict[str, Any]:
-    """A response read ahead by `_prefetch` (or read now); raises the CollectError it failed with."""
+def _prefetched(ctx: Context, kind: str, key: str, fetch: Callable[[str], Any]) -> dict[str, Any]:
+    """A response read ahead by `prefetch` (or read now); raises the CollectError it failed with."""
     got = ctx.cache.get(kind, {}).get(key)
     if got is None:
         got = fetch(key)
@@ -103,7 +105,7 @@ def _endpoint(ctx: Context, name: str, arn: str) -> None:
     g.add_node(arn, "sagemaker.endpoint", name=name, account=ctx.account, region=ctx.region)
     g.add_edge(arn, "in_region", ctx.region_node)
     try:
-        d = _prefetched(ctx, "endpoints", name, _describe_endpoint(ctx))
+        d = _prefetched(ctx, "endpoints", name, describe_endpoint(ctx))
     except CollectError as err:
         if err.not_found:  # deleted between list and describe
             g.set_data(arn, status="Deleted")
@@ -145,7 +147,7 @@ def _endpoint_config(ctx: Context, name: str) -> str:
         return known[name]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:endpoint-config/{name.lower()}"
     try:
-        d = _prefetched(ctx, "configs", name, _describe_config(ctx))
+        d = _prefetched(ctx, "configs", name, describe_config(ctx))
         arn = d.get("EndpointConfigArn", arn)
         g.add_node(arn, "sagemaker.endpoint_config", name=name, account=ctx.account, region=ctx.region, data={
             "production_variants": d.get("ProductionVariants", []),
@@ -201,7 +203,7 @@ def _model(ctx: Context, name: str) -> str:
         return known[name]
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model/{name.lower()}"
     try:
-        d = _prefetched(ctx, "models", name, _describe_model(ctx))
+        d = _prefetched(ctx, "models", name, describe_model(ctx))
     except CollectError as err:
         ctx.describe_failed(arn, "sagemaker.model", name, err)
         known[name] = arn
@@ -296,7 +298,7 @@ def _package(ctx: Context, name_or_arn: str) -> str:
     pid = name_or_arn if name_or_arn.startswith("arn:") else \
         f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model-package/{name_or_arn.lower()}"
     try:
-        d = _prefetched(ctx, "packages", name_or_arn, _describe_package(ctx))
+        d = _prefetched(ctx, "packages", name_or_arn, describe_package(ctx))
     except CollectError as err:
         ctx.describe_failed(pid, "sagemaker.model_package", name_or_arn, err)
         known[name_or_arn] = pid
@@ -344,7 +346,7 @@ def _package_group(ctx: Context, group: str) -> str:
         return gid
     g.add_node(gid, "sagemaker.model_package_group", name=group, account=ctx.account, region=ctx.region)
     try:
-        pkgs = _prefetched(ctx, "groups", group, _list_group(ctx))["packages"]
+        pkgs = _prefetched(ctx, "groups", group, list_group(ctx))["packages"]
     except CollectError as err:
         ctx.node_failed(gid, "versions", err)
         return gid

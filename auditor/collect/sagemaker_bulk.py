@@ -16,28 +16,28 @@ SEARCH_PAGE = 100  # Search MaxResults: 1 to 100
 SEARCH_MIN_MODELS = 4  # below this, one DescribeModel each is no dearer than a Search page
 
 
-def _describe_endpoint(ctx: Context) -> Callable[[str], dict[str, Any]]:
+def describe_endpoint(ctx: Context) -> Callable[[str], dict[str, Any]]:
     return lambda name: ctx.call(SM, "describe_endpoint", EndpointName=name)
 
 
-def _describe_config(ctx: Context) -> Callable[[str], dict[str, Any]]:
+def describe_config(ctx: Context) -> Callable[[str], dict[str, Any]]:
     return lambda name: ctx.call(SM, "describe_endpoint_config", EndpointConfigName=name)
 
 
-def _describe_model(ctx: Context) -> Callable[[str], dict[str, Any]]:
+def describe_model(ctx: Context) -> Callable[[str], dict[str, Any]]:
     return lambda name: ctx.call(SM, "describe_model", ModelName=name)
 
 
-def _describe_package(ctx: Context) -> Callable[[str], dict[str, Any]]:
+def describe_package(ctx: Context) -> Callable[[str], dict[str, Any]]:
     return lambda ref: ctx.call(SM, "describe_model_package", ModelPackageName=ref)
 
 
-def _list_group(ctx: Context) -> Callable[[str], dict[str, Any]]:
+def list_group(ctx: Context) -> Callable[[str], dict[str, Any]]:
     return lambda group: {"packages": ctx.paginate(SM, "list_model_packages", "ModelPackageSummaryList",
                                                    ModelPackageGroupName=group)}
 
 
-def _list_tags(ctx: Context) -> Callable[[str], dict[str, str]]:
+def list_tags(ctx: Context) -> Callable[[str], dict[str, str]]:
     return lambda arn: tags_to_dict(ctx.paginate(SM, "list_tags", "Tags", ResourceArn=arn))
 
 
@@ -52,30 +52,30 @@ def _strings(values: Any) -> list[str]:
 def prefetch(ctx: Context, summaries: list[dict[str, Any]]) -> None:
     """Fill ctx.cache with endpoints, configs, models, packages, groups and tags, each read once."""
     names = _strings(s.get("EndpointName") for s in summaries)
-    endpoints = ctx.cache["endpoints"] = ctx.fetch_all(_describe_endpoint(ctx), names)
+    endpoints = ctx.cache["endpoints"] = ctx.fetch_all(describe_endpoint(ctx), names)
     configs = ctx.cache["configs"] = ctx.fetch_all(
-        _describe_config(ctx), _strings(d.get("EndpointConfigName") for d in _ok(endpoints)))
+        describe_config(ctx), _strings(d.get("EndpointConfigName") for d in _ok(endpoints)))
     model_names = _strings(pv.get("ModelName") for d in _ok(configs) for pv in d.get("ProductionVariants") or []
                            if isinstance(pv, dict))
     models = ctx.cache["models"] = fetch_models(ctx, model_names)
     package_refs = _strings(c.get("ModelPackageName") for m in _ok(models)
                             for c in (m.get("Containers") or []) + [m.get("PrimaryContainer") or {}]
                             if isinstance(c, dict))
-    packages = ctx.cache["packages"] = ctx.fetch_all(_describe_package(ctx), package_refs)
+    packages = ctx.cache["packages"] = ctx.fetch_all(describe_package(ctx), package_refs)
     groups = _strings(p.get("ModelPackageGroupName") for p in _ok(packages))
-    ctx.cache["groups"] = ctx.fetch_all(_list_group(ctx), groups)
+    ctx.cache["groups"] = ctx.fetch_all(list_group(ctx), groups)
     arns = _strings(s.get("EndpointArn") for s in summaries)
     arns += _strings(c.get("EndpointConfigArn") for c in _ok(configs))
     arns += _strings(m.get("ModelArn") for m in _ok(models) if "Tags" not in m)
     arns += [f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model-package-group/{g.lower()}" for g in groups]
-    ctx.cache["tags"] = bulk_tags(ctx, arns, _list_tags(ctx))
+    ctx.cache["tags"] = bulk_tags(ctx, arns, list_tags(ctx))
 
 
 def fetch_models(ctx: Context, names: list[str]) -> dict[str, Any]:
     """Models by name: from SageMaker Search pages (100 models with their tags per call), DescribeModel for the rest."""
     wanted = list(dict.fromkeys(names))
     found: dict[str, Any] = search_models(ctx, set(wanted)) if len(wanted) >= SEARCH_MIN_MODELS else {}
-    found.update(ctx.fetch_all(_describe_model(ctx), [n for n in wanted if n not in found]))
+    found.update(ctx.fetch_all(describe_model(ctx), [n for n in wanted if n not in found]))
     return found
 
 
