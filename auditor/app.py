@@ -102,7 +102,8 @@ def load_inputs(opts: AuditOptions) -> tuple[Any, Any]:
 
 
 def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
-    """Windows the metric queries need, taken from the rules' (possibly overridden) parameters."""
+    """What collection needs from the rules: metric windows (from their possibly overridden parameters) and
+    whether regions without endpoints can be skipped."""
     from auditor.engine.evaluator import needs_regions_without_endpoints, rule_params
     from auditor.engine.operators import parse_duration
 
