@@ -2,6 +2,7 @@
 
     python bench/scale.py                                   # N=100,1000; no latency and 40 ms; workers 1 and 8
     python bench/scale.py --endpoints 5000 --runs 0:1,0:8,0.04:8
+    python bench/scale.py --org 20 --endpoints 10 --runs 0.04:1,0.04:8      # 20 accounts x 5 regions
 
 Starts a moto server (with our extension) in its own process, seeds N endpoints with realistic related
 resources, optionally puts a latency-injecting proxy in front (each request waits, as real AWS answers in tens
@@ -47,23 +48,24 @@ def start_server() -> tuple[subprocess.Popen[str], str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-def seed(url: str, n: int) -> float:
+def seed(url: str, n: int, session: Any = None, account: str = ACCOUNT) -> float:
     """n endpoints: model + artifact, config, tags, 70 % autoscaled, 60 % with alarms, half with log groups,
     10 % monitored; 10 buckets, 5 execution roles, a dashboard per 50 endpoints."""
     import boto3
 
     os.environ.update(FAKE)
-    session = boto3.Session(region_name=REGION)
+    session = session or boto3.Session(region_name=REGION)
 
     def c(service: str) -> Any:
         return session.client(service, endpoint_url=url)
 
     t0 = time.perf_counter()
     s3, iam = c("s3"), c("iam")
-    for b in range(10):
-        s3.create_bucket(Bucket=f"bench-models-{b}")
+    buckets = [f"bench-models-{account}-{b}" for b in range(10)]  # bucket names are global
+    for b, name in enumerate(buckets):
+        s3.create_bucket(Bucket=name)
         if b % 2:
-            s3.put_bucket_versioning(Bucket=f"bench-models-{b}", VersioningConfiguration={"Status": "Enabled"})
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
     principal = {"Service": "sagemaker.amazonaws.com"}
     trust = json.dumps({"Version": "2012-10-17",
                         "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": principal}]})
@@ -72,9 +74,9 @@ def seed(url: str, n: int) -> float:
 
     def one(i: int) -> None:
         sm, s3c, aas, cw, logs = c("sagemaker"), c("s3"), c("application-autoscaling"), c("cloudwatch"), c("logs")
-        bucket, key = f"bench-models-{i % 10}", f"models/m{i}/v1/model.tar.gz"
+        bucket, key = buckets[i % 10], f"models/m{i}/v1/model.tar.gz"
         s3c.put_object(Bucket=bucket, Key=key, Body=b"model")
-        sm.create_model(ModelName=f"m{i}", ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/bench-exec-{i % 5}",
+        sm.create_model(ModelName=f"m{i}", ExecutionRoleArn=f"arn:aws:iam::{account}:role/bench-exec-{i % 5}",
                         PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/{key}"},
                         Tags=[{"Key": "owner", "Value": f"team-{i % 7}"}])
         variants = [{"VariantName": "main", "ModelName": f"m{i}", "InstanceType": TYPES[i % 4],
@@ -109,7 +111,7 @@ def seed(url: str, n: int) -> float:
             logs.create_log_group(logGroupName=f"/aws/sagemaker/Endpoints/e{i}")
         if i % 10 == 0:
             sm.create_data_quality_job_definition(
-                JobDefinitionName=f"e{i}-dq", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/bench-exec-0",
+                JobDefinitionName=f"e{i}-dq", RoleArn=f"arn:aws:iam::{account}:role/bench-exec-0",
                 DataQualityAppSpecification={"ImageUri": IMAGE},
                 DataQualityJobInput={"EndpointInput": {"EndpointName": f"e{i}", "LocalPath": "/opt/ml/input"}},
                 DataQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {
@@ -133,12 +135,49 @@ def seed(url: str, n: int) -> float:
     return time.perf_counter() - t0
 
 
-def run_audit(url: str, workers: int, n: int) -> dict[str, Any]:
+def seed_org(url: str, accounts: int, per_account: int) -> float:
+    """An organisation: `accounts` member accounts (reached through the role Audit), each with endpoints."""
+    import boto3
+
+    os.environ.update(FAKE)
+    t0 = time.perf_counter()
+    base = boto3.Session(region_name=REGION)
+    org = base.client("organizations", endpoint_url=url)
+    org.create_organization(FeatureSet="ALL")
+    for k in range(accounts):
+        acct = org.create_account(AccountName=f"member-{k}", Email=f"m{k}@example.com")["CreateAccountStatus"][
+            "AccountId"]
+        creds = base.client("sts", endpoint_url=url).assume_role(
+            RoleArn=f"arn:aws:iam::{acct}:role/Audit", RoleSessionName="seed")["Credentials"]
+        member = boto3.Session(aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                               aws_session_token=creds["SessionToken"], region_name=REGION)
+        seed(url, per_account, member, acct)
+    return time.perf_counter() - t0
+
+
+def alarm_rule() -> Path:
+    """A custom rule judging every alarm: it makes regions without endpoints worth reading."""
+    path = Path(tempfile.mkdtemp()) / "SM-07-alarm-actions.yaml"
+    path.write_text("""id: SM-07-alarm-actions
+policy: 7
+title: Alarms have actions enabled
+severity: low
+rationale: A custom rule about every alarm of the account, with or without endpoints.
+resource: cloudwatch.alarm
+assert: {attr: actions_enabled, op: "true"}
+messages: {pass: "alarm {name} acts", fail: "alarm {name} has actions disabled"}
+remediation: {guidance: Enable the alarm's actions.}
+""")
+    return path
+
+
+def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, production: int | None = None
+              ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(FAKE, AWS_ENDPOINT_URL=url)
-        cmd = [sys.executable, "-m", "auditor", "--region", REGION, "--output", out, "--format", "json", "-q",
-               "--workers", str(workers)]
+        cmd = [sys.executable, "-m", "auditor", *(scope or ["--region", REGION]), "--output", out, "--format",
+               "json", "-q", "--workers", str(workers)]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,  # noqa: S603 - our own CLI
                                 stderr=subprocess.PIPE)
@@ -152,12 +191,15 @@ def run_audit(url: str, workers: int, n: int) -> dict[str, Any]:
     endpoints = len({f["resource"]["arn"] for f in doc["findings"] if f["resource"]["type"] == "sagemaker.endpoint"})
     assert endpoints == n, f"audited {endpoints} endpoints, seeded {n}"
     # every third endpoint is tagged production: a lost tag would silently shrink the production rules' scope
-    production = sum(1 for f in doc["findings"] if f["rule_id"] == "SM-12-production-kms")
-    assert production == len(range(0, n, 3)), f"{production} production endpoints seen, {len(range(0, n, 3))} seeded"
+    seen = sum(1 for f in doc["findings"] if f["rule_id"] == "SM-12-production-kms")
+    expected = len(range(0, n, 3)) if production is None else production
+    assert seen == expected, f"{seen} production endpoints seen, {expected} seeded"
     per_ep = {op: c for op, c in calls["by_operation"].items() if c >= n // 2}
     return {"wall": wall, "collect": doc["timings"]["collect_seconds"], "evaluate": doc["timings"]["evaluate_seconds"],
             "calls": calls["total"], "per_endpoint": calls["total"] / n, "rss_mib": usage.ru_maxrss / 1024,
             "findings": len(doc["findings"]), "errors": len(doc["collection_errors"]), "scaling_ops": per_ep,
+            "account_regions": sum(len(c["regions"]) for c in doc["scope"]["coverage"]),
+            "empty_regions": sum(len(c.get("regions_without_endpoints", [])) for c in doc["scope"]["coverage"]),
             "error_samples": [f"{e['service']}:{e['operation']} {e['code']}: {e['message'][:120]}"
                               for e in doc["collection_errors"][:3]]}
 
@@ -168,6 +210,12 @@ def main() -> None:
     p.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.04], help="seconds added to each request")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 8])
     p.add_argument("--runs", help="instead of latency x workers: LATENCY:WORKERS pairs, e.g. 0:1,0:8,0.04:8")
+    p.add_argument("--org", type=int, metavar="ACCOUNTS",
+                   help="an organisation of ACCOUNTS member accounts, N endpoints each in us-east-1, audited with "
+                   "--accounts org across --org-regions (all but us-east-1 empty)")
+    p.add_argument("--org-regions", default="us-east-1,us-west-2,eu-west-1,eu-central-1,ap-southeast-2")
+    p.add_argument("--full-regions", action="store_true",
+                   help="add a rule about alarms, which any region can have: empty regions are then read in full")
     a = p.parse_args()
     runs = [(float(x.split(":")[0]), int(x.split(":")[1])) for x in a.runs.split(",")] if a.runs else \
         [(lat, w) for lat in a.latency for w in a.workers]
@@ -176,24 +224,32 @@ def main() -> None:
     rows = []
     for n in a.endpoints:
         server, url = start_server()
+        scope = ["--accounts", "org", "--role-name", "Audit", "--region", a.org_regions] if a.org else \
+            ["--region", REGION]
+        if a.full_regions:
+            scope += ["--rules-dir", str(ROOT / "rules"), "--rules-dir", str(alarm_rule())]
+        total = n * a.org if a.org else n
         try:
-            print(f"seeding {n} endpoints ... {seed(url, n):.1f} s", file=sys.stderr, flush=True)
+            took = seed_org(url, a.org, n) if a.org else seed(url, n)
+            print(f"seeding {total} endpoints ... {took:.1f} s", file=sys.stderr, flush=True)
             for latency, workers in runs:
                 port = int(url.rsplit(":", 1)[1])
                 with FaultProxy(port, lambda op, i, d=latency: ("slow", d) if d else None) as proxy:
-                    r = run_audit(proxy.url, workers, n)
-                rows.append((n, latency, workers, r))
+                    r = run_audit(proxy.url, workers, total, scope,
+                                  len(range(0, n, 3)) * a.org if a.org else None)
+                rows.append((total, latency, workers, r))
                 print(f"N={n} latency={latency * 1000:.0f}ms workers={workers}: {json.dumps(r)}",
                       file=sys.stderr, flush=True)
         finally:
             server.terminate()
             server.wait()
-    print("| endpoints | latency | workers | wall s | collect s | eval+report s | API calls | calls/endpoint "
-          "| peak RSS MiB | findings |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("| endpoints | account-regions (empty) | latency | workers | wall s | collect s | eval+report s "
+          "| API calls | calls/endpoint | peak RSS MiB | findings |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, latency, workers, r in rows:
-        print(f"| {n} | {latency * 1000:.0f} ms | {workers} | {r['wall']:.1f} | {r['collect']:.1f} | "
-              f"{r['evaluate']:.2f} | {r['calls']} | {r['per_endpoint']:.2f} | {r['rss_mib']:.0f} | {r['findings']} |")
+        print(f"| {n} | {r['account_regions']} ({r['empty_regions']}) | {latency * 1000:.0f} ms | {workers} | "
+              f"{r['wall']:.1f} | {r['collect']:.1f} | {r['evaluate']:.2f} | {r['calls']} | {r['per_endpoint']:.2f} | "
+              f"{r['rss_mib']:.0f} | {r['findings']} |")
     print("\ncalls that scale with endpoints:", rows[-1][3]["scaling_ops"] if rows else {})
 
 
