@@ -36,6 +36,22 @@ class CallCounter:
         return {"total": self.total, "http_attempts": self.attempts, "by_operation": dict(sorted(self.calls.items()))}
 
 
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def _shared_loader() -> Any:
+    """One botocore data loader for every session of the run. Each session would otherwise parse and keep its own
+    copy of every service model: with an organisation's accounts that was most of the memory."""
+    global _LOADER
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            from botocore.loaders import create_loader
+
+            _LOADER = create_loader()
+        return _LOADER
+
+
 class SessionFactory:
     """Creates one boto3 session and shared, thread-safe clients on demand; nothing is created at import time.
 
@@ -86,11 +102,15 @@ class SessionFactory:
         with self._lock:
             if self._sess is None:
                 import boto3
+                import botocore.session
 
-                if self._assume is None:
-                    sess = boto3.Session(profile_name=self.profile, region_name=self.default_region)
-                else:
-                    sess = boto3.Session(botocore_session=self._assumed_botocore(), region_name=self.default_region)
+                bc = botocore.session.Session(profile=self.profile) if self._assume is None \
+                    else self._assumed_botocore()
+                loader = _shared_loader()
+                bc.register_component("data_loader", loader)
+                sess = boto3.Session(botocore_session=bc, region_name=self.default_region)
+                # boto3 appends its own data directory to the loader's search path for every session
+                loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
                 sess.events.register("before-call", self.counter.on_call)
                 sess.events.register("before-send", self.counter.on_send)
                 for event, handler in self.hooks:
