@@ -224,6 +224,7 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     collected = time.perf_counter()
     if opts.save_snapshot:
         graph.save(opts.save_snapshot)
+    _flag_regions_not_collected(graph, rules, config)
     evaluation = evaluate_rules(graph, rules, config)
     doc = build_report(evaluation, graph)
     doc["timings"] = {"collect_seconds": round(collected - started, 3),
@@ -320,6 +321,22 @@ def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph,
         console.print(f"  rejected {f.get('Id')}: {f.get('ErrorCode')} {f.get('ErrorMessage')}", highlight=False,
                       markup=False)
     return not result["failed"]
+
+
+def _flag_regions_not_collected(graph: ResourceGraph, rules: list[Any], config: Any) -> None:
+    """A snapshot whose empty regions were only listed cannot answer rules that judge such regions: say so, as a
+    collection error over those account-regions, rather than let their resources look absent."""
+    from auditor.engine.evaluator import needs_regions_without_endpoints
+    from auditor.model import CollectionError
+
+    lean = [graph.attrs(r) for r in graph.nodes_of_type("aws.region") if "not_collected" in graph.attrs(r)["data"]]
+    if not lean or not needs_regions_without_endpoints(rules, config):
+        return
+    for r in lean:
+        graph.record(CollectionError(
+            "auditor", "collect", "NotCollected",
+            f"this region had no endpoint, so {', '.join(r['data']['not_collected'])} were not read; the selected "
+            "rules judge such regions too: collect again with them", r["account"], r["region"], affects=("*",)))
 
 
 def print_stats(doc: dict[str, Any], graph: ResourceGraph, console: Any) -> None:

@@ -211,3 +211,33 @@ def test_an_unreadable_organization_is_an_incomplete_audit_not_an_empty_one(org:
         ("organizations", "ListAccounts", "AccessDenied")]
     (cov,) = doc["scope"]["coverage"]
     assert cov["status"] == "failed" and cov["account"] == MANAGEMENT
+
+
+def test_a_lean_snapshot_cannot_silently_answer_rules_about_empty_regions(org: dict[str, str], tmp_path: Any) -> None:
+    """Collected with the built-in rules (empty regions only listed), then evaluated with a rule about alarms."""
+    from auditor.cli import main
+
+    snap = tmp_path / "snap.json"
+    boto3.client("cloudwatch", region_name="eu-west-1").put_metric_alarm(
+        AlarmName="eu-alarm", MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average", Period=60,
+        EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    main(["snapshot", "--output", str(snap), "--region", "us-east-1,eu-west-1", "-q"])
+    rule = tmp_path / "SM-07-alarm-actions.yaml"
+    rule.write_text("""id: SM-07-alarm-actions
+policy: 7
+title: Alarms have actions enabled
+severity: low
+rationale: A custom rule about every alarm of the account, with or without endpoints.
+resource: cloudwatch.alarm
+assert: {attr: actions_enabled, op: "true"}
+messages: {pass: ok, fail: bad}
+remediation: {guidance: Enable the alarm's actions.}
+""")
+    out = tmp_path / "out"
+    code = main(["--snapshot", str(snap), "--rules-dir", str(rule), "--output", str(out), "-q", "--format", "json"])
+    import json
+
+    doc = json.loads((out / "report.json").read_text())
+    assert code == 3 and not doc["complete"]
+    lean = [e for e in doc["collection_errors"] if e["code"] == "NotCollected"]
+    assert [e["region"] for e in lean] == ["eu-west-1"] and "cloudwatch" in lean[0]["message"]
