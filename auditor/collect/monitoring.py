@@ -35,7 +35,6 @@ def collect_monitoring(ctx: Context) -> None:
     keys = [k for k in (_job_key(d) for d in described.values() if isinstance(d, dict)) if k is not None]
     jobs = ctx.fetch_all(lambda key: ctx.call(SM, DESCRIBE_JOB.get(key[0], DESCRIBE_JOB["DataQuality"])[0],
                                               JobDefinitionName=key[1]), keys)
-    ctx.cache["job_definitions"] = jobs
     for s in summaries:
         sid = s["MonitoringScheduleArn"]
         g.add_node(sid, "sagemaker.monitoring_schedule", name=s["MonitoringScheduleName"], account=ctx.account,
@@ -52,14 +51,14 @@ def collect_monitoring(ctx: Context) -> None:
             ctx.node_failed(sid, "describe", d)
             continue
         cfg = d.get("MonitoringScheduleConfig") or {}
-        mtype = d.get("MonitoringType") or cfg.get("MonitoringType") or "DataQuality"
+        mtype = _schedule_type(d)
         g.set_data(sid, monitoring_type=mtype, status=d.get("MonitoringScheduleStatus"),
                    schedule_expression=(cfg.get("ScheduleConfig") or {}).get("ScheduleExpression"),
                    last_execution_status=(d.get("LastMonitoringExecutionSummary") or {}).get(
                        "MonitoringExecutionStatus"))
-        jname = cfg.get("MonitoringJobDefinitionName")
-        if jname:
-            jid = _job_definition(ctx, mtype, jname)
+        key = _job_key(d)
+        if key is not None:
+            jid = _job_definition(ctx, key, jobs[key])
         elif cfg.get("MonitoringJobDefinition"):
             jid = _inline_definition(ctx, sid, mtype, cfg["MonitoringJobDefinition"])
         else:
@@ -67,15 +66,20 @@ def collect_monitoring(ctx: Context) -> None:
         g.add_edge(sid, "uses_job_definition", jid)
 
 
+def _schedule_type(d: dict[str, Any]) -> str:
+    return str(d.get("MonitoringType") or (d.get("MonitoringScheduleConfig") or {}).get("MonitoringType")
+               or "DataQuality")
+
+
 def _job_key(d: dict[str, Any]) -> tuple[str, str] | None:
     """(monitoring type, job definition name) of a described schedule that names its job definition."""
-    cfg = d.get("MonitoringScheduleConfig") or {}
-    name = cfg.get("MonitoringJobDefinitionName")
-    mtype = d.get("MonitoringType") or cfg.get("MonitoringType") or "DataQuality"
-    return (mtype, name) if isinstance(name, str) and name else None
+    name = (d.get("MonitoringScheduleConfig") or {}).get("MonitoringJobDefinitionName")
+    return (_schedule_type(d), name) if isinstance(name, str) and name else None
 
 
-def _job_definition(ctx: Context, mtype: str, name: str) -> str:
+def _job_definition(ctx: Context, key: tuple[str, str], d: dict[str, Any] | CollectError) -> str:
+    """The job definition node from its (already read) DescribeXxxJobDefinition answer."""
+    mtype, name = key
     g = ctx.graph
     kind = mtype.replace("Model", "model-").replace("Data", "data-").lower().strip("-")
     jid = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:{kind}-job-definition/{name.lower()}"
@@ -83,13 +87,7 @@ def _job_definition(ctx: Context, mtype: str, name: str) -> str:
         return jid
     g.add_node(jid, "sagemaker.monitoring_job_definition", name=name, account=ctx.account, region=ctx.region,
                data={"monitoring_type": mtype})
-    op, prefix = DESCRIBE_JOB.get(mtype, DESCRIBE_JOB["DataQuality"])
-    d = ctx.cache.get("job_definitions", {}).get((mtype, name))
-    if d is None:
-        try:
-            d = ctx.call(SM, op, JobDefinitionName=name)
-        except CollectError as err:
-            d = err
+    prefix = DESCRIBE_JOB.get(mtype, DESCRIBE_JOB["DataQuality"])[1]
     if isinstance(d, CollectError):
         ctx.describe_failed(jid, "sagemaker.monitoring_job_definition", name, d)
         return jid
