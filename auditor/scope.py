@@ -93,9 +93,8 @@ def resolve_accounts(base: SessionFactory, spec: list[str] | str | None, role_na
     Raises ScopeError only for input mistakes. An AWS failure (Organizations unreadable, identity unknown)
     comes back as a failed target, so the run reports an incomplete scope rather than aborting.
     """
-    if spec is None:
-        targets = [AccountTarget(None, base)]
-        return [t for t in targets if shard is None or shard.index == 0]
+    if spec is None:  # one account, id unknown until asked: the first shard has it
+        return [AccountTarget(None, base)] if shard is None or shard.index == 0 else []
     from auditor.collect.base import _classify
 
     try:

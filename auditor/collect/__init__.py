@@ -30,7 +30,7 @@ from auditor.collect.base import (
     Context,
     _classify,
 )
-from auditor.graph import ResourceGraph, region_id
+from auditor.graph import ResourceGraph
 from auditor.model import CollectionError
 from auditor.scope import ALL_REGIONS, AccountTarget, enabled_regions
 from auditor.session import SessionFactory
@@ -93,9 +93,11 @@ def collect_scope(
         memos = {id(t): AccountMemo() for t in targets}
         parts = _map(units, lambda job: _collect_unit(job[0], job[1], options or {}, now, calls, cancel,
                                                        memos[id(job[0])], progress), jobs)
-        for (t, region), (_, unavailable) in zip(jobs, parts, strict=True):
+        for (t, region), (_, unavailable, lean) in zip(jobs, parts, strict=True):
             if unavailable:
                 t.failed_regions[region] = unavailable
+            if lean:
+                t.regions_without_endpoints.append(region)
     except BaseException:
         cancel.set()  # in-flight calls finish, queued ones are refused, so Ctrl-C ends the run promptly
         raise
@@ -106,7 +108,7 @@ def collect_scope(
     for t in targets:  # an account that could not be reached makes the run incomplete, never silently smaller
         if t.error is not None:
             graph.record(CollectionError(*t.error, t.account_id or "unknown", "", affects=("*",)))
-    for part, _ in parts:
+    for part, _, _ in parts:
         graph.merge(part)
     for t in targets:
         if t.status == "pending":
@@ -143,16 +145,16 @@ def _identify(t: AccountTarget, regions: list[str]) -> None:
 
 def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: dt.datetime,
                   calls: Executor | None, cancel: threading.Event, memo: AccountMemo,
-                  progress: Progress | None) -> tuple[ResourceGraph, str]:
+                  progress: Progress | None) -> tuple[ResourceGraph, str, bool]:
     """One account-region into its own graph; collectors run in stage order, each sees the earlier ones' nodes.
 
-    Also returns why the region is unusable ("" when it is not)."""
+    Also returns why the region is unusable ("" when it is not) and whether it had no endpoint to read further."""
     assert t.account_id is not None
     graph = ResourceGraph()
     ctx = Context(factory=t.factory, account=t.account_id, region=region, graph=graph, now=now,
                   options=dict(options), pool=calls, cancel=cancel, memo=memo)
     unit = f"{t.account_id}/{region}"
-    unavailable = ""
+    unavailable, lean = "", False
     for i, spec in enumerate(COLLECTORS):
         if cancel.is_set():
             break
@@ -173,10 +175,11 @@ def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: d
                                          t.account_id, region, affects=("*",)))
             break
         if _nothing_more_to_read(ctx, spec, COLLECTORS[i + 1:]):
+            lean = True
             break
     if progress:
         progress(unit, "done", len(COLLECTORS), len(COLLECTORS))
-    return graph, unavailable
+    return graph, unavailable, lean
 
 
 def _nothing_more_to_read(ctx: Context, done: CollectorSpec, rest: list[CollectorSpec]) -> bool:
@@ -199,7 +202,4 @@ def _describe_scope(graph: ResourceGraph, targets: list[AccountTarget], regions:
     graph.meta["accounts"] = accounts
     seen = sorted({r for t in targets for r in t.regions})
     graph.meta["regions"] = seen or [r for r in regions if r != ALL_REGIONS]
-    for t in targets:
-        t.regions_without_endpoints = [r for r in t.regions if t.account_id and "not_collected" in (
-            graph.attrs(region_id(t.account_id, r))["data"] if region_id(t.account_id, r) in graph else {})]
     graph.meta["coverage"] = [t.to_dict() for t in targets]
