@@ -157,18 +157,7 @@ def seed_org(url: str, accounts: int, per_account: int) -> float:
 
 def alarm_rule() -> Path:
     """A custom rule judging every alarm: it makes regions without endpoints worth reading."""
-    path = Path(tempfile.mkdtemp()) / "SM-07-alarm-actions.yaml"
-    path.write_text("""id: SM-07-alarm-actions
-policy: 7
-title: Alarms have actions enabled
-severity: low
-rationale: A custom rule about every alarm of the account, with or without endpoints.
-resource: cloudwatch.alarm
-assert: {attr: actions_enabled, op: "true"}
-messages: {pass: "alarm {name} acts", fail: "alarm {name} has actions disabled"}
-remediation: {guidance: Enable the alarm's actions.}
-""")
-    return path
+    return ROOT / "tests" / "rules" / "SM-07-alarm-actions.yaml"
 
 
 def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, production: int | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -222,17 +223,7 @@ def test_a_lean_snapshot_cannot_silently_answer_rules_about_empty_regions(org: d
         AlarmName="eu-alarm", MetricName="CPUUtilization", Namespace="AWS/EC2", Statistic="Average", Period=60,
         EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
     main(["snapshot", "--output", str(snap), "--region", "us-east-1,eu-west-1", "-q"])
-    rule = tmp_path / "SM-07-alarm-actions.yaml"
-    rule.write_text("""id: SM-07-alarm-actions
-policy: 7
-title: Alarms have actions enabled
-severity: low
-rationale: A custom rule about every alarm of the account, with or without endpoints.
-resource: cloudwatch.alarm
-assert: {attr: actions_enabled, op: "true"}
-messages: {pass: ok, fail: bad}
-remediation: {guidance: Enable the alarm's actions.}
-""")
+    rule = Path(__file__).parent.parent / "rules" / "SM-07-alarm-actions.yaml"
     out = tmp_path / "out"
     code = main(["--snapshot", str(snap), "--rules-dir", str(rule), "--output", str(out), "-q", "--format", "json"])
     import json
