@@ -24,8 +24,8 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check auditor tests bench
-	$(BIN)/mypy auditor
+	$(BIN)/ruff check auditor auditor_demo tests bench
+	$(BIN)/mypy auditor auditor_demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

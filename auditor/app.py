@@ -163,7 +163,7 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
     from auditor.session import SessionFactory
 
     if opts.demo:  # the caller keeps demo_account() open around the whole run
-        from auditor.demo.fleet import REGIONS
+        from auditor_demo.fleet import REGIONS
 
         regions = opts.regions or list(REGIONS)
     else:
@@ -188,7 +188,7 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
 def account(opts: AuditOptions) -> Iterator[None]:
     """The account the run talks to: real AWS, or the demo account kept up for the whole run."""
     if opts.demo:
-        from auditor.demo.account import demo_account
+        from auditor_demo.account import demo_account
 
         with demo_account():
             yield

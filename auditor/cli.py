@@ -130,11 +130,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _input_error(exc: Exception, err: Any) -> int | None:
     from auditor.app import UsageError
-    from auditor.demo.account import DemoUnavailable
     from auditor.engine.loader import RuleLoadError
     from auditor.graph import GraphError
     from auditor.remediate.flow import RemediationRefused
     from auditor.yamlsafe import InputError
+    from auditor_demo.account import DemoUnavailable
 
     if isinstance(exc, RuleLoadError):
         err.print(f"invalid rules ({len(exc.errors)} problem(s)):", highlight=False)

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 def main() -> None:
     from moto.server import ThreadedMotoServer
 
-    from auditor import moto_ext
+    from auditor_demo import moto_ext
 
     moto_ext.install()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)

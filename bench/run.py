@@ -122,9 +122,9 @@ def bench_collect(n: int) -> None:
     import boto3
     from moto import mock_aws
 
-    from auditor import moto_ext
     from auditor.collect import collect
     from auditor.session import SessionFactory
+    from auditor_demo import moto_ext
 
     moto_ext.install()
     with mock_aws():

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from auditor import moto_ext
 from auditor.graph import ResourceGraph
 from auditor.model import CollectionError
+from auditor_demo import moto_ext
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

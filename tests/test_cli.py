@@ -135,3 +135,25 @@ def test_merging_one_report_reproduces_it(demo_run: tuple[int, Path], tmp_path: 
                 "api_calls"):
         assert a[key] == b[key], key
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_cli_and_a_snapshot_audit_import_neither_moto_nor_the_demo_package(
+    demo_run: tuple[int, Path], tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    _, out = demo_run
+    probe = (
+        "import sys\n"
+        "import auditor.cli\n"
+        "assert 'moto' not in sys.modules and 'auditor_demo' not in sys.modules, 'imported by auditor.cli'\n"
+        f"code = auditor.cli.main(['--snapshot', {str(out / 'snap.json')!r}, '--output', {str(tmp_path)!r}, '-q'])\n"
+        "leaked = sorted(m for m in sys.modules if m == 'moto' or m.startswith(('moto.', 'auditor_demo')))\n"
+        "print(code, leaked)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    code, leaked = res.stdout.split(" ", 1)
+    assert leaked.strip() == "[]"
+    assert int(code) == exitcodes.INCOMPLETE and (tmp_path / "report.json").exists()

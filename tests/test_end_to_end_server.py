@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from auditor import moto_ext
 from auditor.permissions import action_for, audit_actions
+from auditor_demo import moto_ext
 
 SECRETS = ("test-secret-key-do-not-leak", "test-session-token-do-not-leak")
 
@@ -46,7 +46,7 @@ def server() -> Iterator[str]:
     saved = dict(os.environ)
     os.environ.update(AWS_ACCESS_KEY_ID="AKIATESTTESTTESTTEST", AWS_SECRET_ACCESS_KEY=SECRETS[0],
                       AWS_SESSION_TOKEN=SECRETS[1], AWS_DEFAULT_REGION="us-east-1")
-    from auditor.demo.seed import Seeder
+    from auditor_demo.seed import Seeder
 
     seeder = Seeder(EndpointSession(url), dt.datetime.now(dt.UTC))
     seeder.run()

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from auditor.moto_ext import percentile
+from auditor_demo.moto_ext import percentile
 
 R = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/r"

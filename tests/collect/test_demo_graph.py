@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import pytest
 
 from auditor.collect import collect
-from auditor.demo.account import demo_account
 from auditor.graph import ResourceGraph
 from auditor.session import SessionFactory
+from auditor_demo.account import demo_account
 
 ACCT = "123456789012"
 EP = f"arn:aws:sagemaker:us-east-1:{ACCT}:endpoint/"

@@ -13,10 +13,10 @@ import pytest
 
 from auditor.cli import main
 from auditor.collect import collect
-from auditor.demo.fleet import REGIONS
 from auditor.remediate.journal import changes as journal_changes
 from auditor.remediate.journal import read
 from auditor.session import SessionFactory
+from auditor_demo.fleet import REGIONS
 from tests.collect.faults import deny
 
 VOLATILE = {"metrics", "invocations_window", "creation_time", "last_modified_time", "last_modified", "version_id",
@@ -26,7 +26,7 @@ REGION_ARGS = ["--region", ",".join(REGIONS)]
 
 @pytest.fixture
 def demo(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from auditor.demo.seed import Seeder
+    from auditor_demo.seed import Seeder
 
     monkeypatch.setenv("AUDITOR_WAIT_DELAY", "0")
     seeder = Seeder(boto3.Session(), dt.datetime.now(dt.UTC))

@@ -8,7 +8,7 @@ from typing import Any
 
 from auditor.collect.base import parse_s3_uri
 from auditor.collect.sagemaker import instance_types
-from auditor.demo.fleet import ACCOUNT, PRIMARY, REGIONS, Endpoint, Variant, fleet
+from auditor_demo.fleet import ACCOUNT, PRIMARY, REGIONS, Endpoint, Variant, fleet
 
 LEAST_PRIVILEGE = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::acme-ml-models-prod/models/*"},

@@ -7,7 +7,7 @@ import datetime as dt
 import os
 from collections.abc import Iterator
 
-from auditor.demo.fleet import REGIONS
+from auditor_demo.fleet import REGIONS
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIADEMODEMODEMODEMO",
@@ -29,7 +29,7 @@ def demo_account(now: dt.datetime | None = None) -> Iterator[list[str]]:
         from moto import mock_aws
     except ImportError as exc:
         raise DemoUnavailable("the demo needs moto: pip install 'sagemaker-auditor[demo]'") from exc
-    from auditor import moto_ext
+    from auditor_demo import moto_ext
 
     moto_ext.install()
     saved = {k: os.environ.get(k) for k in (*FAKE_CREDENTIALS, *CLEARED)}
@@ -40,7 +40,7 @@ def demo_account(now: dt.datetime | None = None) -> Iterator[list[str]]:
         with mock_aws():
             import boto3
 
-            from auditor.demo.seed import Seeder
+            from auditor_demo.seed import Seeder
 
             seeder = Seeder(boto3.Session(), now or dt.datetime.now(dt.UTC))
             seeder.run()
