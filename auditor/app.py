@@ -54,6 +54,7 @@ class AuditOptions:
     external_id: str | None = None
     shard: Any = None  # scope.Shard
     workers: int = 8
+    err: Any = None  # the stderr console: errors and the "incomplete" reason reach it even with --quiet
 
 
 def parse_formats(text: str) -> list[str]:
@@ -240,9 +241,11 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     if not opts.quiet:
         terminal.print_summary(doc, console)
         for p in written:
-            console.print(f"wrote {p}", highlight=False)
+            console.print(f"wrote {p}", highlight=False, markup=False)
     if opts.stats:
         print_stats(doc, graph, console)
+    if opts.err is not None and not exit_doc["complete"]:
+        opts.err.print(terminal.incomplete_reason(exit_doc), soft_wrap=True)
     code = exit_code(exit_doc, opts.fail_on, only_new=opts.fail_on_new)
     return exitcodes.DELIVERY_FAILED if delivery_failed and code == exitcodes.OK else code
 
@@ -297,7 +300,7 @@ def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool
                   Text(clean(c.outcome + (f": {c.detail}" if c.detail else "")), style=style))
     console.print(t)
     if any(c.outcome not in ("skipped", "planned (dry run)") for c in changes):
-        console.print(f"journal: {journal} (undo with: audit undo {journal})", highlight=False)
+        console.print(f"journal: {journal} (undo with: audit undo {journal})", highlight=False, markup=False)
 
 
 def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph, console: Any) -> bool:

@@ -91,6 +91,8 @@ def audit_parser() -> argparse.ArgumentParser:
     out.add_argument("-q", "--quiet", action="store_true", help="no summary or progress: for cron (errors only)")
     out.add_argument("--stats", action="store_true", help="print the number of AWS API calls")
     out.add_argument("-v", "--verbose", action="store_true", help="log progress and AWS retries to stderr")
+    out.add_argument("--debug", action="store_true",
+                     help="on an unexpected failure, print the traceback (any subcommand takes it too)")
     rem = p.add_argument_group("remediation")
     rem.add_argument("--remediate", action="store_true", help="fix failing findings that have a remediator")
     rem.add_argument("--dry-run", action="store_true", help="with --remediate: show the plan, change nothing")
@@ -102,30 +104,75 @@ def audit_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _require_credentials(profile: str | None) -> None:
+    """No credentials at all: say so in one line, before an empty report can overwrite the last good one."""
+    import boto3
+    from botocore.exceptions import NoCredentialsError, ProfileNotFound
+
+    from auditor.app import UsageError
+
+    try:
+        credentials = boto3.Session(profile_name=profile).get_credentials()
+    except ProfileNotFound as exc:
+        raise UsageError(f"--profile: {exc}") from None
+    if credentials is None:
+        raise NoCredentialsError()
+
+
 def _split(text: str | None) -> list[str]:
     return [x.strip() for x in (text or "").split(",") if x.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv  # global: it applies to every subcommand, so it is taken out before parsing
+    argv = [a for a in argv if a != "--debug"]
     from rich.console import Console
 
-    console = Console()
-    err = Console(stderr=True)
+    # No console markup anywhere: names, tags and paths come from AWS and files, and "[/]" or "[prod]" in them
+    # must print literally (styles are applied with rich Text objects, never with markup strings).
+    console = Console(markup=False, highlight=False)
+    err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)  # one error, one line
     try:
         if argv and argv[0] in SUBCOMMANDS:
             from auditor import commands
 
             return int(commands.dispatch(argv, console, err))
-        return _audit(argv, console)
+        return _audit(argv, console, err)
     except KeyboardInterrupt:
-        err.print("interrupted: no partial report or snapshot was written", highlight=False)
+        err.print("interrupted: no partial report or snapshot was written")
         return exitcodes.INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - translate known input errors; re-raise bugs
+    except Exception as exc:  # noqa: BLE001 - every failure ends in one line and its own exit code
         code = _input_error(exc, err)
         if code is None:
-            raise
+            code = _failure(exc, err)
+        if debug:
+            import traceback
+
+            traceback.print_exception(exc, file=sys.stderr)
         return code
+
+
+def _failure(exc: Exception, err: Any) -> int:
+    """Failures that are not bad input: output that cannot be written, no credentials, or a bug."""
+    from botocore.exceptions import NoCredentialsError, PartialCredentialsError
+
+    from auditor.report.writers import OutputError
+
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)) or type(exc).__name__ == "NoCredentials":
+        err.print(f"audit: error: {exc}. Configure credentials (AWS_PROFILE / --profile, environment, or an "
+                  "instance role), or try the built-in demo account with: audit --demo")
+        return exitcodes.NO_CREDENTIALS
+    if isinstance(exc, OutputError):
+        err.print(f"audit: error: {exc}", soft_wrap=True)
+        return exitcodes.OUTPUT_FAILED
+    if isinstance(exc, OSError) and exc.filename is not None:
+        err.print(f"audit: error: cannot write {exc.filename}: {exc.strerror or exc}", soft_wrap=True)
+        return exitcodes.OUTPUT_FAILED
+    text = str(exc).splitlines()[0][:300] if str(exc) else ""
+    err.print(f"audit: internal error: {type(exc).__name__}{': ' + text if text else ''} "
+              "(run again with --debug for the traceback)", soft_wrap=True)
+    return exitcodes.INTERNAL_ERROR
 
 
 def _input_error(exc: Exception, err: Any) -> int | None:
@@ -137,17 +184,17 @@ def _input_error(exc: Exception, err: Any) -> int | None:
     from auditor_demo.account import DemoUnavailable
 
     if isinstance(exc, RuleLoadError):
-        err.print(f"invalid rules ({len(exc.errors)} problem(s)):", highlight=False)
+        err.print(f"invalid rules ({len(exc.errors)} problem(s)):")
         for e in exc.errors:
-            err.print(f"  {e}", highlight=False, markup=False, soft_wrap=True)
+            err.print(f"  {e}", soft_wrap=True)
         return exitcodes.INVALID_INPUT
     if isinstance(exc, (UsageError, InputError, GraphError, DemoUnavailable, RemediationRefused)):
-        err.print(f"audit: error: {exc}", highlight=False, markup=False, soft_wrap=True)
+        err.print(f"audit: error: {exc}", soft_wrap=True)
         return exitcodes.INVALID_INPUT
     return None
 
 
-def _audit(argv: list[str], console: Any) -> int:
+def _audit(argv: list[str], console: Any, err: Any) -> int:
     from auditor.app import AuditOptions, parse_formats, parse_policies, parse_severity, run_audit
 
     args = audit_parser().parse_args(argv)
@@ -176,6 +223,12 @@ def _audit(argv: list[str], console: Any) -> int:
         raise UsageError("--max-changes must be at least 1")
     opts.remediation = RemediationOptions(yes=args.yes, dry_run=args.dry_run, max_changes=args.max_changes,
                                           only=_split(args.only), policies=opts.policies, journal=args.journal)
+    from auditor.report.writers import preflight
+
+    if not (opts.demo or opts.snapshot):
+        _require_credentials(opts.profile)
+    preflight(opts.output)  # an unwritable output fails now, before minutes of collection, not after
+    opts.err = err
     return run_audit(opts, console)
 
 

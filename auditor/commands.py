@@ -68,7 +68,7 @@ def restore(argv: list[str], console: Any, err: Any) -> int:
 
 def snapshot(argv: list[str], console: Any, err: Any) -> int:
     from auditor.app import AuditOptions, account, collect_options, load_inputs, obtain_graph
-    from auditor.cli import _common, scope_options
+    from auditor.cli import _common, _require_credentials, scope_options
 
     p = argparse.ArgumentParser(prog="audit snapshot", description="Collect the accounts into a snapshot file "
                                 "that `audit --snapshot FILE` evaluates later with no AWS access.")
@@ -78,6 +78,8 @@ def snapshot(argv: list[str], console: Any, err: Any) -> int:
     p.add_argument("-q", "--quiet", action="store_true")
     a = p.parse_args(argv)
     opts = AuditOptions(**scope_options(a), config=a.config, quiet=a.quiet)
+    if not opts.demo:
+        _require_credentials(opts.profile)
     rules, config = load_inputs(opts)
     with account(opts):
         graph = obtain_graph(opts, collect_options(rules, config), config.regions)
@@ -166,7 +168,7 @@ def merge(argv: list[str], console: Any, err: Any) -> int:
         terminal.print_summary(doc, console)
         console.print(f"merged {len(docs)} report(s)", highlight=False)
         for path in written:
-            console.print(f"wrote {path}", highlight=False)
+            console.print(f"wrote {path}", highlight=False, markup=False)
     return exit_code(doc, fail_on)
 
 
@@ -188,5 +190,5 @@ def schemas(argv: list[str], console: Any, err: Any) -> int:
     p.add_argument("--dir", type=Path, default=Path(__file__).parent / "schemas")
     a = p.parse_args(argv)
     for path in write_schemas(a.dir):
-        console.print(f"wrote {path}", highlight=False)
+        console.print(f"wrote {path}", highlight=False, markup=False)
     return exitcodes.OK

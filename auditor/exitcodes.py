@@ -12,14 +12,19 @@ INTERNAL_ERROR = 8  # an unexpected failure: one line on stderr (--debug shows t
 INTERRUPTED = 130  # Ctrl-C: nothing half-written was left behind
 
 DOC = {
-    OK: "compliant: audit complete and no violation at or above --fail-on",
+    OK: "compliant: the audit is complete and no violation at or above --fail-on",
     VIOLATIONS: "violations at or above --fail-on (audit complete)",
-    INVALID_INPUT: "invalid input: bad flag, rule, config, waiver or snapshot file",
-    INCOMPLETE: "incomplete audit: some data could not be read; takes precedence over 1",
-    DELIVERY_FAILED: "compliant, but findings could not be delivered to Security Hub",
+    INVALID_INPUT: "invalid input: bad flag, rule, config, waiver, snapshot or report file (nothing evaluated)",
+    INCOMPLETE: "incomplete audit: some data could not be read (takes precedence over 1; report.json says which)",
+    DELIVERY_FAILED: "compliant, but findings could not be delivered (Security Hub import or notification failed)",
     REFUSED: "remediation refused (change cap, no confirmation); the audit report was still written",
-    OUTPUT_FAILED: "a report, journal or history could not be written; the previous report is intact",
-    NO_CREDENTIALS: "no AWS credentials: nothing audited (try --demo)",
-    INTERNAL_ERROR: "unexpected failure (one line on stderr; --debug for the traceback)",
-    INTERRUPTED: "interrupted (Ctrl-C)",
+    OUTPUT_FAILED: "a report, journal or history could not be written; the previous report is left intact",
+    NO_CREDENTIALS: "no AWS credentials found: nothing audited, no report written (try --demo)",
+    INTERNAL_ERROR: "unexpected failure: one line on stderr (--debug prints the traceback)",
+    INTERRUPTED: "interrupted (Ctrl-C): reports are written atomically, so no half-written file is left",
 }
+
+
+def markdown_table() -> str:
+    """The README's exit-code table, from DOC (a test keeps the README equal to it)."""
+    return "| code | meaning |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in DOC.items())

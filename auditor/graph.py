@@ -286,17 +286,13 @@ class ResourceGraph:
 
     @classmethod
     def load(cls, path: str | Path) -> ResourceGraph:
+        from auditor.yamlsafe import InputError, load_json
+
         p = Path(path)
         try:
-            size = p.stat().st_size
-        except OSError as exc:
-            raise GraphError(f"{p}: cannot read snapshot: {exc.strerror}") from None
-        if size > MAX_SNAPSHOT_BYTES:
-            raise GraphError(f"{p}: snapshot is {size} bytes, over the {MAX_SNAPSHOT_BYTES} byte limit")
-        try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise GraphError(f"{p}: not valid JSON: {exc}") from None
+            doc = load_json(p, "snapshot", MAX_SNAPSHOT_BYTES)
+        except InputError as exc:
+            raise GraphError(str(exc)) from None
         try:
             return cls.from_dict(doc)
         except GraphError as exc:
@@ -316,8 +312,8 @@ def _copy_attrs(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: a crash never leaves half a file."""
+def stage_text(path: Path, text: str) -> Path:
+    """Write `text` to a fsynced temporary file beside `path` (normal permissions); commit it with os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -328,7 +324,17 @@ def atomic_write_text(path: Path, text: str) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a crash never leaves half a file."""
+    tmp = stage_text(path, text)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise

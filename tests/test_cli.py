@@ -13,13 +13,6 @@ from auditor.cli import main
 from auditor.report.schema import report_schema
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
-    out = tmp_path_factory.mktemp("demo")
-    code = main(["--demo", "--output", str(out), "--quiet", "--save-snapshot", str(out / "snap.json")])
-    return code, out
-
-
 def test_demo_audit_writes_reports_with_violations_under_every_policy(demo_run: tuple[int, Path]) -> None:
     code, out = demo_run
     doc = json.loads((out / "report.json").read_text())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import contextlib
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -32,17 +32,16 @@ class EndpointSession:
         return self.session.client(service, region_name=region_name, endpoint_url=self.url)
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+@contextlib.contextmanager
+def demo_server() -> Iterator[str]:
+    """A moto server seeded with the demo account. Port 0: the server binds a free port itself and reports it,
+    so no other process can take the port between choosing and binding it."""
     from moto.server import ThreadedMotoServer
 
     moto_ext.install()  # the server runs in this process, so the extension applies to it
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     srv.start()
-    url = f"http://127.0.0.1:{port}"
+    url = "http://127.0.0.1:%d" % srv.get_host_and_port()[1]
     saved = dict(os.environ)
     os.environ.update(AWS_ACCESS_KEY_ID="AKIATESTTESTTESTTEST", AWS_SECRET_ACCESS_KEY=SECRETS[0],
                       AWS_SESSION_TOKEN=SECRETS[1], AWS_DEFAULT_REGION="us-east-1")
@@ -51,10 +50,25 @@ def server() -> Iterator[str]:
     seeder = Seeder(EndpointSession(url), dt.datetime.now(dt.UTC))
     seeder.run()
     seeder.backdate()
-    yield url
-    srv.stop()
-    os.environ.clear()
-    os.environ.update(saved)
+    try:
+        yield url
+    finally:
+        srv.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with demo_server() as url:
+        yield url
+
+
+@pytest.fixture
+def own_server() -> Iterator[str]:
+    """A server for a test that changes account state (an Organization, member accounts): no other test sees it."""
+    with demo_server() as url:
+        yield url
 
 
 def run_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -202,7 +216,8 @@ def _seed_member_accounts(url: str) -> list[str]:
     return members
 
 
-def test_org_shards_merge_into_the_single_run(server: str, tmp_path: Path) -> None:
+def test_org_shards_merge_into_the_single_run(own_server: str, tmp_path: Path) -> None:
+    server = own_server
     members = _seed_member_accounts(server)
     scope = ("--accounts", "org", "--role-name", "Audit", "--region", "us-east-1", "--format", "json,html", "-q")
     whole = run_cli(server, *scope, "--output", str(tmp_path / "whole"), "--workers", "4")

@@ -83,3 +83,29 @@ def test_the_callers_account_is_used_without_assuming() -> None:
     targets = resolve_accounts(factory, ["222222222222", "111111111111"], "Audit", "xid")
     assert [(t.account_id, t.factory.role_arn) for t in targets] == [
         ("111111111111", None), ("222222222222", "arn:aws:iam::222222222222:role/Audit")]
+
+
+# Pinned: an account's shard is part of the deployment contract (an indexed Job's pod i audits exactly these), so
+# it must not change between versions, processes or machines. Python's hash() would pass any in-process test.
+PINNED_SHARDS_OF_4 = {"111111111111": 2, "123456789012": 2, "222222222222": 3, "333333333333": 0,
+                      "444444444444": 1, "555555555555": 3, "999999999999": 0, "000000000001": 2}
+
+
+def test_shard_ownership_is_pinned_to_fixed_shards() -> None:
+    for account, index in PINNED_SHARDS_OF_4.items():
+        assert [i for i in range(4) if Shard(i, 4).owns(account)] == [index], account
+
+
+def test_shard_ownership_is_the_same_in_another_process() -> None:
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import json, sys\nfrom auditor.scope import Shard\n"
+             "ids = json.loads(sys.argv[1])\n"
+             "print(json.dumps({a: [i for i in range(4) if Shard(i, 4).owns(a)][0] for a in ids}))\n")
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}  # a different str-hash salt than this process's
+    out = subprocess.run([sys.executable, "-c", probe, json.dumps(sorted(PINNED_SHARDS_OF_4))], env=env,
+                         capture_output=True, text=True, check=True, timeout=60).stdout
+    assert json.loads(out) == PINNED_SHARDS_OF_4

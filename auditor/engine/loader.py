@@ -177,6 +177,12 @@ def check_rule(file: Path, located: Located, designations: set[str],
     for key in ("scope", "assert"):
         if key in doc:
             checker.condition([key], doc[key], types)
+    for name, value in params.items():  # windows are durations: a bad one is a load error, not a crash later
+        if str(name).endswith("_window"):
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                checker.err(["params", name], str(exc))
     if isinstance(doc.get("undecidable"), dict) and "when" in doc["undecidable"]:
         checker.condition(["undecidable", "when"], doc["undecidable"]["when"], types)
     if isinstance(doc.get("exempt_when"), dict) and "condition" in doc["exempt_when"]:

@@ -161,13 +161,17 @@ def _between(actual: Any, expected: Any, _now: dt.datetime) -> bool:
 
 DURATION = re.compile(r"^(\d+)\s*([mhdw])$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+MAX_DURATION_SECONDS = 3650 * 86400
 
 
 def parse_duration(text: Any) -> dt.timedelta:
-    m = DURATION.match(str(text).strip())
+    m = DURATION.match(str(text).strip()[:40])
     if not m:
-        raise ValueError(f"bad duration {text!r}: use a number and m/h/d/w, e.g. 24h or 14d")
-    return dt.timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+        raise ValueError(f"bad duration {str(text)[:40]!r}: use a number and m/h/d/w, e.g. 24h or 14d")
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds > MAX_DURATION_SECONDS:  # timedelta overflows past ~2.7 million years; no window needs a decade
+        raise ValueError(f"duration {m.group(0)!r} is longer than the 10-year limit")
+    return dt.timedelta(seconds=seconds)
 
 
 def _timestamp(x: Any) -> dt.datetime | None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-from auditor.yamlsafe import InputError
+from auditor.yamlsafe import InputError, load_json
+
+MAX_REPORT_BYTES = 512 * 1024 * 1024
 
 Key = tuple[str, str]
 
@@ -16,12 +17,7 @@ def key(f: dict[str, Any]) -> Key:
 
 
 def load_baseline(path: Path) -> dict[str, Any]:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(path, None, f"cannot read baseline: {exc.strerror}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, None, f"baseline is not valid JSON: {exc}") from None
+    doc = load_json(path, "baseline", MAX_REPORT_BYTES)
     if not isinstance(doc, dict) or not str(doc.get("schema_version", "")).startswith("1.") \
             or not isinstance(doc.get("findings"), list):
         raise InputError(path, None, "baseline is not an auditor report.json (schema_version 1.x)")

@@ -34,16 +34,41 @@ def find_reports(paths: list[Path]) -> list[Path]:
 
 
 def load_report(path: Path) -> dict[str, Any]:
+    from auditor.report.drift import MAX_REPORT_BYTES
     from auditor.report.schema import validate_report
+    from auditor.yamlsafe import InputError, load_json
 
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MergeError(f"{path}: not a readable JSON report: {exc}") from None
+        doc = load_json(path, "report", MAX_REPORT_BYTES)
+    except InputError as exc:
+        raise MergeError(str(exc)) from None
     problems = validate_report(doc)
     if problems:
         raise MergeError(f"{path}: not a valid report: {problems[0]}")
+    _check_consistent(path, doc)
     return dict(doc)
+
+
+def _check_consistent(path: Path, doc: dict[str, Any]) -> None:
+    """A shard's report must say what it covered, and its findings must agree with that and with its summary:
+    without coverage, merging one stripped report twice would silently double its findings."""
+    coverage = doc["scope"].get("coverage")
+    if not isinstance(coverage, list) or not coverage:
+        raise MergeError(f"{path}: the report has no scope.coverage block, so overlapping shards cannot be "
+                         "detected: merge reports written by this version of `audit`")
+    audited = {c.get("account") for c in coverage if isinstance(c, dict) and c.get("status") == "audited"}
+    strays = sorted({f["resource"]["account"] for f in doc["findings"]} - audited)
+    if strays:
+        raise MergeError(f"{path}: findings for account(s) {', '.join(map(str, strays[:5]))} that its "
+                         "scope.coverage does not list as audited: the report was edited or is inconsistent")
+    counts = Counter(f["status"] for f in doc["findings"])
+    by_status = doc["summary"]["by_status"]
+    if doc["summary"]["total"] != len(doc["findings"]) or any(by_status.get(k, 0) != n for k, n in counts.items()):
+        raise MergeError(f"{path}: the summary counts ({doc['summary']['total']} findings) do not match the "
+                         f"{len(doc['findings'])} findings listed: the report was edited or is inconsistent")
+    for i, m in enumerate(doc.get("manual_checks") or []):
+        if not isinstance(m, dict) or not isinstance(m.get("rule_id"), str):
+            raise MergeError(f"{path}: manual_checks[{i}] is not a manual check (an object with a rule_id)")
 
 
 def merge_reports(docs: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:

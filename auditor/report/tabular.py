@@ -18,14 +18,17 @@ _XML_BAD = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010f
 
 
 def _cell(value: Any) -> str:
-    """Spreadsheet-safe text: attacker-controlled names must not become formulas (CSV injection)."""
+    """Spreadsheet-safe text: attacker-controlled names must not become formulas (CSV injection). Spreadsheets
+    skip leading white space before evaluating, so " =cmd()" is a formula too: test after stripping it."""
     s = "" if value is None else str(value)
-    return "'" + s if s.startswith(_FORMULA) else s
+    return "'" + s if s.lstrip(" \t\r\n\f\v").startswith(_FORMULA) or s.startswith(_FORMULA) else s
 
 
 def render_csv(doc: dict[str, Any]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    # RFC 4180 line ends: the writer quotes any field holding a character of the line terminator, so with CRLF a
+    # bare "\r" inside a name is quoted too (with "\n" alone it was written raw and split the row).
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     w.writerow(CSV_COLUMNS)
     for f in doc["findings"]:
         r = f["resource"]

@@ -24,6 +24,17 @@ def scope_text(items: list[str], noun: str, show: int = 3) -> str:
     return f"{len(items)} {noun}s ({', '.join(items[:show])}, ...)"
 
 
+def incomplete_reason(doc: dict[str, Any]) -> str:
+    """One cleaned line for stderr saying why an audit is incomplete (printed even with --quiet)."""
+    errors = doc["collection_errors"]
+    undecided = doc["summary"]["by_status"].get("error", 0)
+    line = f"audit incomplete: {len(errors)} API call(s) failed, {undecided} finding(s) undecided"
+    if errors:
+        e = errors[0]
+        line += f"; first: {e['region'] or 'global'} {e['service']}:{e['operation']} {e['code']}: {e['message']}"
+    return clean(line)[:400]
+
+
 def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
     from rich.table import Table
     from rich.text import Text

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from auditor.graph import atomic_write_text
+from auditor.graph import stage_text
 
 Renderer = Callable[[dict[str, Any], list[Any]], str]
 
@@ -58,12 +60,40 @@ WRITERS: dict[str, tuple[str, Renderer]] = {
 }
 
 
+class OutputError(OSError):
+    """A report that cannot be written: exit code OUTPUT_FAILED; the previous report is left as it was."""
+
+
+def preflight(outdir: Path) -> None:
+    """Fail before the audit when the output directory cannot take a report (a file in the way, read-only,
+    no permission): a nightly job learns at once, and the previous report stays intact."""
+    try:
+        if outdir.exists() and not outdir.is_dir():
+            raise OutputError(f"cannot write reports to {outdir}: it exists and is not a directory")
+        outdir.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=outdir, prefix=".audit-probe.", delete=True)  # noqa: SIM115
+        probe.close()
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"cannot write reports to {outdir}: {exc.strerror or exc}") from None
+
+
 def write_all(doc: dict[str, Any], rules: list[Any], outdir: Path, formats: list[str]) -> list[Path]:
-    outdir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        name, render = WRITERS[fmt]
-        path = outdir / name
-        atomic_write_text(path, render(doc, rules))
-        written.append(path)
-    return written
+    """All or nothing: every format is rendered and staged beside its target, then all are renamed into place.
+    A full disk or a read-only directory fails while staging, and the previous reports stay as they were."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        for fmt in formats:
+            name, render = WRITERS[fmt]
+            staged.append((stage_text(outdir / name, render(doc, rules)), outdir / name))
+        for tmp, path in staged:
+            os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {exc.filename or outdir}: {exc.strerror or exc}; "
+                          "the previous reports were left as they were") from None
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    return [path for _, path in staged]

@@ -36,6 +36,30 @@ def test_operator_semantics(name: str, actual, expected, result: bool) -> None: 
     assert op(name, actual, expected) is result
 
 
+# Every comparison at its threshold and just past it: `ge` written as `gt` (or a window off by one) must fail here.
+BOUNDARIES = [
+    ("ge", 2, 2, True), ("ge", 1.999, 2, False), ("gt", 2, 2, False), ("gt", 2.001, 2, True),
+    ("le", 2, 2, True), ("le", 2.001, 2, False), ("lt", 2, 2, False), ("lt", 1.999, 2, True),
+    ("between", 65, [65, 75], True), ("between", 75, [65, 75], True), ("between", 64.999, [65, 75], False),
+    ("between", 75.001, [65, 75], False),
+    ("older-than", "2026-11-24T12:00:00Z", "24h", False), ("older-than", "2026-11-24T11:59:59Z", "24h", True),
+    ("newer-than", "2026-11-24T12:00:00Z", "24h", True), ("newer-than", "2026-11-24T11:59:59Z", "24h", False),
+]
+
+
+@pytest.mark.parametrize(("name", "actual", "expected", "result"), BOUNDARIES)
+def test_comparisons_at_and_just_past_the_threshold(name: str, actual, expected, result: bool) -> None:  # type: ignore[no-untyped-def]
+    assert op(name, actual, expected) is result
+
+
+def test_every_operator_has_semantic_cases() -> None:
+    import inspect
+
+    source = inspect.getsource(inspect.getmodule(test_every_operator_has_semantic_cases))  # type: ignore[arg-type]
+    missing = [name for name in OPERATORS if f'("{name}", ' not in source]
+    assert not missing, f"operators without a semantics case: {missing}"
+
+
 @pytest.mark.parametrize(("name", "actual", "result"), [
     ("present", {"a": 1}, True), ("present", {}, False), ("present", 0, True), ("present", False, False),
     ("absent", None, True), ("absent", "", True), ("true", True, True), ("true", "true", False),
