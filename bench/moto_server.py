@@ -15,9 +15,11 @@ def main() -> None:
     from auditor_demo import moto_ext
 
     moto_ext.install()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]), verbose=False)
+    # Port 0 by default: the server binds a free port itself and reports it, so nothing can take it in between.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=int(sys.argv[1]) if len(sys.argv) > 1 else 0,
+                                verbose=False)
     server.start()
-    print("ready", flush=True)
+    print(f"ready {server.get_host_and_port()[1]}", flush=True)
     while True:
         time.sleep(3600)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,17 +33,13 @@ IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-cpu"
 TYPES = ["ml.m5.large", "ml.c5.xlarge", "ml.m5.xlarge", "ml.g5.xlarge"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_server() -> tuple[subprocess.Popen[str], str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "moto_server.py"), str(port)],  # noqa: S603
+    """A moto server in its own process; it binds a free port and reports it ("ready PORT")."""
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "moto_server.py")],  # noqa: S603
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    assert proc.stdout is not None
+    word, port = proc.stdout.readline().split()
+    assert word == "ready"
     return proc, f"http://127.0.0.1:{port}"
 
 

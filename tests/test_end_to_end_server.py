@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-import contextlib
 import os
 import subprocess
 import sys
@@ -18,6 +18,7 @@ import pytest
 from auditor.permissions import action_for, audit_actions
 from auditor_demo import moto_ext
 
+ROOT = Path(__file__).resolve().parents[1]
 SECRETS = ("test-secret-key-do-not-leak", "test-session-token-do-not-leak")
 
 
@@ -33,15 +34,24 @@ class EndpointSession:
 
 
 @contextlib.contextmanager
-def demo_server() -> Iterator[str]:
+def demo_server(own_process: bool = False) -> Iterator[str]:
     """A moto server seeded with the demo account. Port 0: the server binds a free port itself and reports it,
-    so no other process can take the port between choosing and binding it."""
+    so no other process can take the port between choosing and binding it. moto's state is global to a
+    process, so a test that must not share state with the others gets a server in its own process."""
     from moto.server import ThreadedMotoServer
 
-    moto_ext.install()  # the server runs in this process, so the extension applies to it
-    srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    srv.start()
-    url = "http://127.0.0.1:%d" % srv.get_host_and_port()[1]
+    moto_ext.install()  # the in-process server shares this process's moto, so the extension applies to it
+    if own_process:
+        proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "moto_server.py")],
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout is not None
+        url = f"http://127.0.0.1:{proc.stdout.readline().split()[1]}"
+        stop = proc.kill
+    else:
+        srv = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        srv.start()
+        url = f"http://127.0.0.1:{srv.get_host_and_port()[1]}"
+        stop = srv.stop
     saved = dict(os.environ)
     os.environ.update(AWS_ACCESS_KEY_ID="AKIATESTTESTTESTTEST", AWS_SECRET_ACCESS_KEY=SECRETS[0],
                       AWS_SESSION_TOKEN=SECRETS[1], AWS_DEFAULT_REGION="us-east-1")
@@ -53,7 +63,7 @@ def demo_server() -> Iterator[str]:
     try:
         yield url
     finally:
-        srv.stop()
+        stop()
         os.environ.clear()
         os.environ.update(saved)
 
@@ -67,7 +77,7 @@ def server() -> Iterator[str]:
 @pytest.fixture
 def own_server() -> Iterator[str]:
     """A server for a test that changes account state (an Organization, member accounts): no other test sees it."""
-    with demo_server() as url:
+    with demo_server(own_process=True) as url:
         yield url
 
 
