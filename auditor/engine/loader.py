@@ -11,6 +11,7 @@ from auditor.engine.operators import OPERATORS, parse_duration
 from auditor.engine.schema import rule_schema
 from auditor.graph import EDGE_TYPES, NODE_TYPES
 from auditor.model import Severity
+from auditor.vocabulary import resolve, suggest
 from auditor.yamlsafe import InputError, Located, load_yaml, schema_errors
 
 COMBINATORS = ("all", "any", "not", "related", "attr", "tag", "designation")
@@ -67,10 +68,22 @@ class _Checker:
     def err(self, path: list[str | int], msg: str) -> None:
         self.errors.append(InputError(self.file, self.loc.line(path), msg))
 
-    def value(self, path: list[str | int], v: Any) -> None:
+    def value(self, path: list[str | int], v: Any, types: set[str]) -> None:
         if isinstance(v, dict) and set(v) == {"param"} and v["param"] not in self.params:
             declared = ", ".join(sorted(self.params)) or "none"
             self.err(path, f"parameter {v['param']!r} is not declared in params (declared: {declared})")
+        if isinstance(v, dict) and set(v) == {"attr"}:
+            self.attr_path(path + ["attr"], v["attr"], types)
+
+    def attr_path(self, path: list[str | int], attr: Any, types: set[str]) -> None:
+        """The attribute path is declared by every node type the condition can meet."""
+        if not isinstance(attr, str) or not attr or types == set(NODE_TYPES):
+            return  # the schema reports a non-string; an unknown resource type is reported already
+        for t in sorted(types):
+            problem = resolve(t, attr)
+            if problem is not None:
+                self.err(path, f"attribute {attr!r}: {problem}")
+                return
 
     def condition(self, path: list[str | int], cond: Any, types: set[str]) -> None:
         if not isinstance(cond, dict):
@@ -98,9 +111,11 @@ class _Checker:
                 self.err(path + ["designation"], f"unknown designation {cond['designation']!r} "
                          f"(configured: {', '.join(sorted(self.designations))})")
         else:
-            self.leaf(path, cond)
+            self.leaf(path, cond, types)
 
-    def leaf(self, path: list[str | int], cond: dict[str, Any]) -> None:
+    def leaf(self, path: list[str | int], cond: dict[str, Any], types: set[str]) -> None:
+        if "attr" in cond:
+            self.attr_path(path + ["attr"], cond["attr"], types)
         op_name = cond.get("op", "present")
         op = OPERATORS.get(op_name)
         if op is None:
@@ -113,7 +128,7 @@ class _Checker:
             self.err(path + ["value"], f"operator {op_name!r} takes no value")
             return
         v = cond.get("value")
-        self.value(path + ["value"], v)
+        self.value(path + ["value"], v, types)
         literal = not (isinstance(v, dict) and set(v) & {"param", "attr"})
         try:
             if literal and op_name == "regex":
@@ -137,7 +152,7 @@ class _Checker:
             name = label.lstrip("~")
             et = EDGE_TYPES.get(name)
             if et is None:
-                self.err(path + ["related"], f"unknown edge label {label!r}; known: {', '.join(sorted(EDGE_TYPES))}")
+                self.err(path + ["related"], f"unknown edge label {label!r}" + suggest(name, EDGE_TYPES))
                 return
             if label.startswith("~"):
                 if et.target not in cur:
@@ -146,13 +161,17 @@ class _Checker:
                 cur = set(et.sources)
             else:
                 if not cur & et.sources:
+                    route = edge_route(cur, name)
+                    hint = f"; reach it with [{', '.join(route)}]" if route else ""
                     self.err(path + ["related"], f"edge {name!r} starts at {sorted(et.sources)}, "
-                             f"not at {sorted(cur)} (step {i + 1} of the path)")
+                             f"not at {sorted(cur)} (step {i + 1} of the path){hint}")
                     return
                 cur = {et.target}
         quant = [q for q in QUANTIFIERS if q in cond and not (q == "count" and "distinct" in cond)]
         if len(quant) > 1:
             self.err(path, f"a related condition takes one of {', '.join(QUANTIFIERS)}; found {quant}")
+        if "distinct" in cond:
+            self.attr_path(path + ["distinct"], cond["distinct"], cur)
         if "where" in cond:
             self.condition(path + ["where"], cond["where"], cur)
         for q in ("each", "any", "none"):
@@ -160,7 +179,25 @@ class _Checker:
                 self.condition(path + [q], cond[q], cur)
         for q in ("count",):
             if q in cond and isinstance(cond[q], dict):
-                self.value(path + [q, "value"], cond[q].get("value"))
+                self.value(path + [q, "value"], cond[q].get("value"), types)
+
+
+def edge_route(start: set[str], label: str, max_steps: int = 4) -> list[str]:
+    """The shortest forward path of edge labels from `start` types that ends with `label` ([] if none)."""
+    frontier: list[tuple[str, list[str]]] = [(t, []) for t in sorted(start)]
+    seen = set(start)
+    for _ in range(max_steps):
+        nxt = []
+        for t, route in frontier:
+            for et in EDGE_TYPES.values():
+                if t in et.sources:
+                    if et.label == label:
+                        return route + [label]
+                    if et.target not in seen:
+                        seen.add(et.target)
+                        nxt.append((et.target, route + [et.label]))
+        frontier = nxt
+    return []
 
 
 def check_rule(file: Path, located: Located, designations: set[str],

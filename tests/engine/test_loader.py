@@ -83,3 +83,15 @@ def test_loader_never_crashes_on_arbitrary_text(text: str) -> None:
         return
     errors = check_rule(Path("fuzz.yaml"), located, {"production", "always_on", "batch"}, set())
     assert all(isinstance(e, InputError) for e in errors)
+
+
+@pytest.mark.parametrize("name", [
+    "attr-misspelled", "attr-wrong-node-type", "attr-nested-misspelled", "attr-related-wrong-type",
+    "distinct-misspelled", "value-attr-misspelled", "unknown-edge", "edge-misspelled-step", "edge-wrong-type",
+])
+def test_vocabulary_mistakes_are_rejected_with_a_suggestion(name: str) -> None:
+    with pytest.raises(RuleLoadError) as info:
+        load_rules([BROKEN / f"{name}.yaml"])
+    [error] = info.value.errors
+    assert error.line is not None
+    assert any(hint in error.message for hint in ("did you mean", "is an attribute of", "reach it with")), error
