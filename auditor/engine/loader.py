@@ -123,15 +123,15 @@ def default_rules_dir() -> Path:
 
 
 def load_rules(paths: list[Path] | None = None, designations: set[str] | None = None,
-               remediators: set[str] | None = None) -> list[Rule]:
-    """Load every *.yaml under the given files/directories; raise RuleLoadError listing all problems."""
+               remediators: Collection[str] | None = None) -> list[Rule]:
+    """Load every *.yaml under the given files/directories; raise RuleLoadError listing all problems.
+
+    `remediators` are the names rules may name (the caller has the registry: the engine does not import the
+    remediation package); None skips that check, for callers that only evaluate.
+    """
     from auditor.engine.config import DEFAULT_DESIGNATIONS
 
     designations = designations or set(DEFAULT_DESIGNATIONS)
-    if remediators is None:
-        from auditor.remediate.registry import load_builtin
-
-        remediators = set(load_builtin())
     files: list[Path] = []
     errors: list[InputError] = []
     for p in paths or [default_rules_dir()]:

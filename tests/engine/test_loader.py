@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.engine.loader import RuleLoadError, load_rules
+from auditor.remediate.registry import catalogue
 from auditor.yamlsafe import InputError, load_yaml
 
 BROKEN = Path(__file__).parent / "broken"
@@ -26,7 +27,7 @@ def test_broken_rule_file_names_file_line_and_problem(path: Path) -> None:
     assert m, f"{path.name} needs a '# expect: LINE: text' first line"
     line, text = int(m.group(1)), m.group(2)
     with pytest.raises(RuleLoadError) as info:
-        load_rules([path])
+        load_rules([path], remediators=catalogue())
     errors = info.value.errors
     assert any(e.file == str(path) and e.line == line and text in e.message for e in errors), \
         [str(e) for e in errors]
