@@ -207,11 +207,12 @@ class ResourceGraph:
         return sorted(self._by_type.get(type_, ()))
 
     def related(self, node_id: str, label: str) -> list[str]:
-        # succ[n] maps each successor to {edge key: attrs}; our edge keys are the labels.
-        return sorted(dst for dst, keys in self.g.succ[node_id].items() if label in keys)
+        # _succ[n] maps each successor to {edge key: attrs}; our edge keys are the labels. Read directly (not
+        # through networkx's views): evaluation asks this for every related condition of every resource.
+        return sorted([dst for dst, keys in self.g._succ[node_id].items() if label in keys])
 
     def incoming(self, node_id: str, label: str) -> list[str]:
-        return sorted(src for src, keys in self.g.pred[node_id].items() if label in keys)
+        return sorted([src for src, keys in self.g._pred[node_id].items() if label in keys])
 
     def listing_errors(self, type_: str, account: str, region: str) -> list[CollectionError]:
         """Collection-wide errors that make the set of `type_` nodes in this account-region incomplete."""

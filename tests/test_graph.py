@@ -115,6 +115,10 @@ def test_listing_errors_scope_by_type_account_and_region() -> None:
     ('{"format": "sagemaker-auditor-snapshot", "version": 1, "nodes": [], "edges": [["a", "b"]]}', "malformed snapshot"),
     ('{"format": "sagemaker-auditor-snapshot", "version": 1, "nodes": [], "edges": [["a", "uses_config", "b"]]}',
      "does not exist"),
+    ('{"format": "sagemaker-auditor-snapshot", "version": 1, "edges": [], "nodes": [{"id": "v", "type": '
+     '"sagemaker.variant", "data": {"serverles": true}}]}', "has no attribute 'serverles'; did you mean 'serverless'"),
+    ('{"format": "sagemaker-auditor-snapshot", "version": 1, "edges": [], "nodes": [{"id": "v", "type": '
+     '"sagemaker.variant", "errors": {"rel:nope": "denied"}}]}', "error facet 'rel:nope': no such edge label"),
 ])
 def test_bad_snapshot_files_are_clear_errors(tmp_path: Path, content: str, problem: str) -> None:
     path = tmp_path / "bad.json"

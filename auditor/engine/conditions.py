@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -114,18 +115,20 @@ def expected_value(ctx: EvalContext, node_id: str, spec: Value) -> Any:
 
 def evaluate(ctx: EvalContext, cond: Condition, node_id: str) -> Outcome:
     """Walk the compiled condition tree for one node."""
-    if isinstance(cond, AttrCond | TagCond):
-        return _leaf(ctx, cond, node_id)
-    if isinstance(cond, AllCond):
-        return _combine([evaluate(ctx, c, node_id) for c in cond.parts], all_=True)
-    if isinstance(cond, AnyCond):
-        return _combine([evaluate(ctx, c, node_id) for c in cond.parts], all_=False)
-    if isinstance(cond, NotCond):
-        inner = evaluate(ctx, cond.inner, node_id)
-        return Outcome(None if inner.value is None else not inner.value, inner.evidence, inner.unknown)
-    if isinstance(cond, RelatedCond):
-        return _related(ctx, cond, node_id)
-    return _designation(ctx, cond, node_id)
+    return _WALK[type(cond)](ctx, cond, node_id)
+
+
+def _all(ctx: EvalContext, cond: AllCond, node_id: str) -> Outcome:
+    return _combine([evaluate(ctx, c, node_id) for c in cond.parts], all_=True)
+
+
+def _any(ctx: EvalContext, cond: AnyCond, node_id: str) -> Outcome:
+    return _combine([evaluate(ctx, c, node_id) for c in cond.parts], all_=False)
+
+
+def _not(ctx: EvalContext, cond: NotCond, node_id: str) -> Outcome:
+    inner = evaluate(ctx, cond.inner, node_id)
+    return Outcome(None if inner.value is None else not inner.value, inner.evidence, inner.unknown)
 
 
 def _designation(ctx: EvalContext, cond: DesignationCond, node_id: str) -> Outcome:
@@ -271,3 +274,10 @@ def _related(ctx: EvalContext, cond: RelatedCond, node_id: str) -> Outcome:
         return Outcome(None, [base], unknown)
     note = f"no {path}" + (" (only dangling references)" if nodes else "")
     return Outcome(not q.want, [dict(base, result=not q.want, note=note)])
+
+
+# One walker per node class of the grammar (a test checks every class has one).
+_WALK: dict[type, Callable[[EvalContext, Any, str], Outcome]] = {
+    AttrCond: _leaf, TagCond: _leaf, DesignationCond: _designation, AllCond: _all, AnyCond: _any, NotCond: _not,
+    RelatedCond: _related,
+}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.engine import grammar
-from auditor.engine.conditions import EvalContext, evaluate
+from auditor.engine.conditions import _WALK, EvalContext, evaluate
 from auditor.engine.config import DEFAULT_DESIGNATIONS
 from auditor.engine.loader import load_rules
 from auditor.engine.operators import OPERATORS
@@ -61,7 +61,7 @@ def test_the_evaluator_walks_every_node_class_of_the_grammar() -> None:
     conds = [leaf, grammar.TagCond("environment", OPERATORS["present"], None), grammar.DesignationCond("production"),
              grammar.AllCond((leaf,)), grammar.AnyCond((leaf,)), grammar.NotCond(leaf),
              *[grammar.RelatedCond(("has_variant",), steps, None, q) for q in quantifiers]]
-    assert _node_classes(grammar.Condition) == {type(c) for c in conds}
+    assert _node_classes(grammar.Condition) == {type(c) for c in conds} == set(_WALK)
     assert _node_classes(grammar.Quantifier) == {type(q) for q in quantifiers}
     got = [evaluate(ctx, c, "e").value for c in conds]
     assert got == [True, True, True, True, True, False, True, True, False, True, True, True]
