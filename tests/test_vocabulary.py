@@ -138,3 +138,16 @@ def test_the_rule_language_doc_shows_the_generated_vocabulary() -> None:
     text = (ROOT / "docs" / "rule-language.md").read_text()
     assert vocabulary_markdown() in text, "run python -m auditor.docs"
     assert "| `over_privileged` | boolean | derived |" in text
+
+
+def test_a_second_declaration_or_one_shadowing_a_pseudo_attribute_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.vocabulary import signals
+
+    monkeypatch.setitem(signals.ATTRIBUTES, "aws.region", [v.raw("name", v.STRING, "the region's name")])
+    with pytest.raises(ValueError, match="shadowing a pseudo attribute: {'name'}"):
+        v.node_vocabulary()
+    twice = [v.raw("endpoints", v.LIST, "a"), v.derived("endpoints", v.LIST, "b")]
+    monkeypatch.setitem(signals.ATTRIBUTES, "cloudwatch.dashboard", twice)
+    monkeypatch.setitem(signals.ATTRIBUTES, "aws.region", [])
+    with pytest.raises(ValueError, match="declared twice"):
+        v.node_vocabulary()

@@ -102,6 +102,10 @@ class Compiler:
         self.errors.append(InputError(self.file, self.loc.line(path), msg))
 
     def value(self, path: Loc, v: Any, types: set[str]) -> Value | None:
+        if isinstance(v, dict) and len(v) == 1 and not isinstance(next(iter(v.values())), str) \
+                and next(iter(v)) in ("param", "attr"):
+            self.err(path, f"{{{next(iter(v))}: ...}} takes a name, not {next(iter(v.values()))!r}")
+            return None
         if isinstance(v, dict) and set(v) == {"param"}:
             if v["param"] not in self.params:
                 declared = ", ".join(sorted(self.params)) or "none"
@@ -115,7 +119,7 @@ class Compiler:
     def attr_path(self, path: Loc, attr: Any, types: set[str]) -> bool:
         """The attribute path is declared by every node type the condition can meet."""
         if not isinstance(attr, str) or not attr:
-            self.deferred = True
+            self.err(path, f"an attribute path must be a non-empty string, not {attr!r}")
             return False
         if types == set(NODE_TYPES):
             return True  # an unknown resource type is reported already

@@ -57,9 +57,9 @@ def node_vocabulary() -> dict[str, dict[str, Attr]]:
             if type_ in out:
                 raise ValueError(f"node type {type_} declared twice")
             names = [a.name for a in attrs]
-            dup = {n for n in names if names.count(n) > 1}
-            if dup or set(names) & set(PSEUDO) | {"tags"} & set(names):
-                raise ValueError(f"{type_}: attributes declared twice or shadowing a pseudo attribute: {dup}")
+            clash = {n for n in names if names.count(n) > 1} | (set(names) & {*PSEUDO, "tags"})
+            if clash:  # a second declaration, or one that a rule could never read (pseudo attributes win)
+                raise ValueError(f"{type_}: attributes declared twice or shadowing a pseudo attribute: {clash}")
             out[type_] = {a.name: a for a in attrs}
     return out
 

@@ -96,3 +96,17 @@ def test_vocabulary_mistakes_are_rejected_with_a_suggestion(name: str) -> None:
     [error] = info.value.errors
     assert error.line is not None
     assert any(hint in error.message for hint in ("did you mean", "is an attribute of", "reach it with")), error
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("{param: [1]}", "8: {param: ...} takes a name, not [1]"),
+    ("{attr: ''}", "8: an attribute path must be a non-empty string"),
+    ("{attr: regoin}", "8: attribute 'regoin'"),
+])
+def test_a_value_taken_from_a_param_or_attribute_names_one(tmp_path: Path, value: str, problem: str) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("id: SM-04-x\npolicy: 4\ntitle: A title\nseverity: high\nrationale: long enough text\n"
+                    "resource: sagemaker.variant\nparams: {n: 1}\n"
+                    f"assert: {{attr: current_instance_count, op: ge, value: {value}}}\n")
+    with pytest.raises(RuleLoadError, match=f"r\\.yaml:{re.escape(problem)}"):
+        load_rules([path])
