@@ -102,17 +102,18 @@ class Compiler:
         self.errors.append(InputError(self.file, self.loc.line(path), msg))
 
     def value(self, path: Loc, v: Any, types: set[str]) -> Value | None:
-        if isinstance(v, dict) and len(v) == 1 and not isinstance(next(iter(v.values())), str) \
-                and next(iter(v)) in ("param", "attr"):
-            self.err(path, f"{{{next(iter(v))}: ...}} takes a name, not {next(iter(v.values()))!r}")
+        """A literal, {param: NAME} (declared in params) or {attr: PATH} (declared by the node types)."""
+        ref = next(iter(v)) if isinstance(v, dict) and len(v) == 1 else None
+        if ref in ("param", "attr") and not isinstance(v[ref], str):
+            self.err(path, f"{{{ref}: ...}} takes a name, not {v[ref]!r}")
             return None
-        if isinstance(v, dict) and set(v) == {"param"}:
+        if ref == "param":
             if v["param"] not in self.params:
                 declared = ", ".join(sorted(self.params)) or "none"
                 self.err(path, f"parameter {v['param']!r} is not declared in params (declared: {declared})")
                 return None
             return Param(v["param"])
-        if isinstance(v, dict) and set(v) == {"attr"}:
+        if ref == "attr":
             return AttrRef(v["attr"]) if self.attr_path(path + ["attr"], v["attr"], types) else None
         return Literal(v)
 
