@@ -87,14 +87,16 @@ def load_inputs(opts: AuditOptions) -> tuple[Any, Any]:
     from auditor.engine.config import load_config, load_waivers
     from auditor.engine.evaluator import check_config_parameters, select_rules
     from auditor.engine.loader import load_rules
+    from auditor.remediate.registry import catalogue
 
+    remediators = catalogue()  # the engine checks names against it; it does not import remediation itself
     config_path = opts.config
     if config_path is None and Path("audit.yaml").is_file():
         config_path = Path("audit.yaml")
-    config = load_config(config_path)
+    config = load_config(config_path, remediators)
     if opts.waivers:
         config.waivers = load_waivers(opts.waivers)
-    rules = load_rules(opts.rules_paths or None, designations=set(config.designations))
+    rules = load_rules(opts.rules_paths or None, designations=set(config.designations), remediators=remediators)
     check_config_parameters(rules, config)
     selected = select_rules(rules, config, opts.rule_ids, opts.policies, opts.severity)
     if not selected:

@@ -114,11 +114,13 @@ def rules(argv: list[str], console: Any, err: Any) -> int:
     if a.cmd == "schema":
         console.print_json(json.dumps(rule_schema()))
         return exitcodes.OK
+    from auditor.remediate.registry import catalogue
+
     if a.cmd == "validate":
-        loaded = load_rules(a.paths or None)
+        loaded = load_rules(a.paths or None, remediators=catalogue())
         console.print(f"{len(loaded)} rule(s) valid", highlight=False)
         return exitcodes.OK
-    loaded = load_rules(a.rules_dir or None)
+    loaded = load_rules(a.rules_dir or None, remediators=catalogue())
     if a.cmd == "list":
         t = Table(header_style="bold")
         t.add_column("id", no_wrap=True)

@@ -15,6 +15,10 @@ if TYPE_CHECKING:  # networkx costs ~100 ms to import: only commands that build 
 
 from auditor import __version__
 from auditor.model import CollectionError
+from auditor.vocabulary import bad_facet, data_problems, undeclared
+
+# Tests (and anyone debugging a collector) set this to also check every value's declared type as it is written.
+STRICT = os.environ.get("AUDITOR_STRICT_VOCABULARY", "") == "1"
 
 SNAPSHOT_FORMAT = "sagemaker-auditor-snapshot"
 SNAPSHOT_VERSION = 1
@@ -130,6 +134,8 @@ class ResourceGraph:
     ) -> str:
         if type_ not in NODE_TYPES:
             raise GraphError(f"unknown node type {type_!r}")
+        if data:
+            _check_data(node_id, type_, data)
         if node_id in self.g:
             attrs = self.g.nodes[node_id]
             if attrs["type"] != type_:
@@ -167,14 +173,20 @@ class ResourceGraph:
             self.g.add_edge(src, dst, key=label)
 
     def set_data(self, node_id: str, **values: Any) -> None:
-        self.g.nodes[node_id]["data"].update(values)
+        node = self.g.nodes[node_id]
+        _check_data(node_id, node["type"], values)
+        node["data"].update(values)
 
     def set_tags(self, node_id: str, tags: dict[str, str]) -> None:
         self.g.nodes[node_id]["tags"] = dict(tags)
 
     def set_error(self, node_id: str, facet: str, message: str) -> None:
         """Record that `facet` of a node (an attribute, `tags`, `describe`, or `rel:<label>`) could not be read."""
-        self.g.nodes[node_id]["errors"][facet] = message
+        node = self.g.nodes[node_id]
+        problem = bad_facet(node["type"], facet, EDGE_TYPES)
+        if problem is not None:
+            raise GraphError(f"node {node_id}: {problem}")
+        node["errors"][facet] = message
 
     def record(self, err: CollectionError) -> None:
         self.errors.append(err)
@@ -195,11 +207,12 @@ class ResourceGraph:
         return sorted(self._by_type.get(type_, ()))
 
     def related(self, node_id: str, label: str) -> list[str]:
-        # succ[n] maps each successor to {edge key: attrs}; our edge keys are the labels.
-        return sorted(dst for dst, keys in self.g.succ[node_id].items() if label in keys)
+        # _succ[n] maps each successor to {edge key: attrs}; our edge keys are the labels. Read directly (not
+        # through networkx's views): evaluation asks this for every related condition of every resource.
+        return sorted([dst for dst, keys in self.g._succ[node_id].items() if label in keys])
 
     def incoming(self, node_id: str, label: str) -> list[str]:
-        return sorted(src for src, keys in self.g.pred[node_id].items() if label in keys)
+        return sorted([src for src, keys in self.g._pred[node_id].items() if label in keys])
 
     def listing_errors(self, type_: str, account: str, region: str) -> list[CollectionError]:
         """Collection-wide errors that make the set of `type_` nodes in this account-region incomplete."""
@@ -212,6 +225,14 @@ class ResourceGraph:
     def edges(self) -> Iterator[tuple[str, str, str]]:
         for src, dst, key in self.g.edges(keys=True):
             yield src, key, dst
+
+    def vocabulary_problems(self) -> list[str]:
+        """Every attribute, value type and error facet in the graph that the vocabulary does not declare."""
+        out = []
+        for nid, a in self.g.nodes(data=True):
+            out += [f"node {nid}: {p}" for p in data_problems(a["type"], a["data"])]
+            out += [f"node {nid}: {p}" for f in a["errors"] if (p := bad_facet(a["type"], f, EDGE_TYPES))]
+        return out
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -273,7 +294,8 @@ class ResourceGraph:
                     region=n.get("region", ""), data=n.get("data") or {}, tags=n.get("tags"),
                     dangling=bool(n.get("dangling", False)),
                 )
-                graph.attrs(nid)["errors"] = dict(n.get("errors") or {})
+                for facet, message in dict(n.get("errors") or {}).items():
+                    graph.set_error(nid, facet, message)
             for src, label, dst in doc["edges"]:
                 graph.add_edge(src, label, dst)
             graph.errors = [CollectionError.from_dict(e) for e in doc.get("errors", [])]
@@ -297,6 +319,14 @@ class ResourceGraph:
             return cls.from_dict(doc)
         except GraphError as exc:
             raise GraphError(f"{p}: {exc}") from None
+
+
+def _check_data(node_id: str, type_: str, data: dict[str, Any]) -> None:
+    """Collectors write only declared attributes (a cheap set difference); in STRICT mode, of the declared type."""
+    bad = undeclared(type_, data)
+    problems = data_problems(type_, data) if bad or STRICT else []
+    if problems:
+        raise GraphError(f"node {node_id}: {'; '.join(problems)}")
 
 
 def _copy_attrs(a: dict[str, Any]) -> dict[str, Any]:

@@ -9,9 +9,13 @@ from typing import Any
 
 import pytest
 
-from auditor.graph import ResourceGraph
-from auditor.model import CollectionError
-from auditor_demo import moto_ext
+# Every graph the suite builds is checked against the declared vocabulary as it is written (values' types
+# included); the fixture below checks once more after each test, for data changed in place.
+os.environ.setdefault("AUDITOR_STRICT_VOCABULARY", "1")
+
+from auditor.graph import ResourceGraph  # noqa: E402
+from auditor.model import CollectionError  # noqa: E402
+from auditor_demo import moto_ext  # noqa: E402
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -40,6 +44,22 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path]:
     out = tmp_path_factory.mktemp("demo")
     code = main(["--demo", "--output", str(out), "--quiet", "--save-snapshot", str(out / "snap.json")])
     return code, out
+
+
+@pytest.fixture(autouse=True)
+def graphs_keep_to_the_vocabulary(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """After each test, every ResourceGraph it built holds only declared attributes of their declared types."""
+    built: list[ResourceGraph] = []
+    init = ResourceGraph.__init__
+
+    def tracking_init(self: ResourceGraph, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **kwargs)
+        built.append(self)
+
+    monkeypatch.setattr(ResourceGraph, "__init__", tracking_init)
+    yield
+    problems = [p for g in built for p in g.vocabulary_problems()]
+    assert not problems, f"graphs built by this test break the vocabulary: {problems[:5]}"
 
 
 @pytest.fixture

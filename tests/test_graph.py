@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor import vocabulary as v
 from auditor.graph import EDGE_TYPES, NODE_TYPES, GraphError, ResourceGraph
 from auditor.model import CollectionError
 
@@ -18,6 +19,31 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
     max_leaves=8,
 )
+_SCALARS = {
+    v.STRING: st.text(max_size=12), v.TIMESTAMP: st.text(max_size=12), v.BOOLEAN: st.booleans(),
+    v.INTEGER: st.integers(-10**6, 10**6),
+    v.NUMBER: st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False),
+}
+
+
+def values(decl: v.Attr) -> st.SearchStrategy[object]:
+    """A value of the declared type (or None), nested as the declaration says."""
+    if decl.type in _SCALARS:
+        return st.none() | _SCALARS[decl.type]
+    fields = st.fixed_dictionaries({}, optional={f.name: values(f) for f in decl.fields})
+    if decl.type == v.LIST:
+        return st.none() | st.lists(fields if decl.fields else json_values, max_size=3)
+    if decl.type == v.MAP:
+        return st.none() | st.dictionaries(st.text(max_size=6), values(decl.of) if decl.of else json_values,
+                                           max_size=3)
+    if decl.type == v.API:  # as AWS returned it: undeclared keys may come along
+        return st.none() | st.tuples(fields, st.dictionaries(st.text("XYZ", min_size=1, max_size=4), json_values,
+                                                             max_size=2)).map(lambda p: {**p[1], **p[0]})
+    return st.none() | fields
+
+
+def node_data(type_: str) -> st.SearchStrategy[dict[str, object]]:
+    return st.fixed_dictionaries({}, optional={a.name: values(a) for a in v.VOCABULARY[type_].values()})
 
 
 @st.composite
@@ -28,12 +54,12 @@ def graphs(draw) -> ResourceGraph:  # type: ignore[no-untyped-def]
     for i in range(n):
         t = draw(st.sampled_from(sorted(NODE_TYPES)))
         nid = f"arn:{t}:{i}:" + draw(st.text(max_size=6))
-        g.add_node(nid, t, name=draw(st.text(max_size=10)), data=draw(st.dictionaries(st.text(max_size=6), json_values,
-                                                                                      max_size=4)),
+        g.add_node(nid, t, name=draw(st.text(max_size=10)), data=draw(node_data(t)),
                    tags=draw(st.none() | st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3)),
                    dangling=draw(st.booleans()))
         if draw(st.booleans()):
-            g.set_error(nid, draw(st.sampled_from(["describe", "tags", "metrics"])), draw(st.text(max_size=20)))
+            facets = ["describe", "tags", *sorted(v.VOCABULARY[t])]
+            g.set_error(nid, draw(st.sampled_from(facets)), draw(st.text(max_size=20)))
         ids.append((nid, t))
     for label, et in EDGE_TYPES.items():
         for src, st_ in ids:
@@ -89,6 +115,10 @@ def test_listing_errors_scope_by_type_account_and_region() -> None:
     ('{"format": "sagemaker-auditor-snapshot", "version": 1, "nodes": [], "edges": [["a", "b"]]}', "malformed snapshot"),
     ('{"format": "sagemaker-auditor-snapshot", "version": 1, "nodes": [], "edges": [["a", "uses_config", "b"]]}',
      "does not exist"),
+    ('{"format": "sagemaker-auditor-snapshot", "version": 1, "edges": [], "nodes": [{"id": "v", "type": '
+     '"sagemaker.variant", "data": {"serverles": true}}]}', "has no attribute 'serverles'; did you mean 'serverless'"),
+    ('{"format": "sagemaker-auditor-snapshot", "version": 1, "edges": [], "nodes": [{"id": "v", "type": '
+     '"sagemaker.variant", "errors": {"rel:nope": "denied"}}]}', "error facet 'rel:nope': no such edge label"),
 ])
 def test_bad_snapshot_files_are_clear_errors(tmp_path: Path, content: str, problem: str) -> None:
     path = tmp_path / "bad.json"

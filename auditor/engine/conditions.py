@@ -3,13 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.engine.operators import OPERATORS
-from auditor.graph import EDGE_TYPES, ResourceGraph
+from auditor.engine.grammar import (
+    AllCond,
+    AnyCond,
+    AttrCond,
+    Condition,
+    Count,
+    DesignationCond,
+    Distinct,
+    Each,
+    Literal,
+    NoneOf,
+    NotCond,
+    Param,
+    RelatedCond,
+    Some,
+    Step,
+    TagCond,
+    Value,
+)
+from auditor.graph import ResourceGraph
+from auditor.vocabulary import PSEUDO
 
-PSEUDO = {"id", "name", "type", "region", "account", "dangling", "exists"}
 MAX_EVIDENCE = 25
 
 
@@ -86,50 +105,59 @@ def _tag(graph: ResourceGraph, node_id: str, key: str) -> Any:
     return lowered.get(key.lower())
 
 
-def expected_value(ctx: EvalContext, node_id: str, spec: Any) -> Any:
-    if isinstance(spec, dict) and set(spec) == {"param"}:
-        return ctx.params[spec["param"]]
-    if isinstance(spec, dict) and set(spec) == {"attr"}:
-        return read_attr(ctx.graph, node_id, spec["attr"])
-    return spec
+def expected_value(ctx: EvalContext, node_id: str, spec: Value) -> Any:
+    if isinstance(spec, Literal):
+        return spec.value
+    if isinstance(spec, Param):
+        return ctx.params[spec.name]
+    return read_attr(ctx.graph, node_id, spec.path)
 
 
-def evaluate(ctx: EvalContext, cond: dict[str, Any], node_id: str) -> Outcome:
-    if "related" in cond:  # first: its any/each/none keys are quantifiers, not combinators
-        return _related(ctx, cond, node_id)
-    if "all" in cond:
-        return _combine([evaluate(ctx, c, node_id) for c in cond["all"]], all_=True)
-    if "any" in cond:
-        return _combine([evaluate(ctx, c, node_id) for c in cond["any"]], all_=False)
-    if "not" in cond:
-        inner = evaluate(ctx, cond["not"], node_id)
-        return Outcome(None if inner.value is None else not inner.value, inner.evidence, inner.unknown)
-    return _leaf(ctx, cond, node_id)
+def evaluate(ctx: EvalContext, cond: Condition, node_id: str) -> Outcome:
+    """Walk the compiled condition tree for one node."""
+    return _WALK[type(cond)](ctx, cond, node_id)
 
 
-def _leaf(ctx: EvalContext, cond: dict[str, Any], node_id: str) -> Outcome:
-    node = ctx.graph.attrs(node_id)
-    where = label_of(node, node_id)
+def _all(ctx: EvalContext, cond: AllCond, node_id: str) -> Outcome:
+    return _combine([evaluate(ctx, c, node_id) for c in cond.parts], all_=True)
+
+
+def _any(ctx: EvalContext, cond: AnyCond, node_id: str) -> Outcome:
+    return _combine([evaluate(ctx, c, node_id) for c in cond.parts], all_=False)
+
+
+def _not(ctx: EvalContext, cond: NotCond, node_id: str) -> Outcome:
+    inner = evaluate(ctx, cond.inner, node_id)
+    return Outcome(None if inner.value is None else not inner.value, inner.evidence, inner.unknown)
+
+
+def _designation(ctx: EvalContext, cond: DesignationCond, node_id: str) -> Outcome:
+    d = ctx.designations[cond.name]
     try:
-        if "designation" in cond:
-            d = ctx.designations[cond["designation"]]
-            actual = _tag(ctx.graph, node_id, d.tag)
-            ok = actual is not None and str(actual).lower() in {v.lower() for v in d.values}
-            ev = {"resource": where, "check": f"designation {cond['designation']}",
-                  "tag": d.tag, "actual": actual, "expected": list(d.values), "result": ok}
-            return Outcome(ok, [ev])
-        if "tag" in cond:
-            actual = _tag(ctx.graph, node_id, cond["tag"])
-            path = f"tag {cond['tag']}"
+        actual = _tag(ctx.graph, node_id, d.tag)
+    except Unknown as exc:
+        return Outcome(None, [], [str(exc)])
+    ok = actual is not None and str(actual).lower() in {v.lower() for v in d.values}
+    ev = {"resource": label_of(ctx.graph.attrs(node_id), node_id), "check": f"designation {cond.name}",
+          "tag": d.tag, "actual": actual, "expected": list(d.values), "result": ok}
+    return Outcome(ok, [ev])
+
+
+def _leaf(ctx: EvalContext, cond: AttrCond | TagCond, node_id: str) -> Outcome:
+    op = cond.op
+    try:
+        if isinstance(cond, TagCond):
+            actual = _tag(ctx.graph, node_id, cond.key)
+            path = f"tag {cond.key}"
         else:
-            actual = read_attr(ctx.graph, node_id, cond["attr"])
-            path = cond["attr"]
-        op = OPERATORS[cond.get("op", "present")]
-        expected = expected_value(ctx, node_id, cond.get("value")) if op.needs_value else None
+            actual = read_attr(ctx.graph, node_id, cond.path)
+            path = cond.path
+        expected = expected_value(ctx, node_id, cond.value) if cond.value is not None else None
     except Unknown as exc:
         return Outcome(None, [], [str(exc)])
     ok = op.func(actual, expected, ctx.now)
-    ev = {"resource": where, "check": path, "op": op.name, "actual": actual, "result": ok}
+    ev = {"resource": label_of(ctx.graph.attrs(node_id), node_id), "check": path, "op": op.name, "actual": actual,
+          "result": ok}
     if op.needs_value:
         ev["expected"] = expected
     return Outcome(ok, [ev])
@@ -149,43 +177,46 @@ def _combine(parts: list[Outcome], all_: bool) -> Outcome:
     return Outcome(not decisive, evidence)
 
 
-def traverse(ctx: EvalContext, start: str, labels: list[str]) -> tuple[list[str], list[str]]:
-    """Follow labelled edges (a leading ~ walks an edge backwards); return (nodes, reasons the set is incomplete)."""
+def traverse(ctx: EvalContext, start: str, steps: tuple[Step, ...]) -> tuple[list[str], list[str]]:
+    """Follow labelled edges (a reverse step walks an edge backwards); return (nodes, reasons the set is incomplete)."""
     g = ctx.graph
     frontier = [start]
     incomplete: list[str] = []
-    for label in labels:
-        reverse = label.startswith("~")
-        name = label.lstrip("~")
-        et = EDGE_TYPES[name]
+    for s in steps:
+        name = s.edge.label
         nxt: set[str] = set()
         for nid in frontier:
             node = g.attrs(nid)
             if node["dangling"]:
                 incomplete.append(f"{label_of(node, nid)} is referenced but does not exist (dangling reference)")
                 continue
-            if not reverse:
+            if not s.reverse:
                 for facet in ("describe", f"rel:{name}"):
                     if facet in node["errors"]:
                         incomplete.append(f"{label_of(node, nid)}: {name} could not be read: {node['errors'][facet]}")
-            for target_type in sorted(et.sources) if reverse else [et.target]:
-                for err in g.listing_errors(target_type, node["account"], node["region"]):
-                    incomplete.append(f"{target_type} listing failed: {err.service}:{err.operation} {err.code}")
-            nxt.update(g.incoming(nid, name) if reverse else g.related(nid, name))
+            if g.errors:  # a listing that failed leaves the related set incomplete
+                for target_type in s.listed:
+                    for err in g.listing_errors(target_type, node["account"], node["region"]):
+                        incomplete.append(f"{target_type} listing failed: {err.service}:{err.operation} {err.code}")
+            nxt.update(g.incoming(nid, name) if s.reverse else g.related(nid, name))
         frontier = sorted(nxt)
     return frontier, sorted(set(incomplete))
 
 
-def _related(ctx: EvalContext, cond: dict[str, Any], node_id: str) -> Outcome:
-    labels = cond["related"] if isinstance(cond["related"], list) else [cond["related"]]
-    nodes, incomplete = traverse(ctx, node_id, labels)
-    path = " -> ".join(labels)
+def _quantified(subs: list[Outcome], want: bool) -> list[dict[str, Any]]:
+    """The evidence of the sub-outcomes that settled a quantifier."""
+    return [e for s in subs if s.value is want for e in s.evidence][:MAX_EVIDENCE]
+
+
+def _related(ctx: EvalContext, cond: RelatedCond, node_id: str) -> Outcome:
+    nodes, incomplete = traverse(ctx, node_id, cond.steps)
+    path = " -> ".join(cond.labels)
     where = label_of(ctx.graph.attrs(node_id), node_id)
     unknown = list(incomplete)
-    if "where" in cond:
+    if cond.where is not None:
         kept = []
         for n in nodes:
-            o = evaluate(ctx, cond["where"], n)
+            o = evaluate(ctx, cond.where, n)
             if o.value is True:
                 kept.append(n)
             elif o.value is None:
@@ -193,63 +224,60 @@ def _related(ctx: EvalContext, cond: dict[str, Any], node_id: str) -> Outcome:
         nodes = kept
     names = [ctx.graph.attrs(n)["name"] for n in nodes]
     base = {"resource": where, "check": f"related {path}", "related": names[:MAX_EVIDENCE]}
+    q = cond.quantifier
 
-    if "each" in cond or "any" in cond or "none" in cond:
-        mode = "each" if "each" in cond else "any" if "any" in cond else "none"
-        subs = [evaluate(ctx, cond[mode], n) for n in nodes]
+    if isinstance(q, Each | Some | NoneOf):
+        subs = [evaluate(ctx, q.cond, n) for n in nodes]
         vals = [s.value for s in subs]
         evidence = [e for s in subs for e in s.evidence][:MAX_EVIDENCE]
         sub_unknown = [u for s in subs for u in s.unknown]
-        if mode == "each":
-            if False in vals:
-                return Outcome(False, [base] + [e for s in subs if s.value is False for e in s.evidence][:MAX_EVIDENCE])
-            if unknown or None in vals:
-                return Outcome(None, [base] + evidence, unknown + sub_unknown)
-            if cond.get("nonempty", True) and not nodes:
-                return Outcome(False, [dict(base, result=False, note=f"no {path} found")])
-            return Outcome(True, [base] + evidence)
-        if mode == "any":
-            if True in vals:
-                return Outcome(True, [base] + [e for s in subs if s.value is True for e in s.evidence][:MAX_EVIDENCE])
-            if unknown or None in vals:
-                return Outcome(None, [base] + evidence, unknown + sub_unknown)
-            return Outcome(False, [dict(base, result=False, note=f"no {path} satisfies the check")] + evidence)
-        if True in vals:
-            return Outcome(False, [base] + [e for s in subs if s.value is True for e in s.evidence][:MAX_EVIDENCE])
+        settles = not isinstance(q, Each)  # one failing node settles each; one passing node settles any and none
+        if settles in vals:
+            return Outcome(isinstance(q, Some), [base] + _quantified(subs, settles))
         if unknown or None in vals:
             return Outcome(None, [base] + evidence, unknown + sub_unknown)
+        if isinstance(q, Each):
+            if q.nonempty and not nodes:
+                return Outcome(False, [dict(base, result=False, note=f"no {path} found")])
+            return Outcome(True, [base] + evidence)
+        if isinstance(q, Some):
+            return Outcome(False, [dict(base, result=False, note=f"no {path} satisfies the check")] + evidence)
         return Outcome(True, [base] + evidence)
 
-    if "distinct" in cond:
+    if isinstance(q, Distinct):
         values = []
         for n in nodes:
             try:
-                values.append(read_attr(ctx.graph, n, cond["distinct"]))
+                values.append(read_attr(ctx.graph, n, q.path))
             except Unknown as exc:
                 unknown.append(str(exc))
         if unknown:
             return Outcome(None, [base], unknown)
         distinct = sorted({str(v) for v in values if v is not None})
-        spec = cond.get("count", {"op": "ge", "value": 1})
-        expected = expected_value(ctx, node_id, spec["value"])
-        ok = OPERATORS[spec["op"]].func(len(distinct), expected, ctx.now)
-        return Outcome(ok, [dict(base, check=f"distinct {cond['distinct']} over {path}", actual=distinct,
-                                 op=spec["op"], expected=expected, result=ok)])
+        expected = expected_value(ctx, node_id, q.value)
+        ok = q.op.func(len(distinct), expected, ctx.now)
+        return Outcome(ok, [dict(base, check=f"distinct {q.path} over {path}", actual=distinct,
+                                 op=q.op.name, expected=expected, result=ok)])
 
-    if "count" in cond:
+    if isinstance(q, Count):
         if unknown:
             return Outcome(None, [base], unknown)
-        spec = cond["count"]
-        expected = expected_value(ctx, node_id, spec["value"])
-        ok = OPERATORS[spec["op"]].func(len(nodes), expected, ctx.now)
-        return Outcome(ok, [dict(base, check=f"count {path}", actual=len(nodes), op=spec["op"],
+        expected = expected_value(ctx, node_id, q.value)
+        ok = q.op.func(len(nodes), expected, ctx.now)
+        return Outcome(ok, [dict(base, check=f"count {path}", actual=len(nodes), op=q.op.name,
                                  expected=expected, result=ok)])
 
-    want = cond.get("exists", True)
     live = [n for n in nodes if not ctx.graph.attrs(n)["dangling"]]
     if live:
-        return Outcome(want, [dict(base, result=want)])
+        return Outcome(q.want, [dict(base, result=q.want)])
     if unknown:
         return Outcome(None, [base], unknown)
     note = f"no {path}" + (" (only dangling references)" if nodes else "")
-    return Outcome(not want, [dict(base, result=not want, note=note)])
+    return Outcome(not q.want, [dict(base, result=not q.want, note=note)])
+
+
+# One walker per node class of the grammar (a test checks every class has one).
+_WALK: dict[type, Callable[[EvalContext, Any, str], Outcome]] = {
+    AttrCond: _leaf, TagCond: _leaf, DesignationCond: _designation, AllCond: _all, AnyCond: _any, NotCond: _not,
+    RelatedCond: _related,
+}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,8 @@ class Config:
     source: str | None = None
 
 
-def load_config(path: Path | None) -> Config:
+def load_config(path: Path | None, remediators: Mapping[str, Collection[str]] | None = None) -> Config:
+    """The config file; `remediators` (name -> parameter names) checks its remediation section (None: unchecked)."""
     cfg = Config()
     if path is None:
         return cfg
@@ -82,19 +84,17 @@ def load_config(path: Path | None) -> Config:
     cfg.severity = Severity(doc["severity"]) if doc.get("severity") else None
     cfg.regions = list(doc.get("regions") or [])
     cfg.remediation = {k: dict(v) for k, v in (doc.get("remediation") or {}).items()}
-    if cfg.remediation:
-        from auditor.remediate.registry import load_builtin
-
-        specs = load_builtin()
-        for name, params in cfg.remediation.items():
-            if name not in specs:
-                raise InputError(path, located.line(["remediation", name]),
-                                 f"remediation: unknown remediator {name!r}; known: {', '.join(sorted(specs))}")
-            for k in params:
-                if k not in specs[name].params:
-                    raise InputError(path, located.line(["remediation", name, k]),
-                                     f"remediation.{name}: no parameter {k!r} (it takes: "
-                                     f"{', '.join(sorted(specs[name].params)) or 'none'})")
+    for name, params in cfg.remediation.items():
+        if remediators is None:
+            break
+        if name not in remediators:
+            raise InputError(path, located.line(["remediation", name]),
+                             f"remediation: unknown remediator {name!r}; known: {', '.join(sorted(remediators))}")
+        for k in params:
+            if k not in remediators[name]:
+                raise InputError(path, located.line(["remediation", name, k]),
+                                 f"remediation.{name}: no parameter {k!r} (it takes: "
+                                 f"{', '.join(sorted(remediators[name])) or 'none'})")
     if doc.get("waivers"):
         cfg.waivers = load_waivers(Path(path).parent / doc["waivers"])
     return cfg

@@ -170,18 +170,18 @@ def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], 
         if scope.value is None:
             return _make(rule, ref, Status.ERROR, scope, ctx, prefix="cannot tell whether this rule applies: ")
     if rule.undecidable is not None:
-        guard = evaluate(ctx, rule.undecidable["when"], node_id)
+        guard = evaluate(ctx, rule.undecidable.when, node_id)
         if guard.value is not False:
-            reasons = guard.unknown or [f"{ref.name}: {rule.undecidable['reason'].strip()}"]
+            reasons = guard.unknown or [f"{ref.name}: {rule.undecidable.reason.strip()}"]
             return _make(rule, ref, Status.ERROR, Outcome(None, guard.evidence, reasons), ctx)
     assert rule.assertion is not None
     outcome = evaluate(ctx, rule.assertion, node_id)
     status = {True: Status.PASS, False: Status.FAIL, None: Status.ERROR}[outcome.value]
     exemption = None
     if status is Status.FAIL and rule.exempt_when is not None:
-        ex = evaluate(ctx, rule.exempt_when["condition"], node_id)
+        ex = evaluate(ctx, rule.exempt_when.condition, node_id)
         if ex.value is True:
-            exemption = {"kind": "designation", "reason": rule.exempt_when["reason"]}
+            exemption = {"kind": "designation", "reason": rule.exempt_when.reason}
     stale: list[Waiver] = []
     if status is Status.FAIL and exemption is None:
         for w in waivers:

@@ -4,65 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.engine.operators import OPERATORS
-from auditor.graph import EDGE_TYPES, NODE_TYPES
+from auditor.engine.grammar import PARAM_NAME, condition_defs
+from auditor.graph import NODE_TYPES
 from auditor.model import Severity
 
 RULE_ID = r"^SM-(0[1-9]|1[0-5])-[a-z0-9]+(-[a-z0-9]+)*$"
-PARAM_NAME = r"^[a-z][a-z0-9_]*$"
-
-
-def _edge_label() -> dict[str, Any]:
-    labels = sorted(EDGE_TYPES) + sorted(f"~{x}" for x in EDGE_TYPES)
-    return {"enum": labels}
-
-
-def condition_defs() -> dict[str, Any]:
-    value = {"description": "a literal, {param: NAME} or {attr: PATH} of the same resource"}
-    ops = sorted(OPERATORS)
-    count = {
-        "type": "object", "required": ["op", "value"], "additionalProperties": False,
-        "properties": {"op": {"enum": ops}, "value": value},
-    }
-    cond_ref = {"$ref": "#/$defs/condition"}
-    return {
-        "condition": {
-            "type": "object",
-            "description": "exactly one of: all, any, not, related, attr, tag, designation",
-            "oneOf": [
-                {"$ref": "#/$defs/all"}, {"$ref": "#/$defs/any"}, {"$ref": "#/$defs/not"},
-                {"$ref": "#/$defs/related"}, {"$ref": "#/$defs/attr"},
-                {"$ref": "#/$defs/tag"}, {"$ref": "#/$defs/designation"},
-            ],
-        },
-        "all": {"type": "object", "required": ["all"], "additionalProperties": False,
-                "properties": {"all": {"type": "array", "minItems": 1, "items": cond_ref}}},
-        "any": {"type": "object", "required": ["any"], "additionalProperties": False,
-                "properties": {"any": {"type": "array", "minItems": 1, "items": cond_ref}}},
-        "not": {"type": "object", "required": ["not"], "additionalProperties": False,
-                "properties": {"not": cond_ref}},
-        "related": {
-            "type": "object", "required": ["related"], "additionalProperties": False,
-            "properties": {
-                "related": {"oneOf": [_edge_label(), {"type": "array", "minItems": 1, "items": _edge_label()}]},
-                "where": cond_ref, "each": cond_ref, "any": cond_ref, "none": cond_ref,
-                "exists": {"type": "boolean"}, "nonempty": {"type": "boolean"},
-                "distinct": {"type": "string"}, "count": count,
-            },
-        },
-        "attr": {
-            "type": "object", "required": ["attr"], "additionalProperties": False,
-            "properties": {"attr": {"type": "string", "minLength": 1}, "op": {"enum": ops}, "value": value},
-        },
-        "tag": {
-            "type": "object", "required": ["tag"], "additionalProperties": False,
-            "properties": {"tag": {"type": "string", "minLength": 1}, "op": {"enum": ops}, "value": value},
-        },
-        "designation": {
-            "type": "object", "required": ["designation"], "additionalProperties": False,
-            "properties": {"designation": {"type": "string", "pattern": PARAM_NAME}},
-        },
-    }
+__all__ = ["PARAM_NAME", "RULE_ID", "SCHEMAS", "condition_defs", "config_schema", "rule_schema", "waivers_schema"]
 
 
 def rule_schema() -> dict[str, Any]:

@@ -46,12 +46,13 @@ class RemediationRefused(Exception):
 
 def _always_on(graph: Any, arn: str, designation: Any) -> bool:
     from auditor.engine.conditions import EvalContext, evaluate
+    from auditor.engine.grammar import DesignationCond
 
     endpoint = owning_endpoint(graph, arn)
     if graph.attrs(endpoint)["type"] != "sagemaker.endpoint":
         return False
     ctx = EvalContext(graph=graph, params={}, designations={"always_on": designation}, now=None)  # type: ignore[arg-type]
-    return evaluate(ctx, {"designation": "always_on"}, endpoint).value is not False  # unknown counts as always-on
+    return evaluate(ctx, DesignationCond("always_on"), endpoint).value is not False  # unknown counts as always-on
 
 
 def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts: RemediationOptions

@@ -124,6 +124,11 @@ def remediator(name: str, permissions: list[str], params: dict[str, Any] | None 
     return wrap
 
 
+def catalogue() -> dict[str, tuple[str, ...]]:
+    """Remediator name -> its parameter names: what the engine checks rule files and the config against."""
+    return {name: tuple(spec.params) for name, spec in load_builtin().items()}
+
+
 def load_builtin() -> dict[str, RemediatorSpec]:
     """Import the built-in remediators (registration happens on import)."""
     from auditor.remediate import builtin  # noqa: F401

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.engine.loader import RuleLoadError, load_rules
+from auditor.remediate.registry import catalogue
 from auditor.yamlsafe import InputError, load_yaml
 
 BROKEN = Path(__file__).parent / "broken"
@@ -26,7 +27,7 @@ def test_broken_rule_file_names_file_line_and_problem(path: Path) -> None:
     assert m, f"{path.name} needs a '# expect: LINE: text' first line"
     line, text = int(m.group(1)), m.group(2)
     with pytest.raises(RuleLoadError) as info:
-        load_rules([path])
+        load_rules([path], remediators=catalogue())
     errors = info.value.errors
     assert any(e.file == str(path) and e.line == line and text in e.message for e in errors), \
         [str(e) for e in errors]
@@ -83,3 +84,29 @@ def test_loader_never_crashes_on_arbitrary_text(text: str) -> None:
         return
     errors = check_rule(Path("fuzz.yaml"), located, {"production", "always_on", "batch"}, set())
     assert all(isinstance(e, InputError) for e in errors)
+
+
+@pytest.mark.parametrize("name", [
+    "attr-misspelled", "attr-wrong-node-type", "attr-nested-misspelled", "attr-related-wrong-type",
+    "distinct-misspelled", "value-attr-misspelled", "unknown-edge", "edge-misspelled-step", "edge-wrong-type",
+])
+def test_vocabulary_mistakes_are_rejected_with_a_suggestion(name: str) -> None:
+    with pytest.raises(RuleLoadError) as info:
+        load_rules([BROKEN / f"{name}.yaml"])
+    [error] = info.value.errors
+    assert error.line is not None
+    assert any(hint in error.message for hint in ("did you mean", "is an attribute of", "reach it with")), error
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("{param: [1]}", "8: {param: ...} takes a name, not [1]"),
+    ("{attr: ''}", "8: an attribute path must be a non-empty string"),
+    ("{attr: regoin}", "8: attribute 'regoin'"),
+])
+def test_a_value_taken_from_a_param_or_attribute_names_one(tmp_path: Path, value: str, problem: str) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text("id: SM-04-x\npolicy: 4\ntitle: A title\nseverity: high\nrationale: long enough text\n"
+                    "resource: sagemaker.variant\nparams: {n: 1}\n"
+                    f"assert: {{attr: current_instance_count, op: ge, value: {value}}}\n")
+    with pytest.raises(RuleLoadError, match=f"r\\.yaml:{re.escape(problem)}"):
+        load_rules([path])

@@ -1,0 +1,52 @@
+"""Evaluation benchmark, run on demand (not in CI): load + compile the rules, evaluate a synthetic graph.
+
+    python bench/evaluate.py                       # 10,000 endpoints, best of 3
+    python bench/evaluate.py --endpoints 1000 --repeat 5
+
+Reports rule loading time, evaluation time (best and median of the repeats), findings per second and the
+process's peak RSS. The graph is the one bench/run.py builds (the full endpoint chain, ~14 nodes per endpoint).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from auditor.engine.config import Config  # noqa: E402
+from auditor.engine.evaluator import evaluate_rules  # noqa: E402
+from auditor.engine.loader import load_rules  # noqa: E402
+from bench.run import synthetic_graph  # noqa: E402
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--endpoints", type=int, default=10_000)
+    p.add_argument("--repeat", type=int, default=3)
+    a = p.parse_args()
+    t0 = time.perf_counter()
+    rules = load_rules()
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    graph = synthetic_graph(a.endpoints)
+    build = time.perf_counter() - t0
+    times, findings = [], 0
+    for _ in range(a.repeat):
+        t0 = time.perf_counter()
+        findings = len(evaluate_rules(graph, rules, Config()).findings)
+        times.append(time.perf_counter() - t0)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    best, median = min(times), statistics.median(times)
+    print(f"endpoints={a.endpoints} nodes={graph.g.number_of_nodes()} rules={len(rules)} findings={findings}")
+    print(f"load+compile rules={load:.3f}s build graph={build:.2f}s")
+    print(f"evaluate best={best:.2f}s median={median:.2f}s ({findings / best:,.0f} findings/s, "
+          f"{best / a.endpoints * 1000:.3f} ms/endpoint) peak RSS={peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

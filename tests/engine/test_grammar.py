@@ -1,0 +1,75 @@
+"""One grammar: the JSON Schema, the compiler and the evaluator all follow auditor/engine/grammar.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from pathlib import Path
+
+import pytest
+
+from auditor.engine import grammar
+from auditor.engine.conditions import _WALK, EvalContext, evaluate
+from auditor.engine.config import DEFAULT_DESIGNATIONS
+from auditor.engine.loader import load_rules
+from auditor.engine.operators import OPERATORS
+from auditor.engine.schema import rule_schema
+from tests.conftest import build_graph
+
+RULES = {r.id: r for r in load_rules()}
+
+
+def test_the_schema_of_every_condition_form_is_derived_from_the_grammar() -> None:
+    defs = rule_schema()["$defs"]
+    assert [d["$ref"].rsplit("/", 1)[1] for d in defs["condition"]["oneOf"]] == list(grammar.FORMS)
+    for form in grammar.FORMS.values():
+        assert set(defs[form.keyword]["properties"]) == set(form.keys)
+        assert defs[form.keyword]["required"] == [form.keyword]
+
+
+def test_rules_are_compiled_once_into_a_frozen_typed_tree() -> None:
+    rule = RULES["SM-04-min-instances"]
+    assert isinstance(rule.assertion, grammar.AllCond)
+    first, _, scaled = rule.assertion.parts
+    assert first == grammar.AttrCond("current_instance_count", OPERATORS["ge"], grammar.Param("min_instances"))
+    assert isinstance(scaled, grammar.RelatedCond) and scaled.quantifier == grammar.Each(
+        grammar.AttrCond("min_capacity", OPERATORS["ge"], grammar.Param("min_instances")), nonempty=False)
+    assert scaled.steps[0].edge.label == "scaled_by" and not scaled.steps[0].reverse
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rule.assertion.parts = ()  # type: ignore[misc]
+    idle = RULES["SM-14-idle-endpoint"]
+    assert isinstance(idle.exempt_when, grammar.ExemptWhen)
+    assert isinstance(idle.exempt_when.condition, grammar.DesignationCond)
+
+
+def _node_classes(alias: object) -> set[type]:
+    return {a for a in typing.get_args(alias) if isinstance(a, type)}
+
+
+def test_the_evaluator_walks_every_node_class_of_the_grammar() -> None:
+    g = build_graph({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "data": {"status": "InService"},
+                                "tags": {"environment": "prod"}},
+                               {"id": "v", "type": "sagemaker.variant", "data": {"serverless": False}}],
+                     "edges": [["e", "has_variant", "v"]]})
+    ctx = EvalContext(graph=g, params={"n": 1}, designations=dict(DEFAULT_DESIGNATIONS), now=None)  # type: ignore[arg-type]
+    leaf = grammar.AttrCond("status", OPERATORS["eq"], grammar.Literal("InService"))
+    var = grammar.AttrCond("serverless", OPERATORS["false"], None)
+    steps = (grammar.step("has_variant"),)
+    quantifiers = [grammar.Each(var, True), grammar.Some(var), grammar.NoneOf(var),
+                   grammar.Count(OPERATORS["ge"], grammar.Param("n")),
+                   grammar.Distinct("serverless", OPERATORS["eq"], grammar.Literal(1)), grammar.Exists(True)]
+    conds = [leaf, grammar.TagCond("environment", OPERATORS["present"], None), grammar.DesignationCond("production"),
+             grammar.AllCond((leaf,)), grammar.AnyCond((leaf,)), grammar.NotCond(leaf),
+             *[grammar.RelatedCond(("has_variant",), steps, None, q) for q in quantifiers]]
+    assert _node_classes(grammar.Condition) == {type(c) for c in conds} == set(_WALK)
+    assert _node_classes(grammar.Quantifier) == {type(q) for q in quantifiers}
+    got = [evaluate(ctx, c, "e").value for c in conds]
+    assert got == [True, True, True, True, True, False, True, True, False, True, True, True]
+
+
+def test_a_misspelled_condition_key_is_rejected_with_a_suggestion() -> None:
+    from auditor.engine.loader import RuleLoadError
+
+    path = Path(__file__).parent / "broken" / "condition-key-misspelled.yaml"
+    with pytest.raises(RuleLoadError, match=r":10: 'eaach' is not a key of a related condition; did you mean 'each'"):
+        load_rules([path])
