@@ -95,12 +95,12 @@ def resolve_accounts(base: SessionFactory, spec: list[str] | str | None, role_na
     """
     if spec is None:  # one account, id unknown until asked: the first shard has it
         return [AccountTarget(None, base)] if shard is None or shard.index == 0 else []
-    from auditor.collect.base import _classify
+    from auditor.collect.errors import classify
 
     try:
         caller = base.account_id()
     except Exception as exc:  # noqa: BLE001 - reported as the scope's failure
-        err = _classify("sts", "GetCallerIdentity", exc)
+        err = classify("sts", "GetCallerIdentity", exc)
         failed = AccountTarget(None, base)
         failed.fail("sts", "GetCallerIdentity", err.code, err.message)
         return [failed]
@@ -110,7 +110,7 @@ def resolve_accounts(base: SessionFactory, spec: list[str] | str | None, role_na
         try:
             accounts = _org_accounts(base)
         except Exception as exc:  # noqa: BLE001
-            err = _classify("organizations", "ListAccounts", exc)
+            err = classify("organizations", "ListAccounts", exc)
             failed = AccountTarget(caller, base)
             failed.fail("organizations", "ListAccounts", err.code, err.message)
             return [failed]
