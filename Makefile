@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-scale clean
+.PHONY: demo test lint typecheck bench bench-scale fault-sweep clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=python3 if that is 3.11+)"; exit 2; }
@@ -32,6 +32,10 @@ bench: $(STAMP)
 
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
+
+## Every operation the demo audit calls x {AccessDenied, malformed body, empty body}: no false pass (~10 min).
+fault-sweep: $(STAMP)
+	FAULT_SWEEP=full $(BIN)/python -m pytest -p no:cacheprovider -q -s tests/collect/test_fault_sweep.py
 
 clean:
 	rm -rf $(VENV) demo-report .pytest_cache .mypy_cache .ruff_cache

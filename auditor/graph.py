@@ -151,6 +151,7 @@ class ResourceGraph:
             tags=None if tags is None else dict(tags),
             errors={},
             dangling=dangling,
+            origin={},
         )
         return node_id
 
@@ -168,6 +169,13 @@ class ResourceGraph:
 
     def set_data(self, node_id: str, **values: Any) -> None:
         self.g.nodes[node_id]["data"].update(values)
+
+    def set_read(self, node_id: str, read: str, **values: Any) -> None:
+        """Set attributes that come from `read` (a facet other than the node's own describe): they stay known
+        when the describe fails and become unknown when `read` fails (see set_error)."""
+        node = self.g.nodes[node_id]
+        node["data"].update(values)
+        node["origin"].update(dict.fromkeys(values, read))
 
     def set_tags(self, node_id: str, tags: dict[str, str]) -> None:
         self.g.nodes[node_id]["tags"] = dict(tags)
@@ -226,6 +234,7 @@ class ResourceGraph:
                 mine = self.g.nodes[nid]
                 mine["data"].update(attrs["data"])
                 mine["errors"].update(attrs["errors"])
+                mine["origin"].update(attrs["origin"])
                 if attrs["tags"] is not None:
                     mine["tags"] = attrs["tags"]
             else:
@@ -274,6 +283,7 @@ class ResourceGraph:
                     dangling=bool(n.get("dangling", False)),
                 )
                 graph.attrs(nid)["errors"] = dict(n.get("errors") or {})
+                graph.attrs(nid)["origin"] = {str(k): str(v) for k, v in (n.get("origin") or {}).items()}
             for src, label, dst in doc["edges"]:
                 graph.add_edge(src, label, dst)
             graph.errors = [CollectionError.from_dict(e) for e in doc.get("errors", [])]
@@ -313,6 +323,7 @@ def _copy_attrs(a: dict[str, Any]) -> dict[str, Any]:
         "tags": None if a["tags"] is None else dict(a["tags"]),
         "errors": dict(a["errors"]),
         "dangling": a["dangling"],
+        "origin": dict(a["origin"]),
     }
 
 
