@@ -13,7 +13,7 @@ from auditor.collect.errors import MALFORMED, CollectError, ErrorKind
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.report.model import build_report
-from tests.collect.faults import malformed
+from tests.collect.faults import empty, malformed
 from tests.collect.test_errors_and_paging import REGION, run, seed_endpoint
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -92,3 +92,18 @@ def test_a_malformed_describe_makes_the_facet_an_error_and_its_findings_error(aw
     failed = {e.resource for e in errors}
     on_failed = [f for f in ev.findings if f.resource.arn in failed]
     assert on_failed and all(f.status.value == "error" for f in on_failed)
+
+
+def test_a_malformed_organization_or_region_listing_is_a_failed_scope_not_an_empty_one(aws: None) -> None:
+    from auditor.scope import enabled_regions, resolve_accounts
+    from auditor.session import SessionFactory
+
+    boto3.client("organizations", region_name=REGION).create_organization(FeatureSet="ALL")
+    factory = SessionFactory(region=REGION, max_attempts=1, hooks=malformed("organizations.ListAccounts"))
+    [target] = resolve_accounts(factory, "org", "AuditRole", None)
+    assert target.status == "failed" and target.error is not None and target.error[2] == MALFORMED
+    # an answer without Regions is valid by the model (nothing required), but no account has no region
+    broken = SessionFactory(region=REGION, max_attempts=1, hooks=empty("ec2.DescribeRegions"))
+    with pytest.raises(CollectError, match="no Regions"):
+        enabled_regions(broken)
+    assert REGION in enabled_regions(SessionFactory(region=REGION))
