@@ -112,6 +112,10 @@ def problem_in(shape: Any, value: Any, path: str, depth: int = 0, strict: bool =
                 return f"missing required {_join(path, name)}" if name not in value else \
                     f"{_join(path, name)} is null, expected {member.type_name}"
     elif shape.type_name == "list":
+        scalar = PY_TYPES.get(shape.member.type_name)
+        if shape.member.type_name not in ("structure", "list", "map") and shape.member.name not in DECODED_SHAPES \
+                and scalar is not None and all(type(v) in scalar for v in value):
+            return None  # long lists of numbers (metric values): one pass, no per-item call
         for i, item in enumerate(value):
             found = problem_in(shape.member, item, f"{path}[{i}]", depth + 1, strict)
             if found:
