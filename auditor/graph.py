@@ -250,7 +250,10 @@ class ResourceGraph:
         nodes = []
         for nid in sorted(self.g.nodes):
             a = self.g.nodes[nid]
-            nodes.append({"id": nid, **_copy_attrs(a)})
+            node = {"id": nid, **_copy_attrs(a)}
+            if not node["origin"]:
+                del node["origin"]  # most nodes have every attribute from their own describe: say nothing
+            nodes.append(node)
         edges = sorted([src, key, dst] for src, dst, key in self.g.edges(keys=True))
         return {
             "format": SNAPSHOT_FORMAT,
