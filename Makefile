@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-scale mutation mutation-rules clean
+.PHONY: demo test lint typecheck bench bench-scale mutation mutation-rules fault-sweep clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=python3 if that is 3.11+)"; exit 2; }
@@ -41,6 +41,10 @@ mutation: mutation-rules
 	$(BIN)/python -m pip install --quiet "mutmut>=3.8,<4"
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/mutmut results
+
+## Every operation the demo audit calls x {AccessDenied, malformed body, empty body}: no false pass (~10 min).
+fault-sweep: $(STAMP)
+	FAULT_SWEEP=full $(BIN)/python -m pytest -p no:cacheprovider -q -s tests/collect/test_fault_sweep.py
 
 clean:
 	rm -rf $(VENV) demo-report .pytest_cache .mypy_cache .ruff_cache mutants

@@ -307,7 +307,7 @@ def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool
 
 def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph, console: Any) -> bool:
     """Import failing findings into Security Hub; False (and say why) when any was rejected or the call failed."""
-    from auditor.collect.base import _classify
+    from auditor.collect.errors import classify
     from auditor.report.asff import import_findings, render
     from auditor.session import SessionFactory
 
@@ -316,7 +316,7 @@ def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph,
     try:
         result = import_findings(factory, render(doc), region or factory.region_name() or "us-east-1")
     except Exception as exc:  # noqa: BLE001 - reported, the reports on disk are already written
-        err = _classify("securityhub", "BatchImportFindings", exc)
+        err = classify("securityhub", "BatchImportFindings", exc)
         console.print(f"Security Hub import failed: {err.code}: {err.message}", highlight=False, markup=False)
         return False
     doc["security_hub"] = result

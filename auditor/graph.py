@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # networkx costs ~100 ms to import: only commands that build 
 
 from auditor import __version__
 from auditor.model import CollectionError
-from auditor.vocabulary import bad_facet, data_problems, undeclared
+from auditor.vocabulary import READS, bad_facet, data_problems, undeclared
 
 # Tests (and anyone debugging a collector) set this to also check every value's declared type as it is written.
 STRICT = os.environ.get("AUDITOR_STRICT_VOCABULARY", "") == "1"
@@ -157,6 +157,7 @@ class ResourceGraph:
             tags=None if tags is None else dict(tags),
             errors={},
             dangling=dangling,
+            origin={},
         )
         return node_id
 
@@ -176,6 +177,16 @@ class ResourceGraph:
         node = self.g.nodes[node_id]
         _check_data(node_id, node["type"], values)
         node["data"].update(values)
+
+    def set_read(self, node_id: str, read: str, **values: Any) -> None:
+        """Set attributes that come from `read` (a facet other than the node's own describe): they stay known
+        when the describe fails and become unknown when `read` fails (see set_error)."""
+        node = self.g.nodes[node_id]
+        _check_data(node_id, node["type"], values)
+        if read not in READS.get(node["type"], ()):
+            raise GraphError(f"node {node_id}: {read!r} is not a declared read of {node['type']} (vocabulary.READS)")
+        node["data"].update(values)
+        node["origin"].update(dict.fromkeys(values, read))
 
     def set_tags(self, node_id: str, tags: dict[str, str]) -> None:
         self.g.nodes[node_id]["tags"] = dict(tags)
@@ -247,6 +258,7 @@ class ResourceGraph:
                 mine = self.g.nodes[nid]
                 mine["data"].update(attrs["data"])
                 mine["errors"].update(attrs["errors"])
+                mine["origin"].update(attrs["origin"])
                 if attrs["tags"] is not None:
                     mine["tags"] = attrs["tags"]
             else:
@@ -262,7 +274,10 @@ class ResourceGraph:
         nodes = []
         for nid in sorted(self.g.nodes):
             a = self.g.nodes[nid]
-            nodes.append({"id": nid, **_copy_attrs(a)})
+            node = {"id": nid, **_copy_attrs(a)}
+            if not node["origin"]:
+                del node["origin"]  # most nodes have every attribute from their own describe: say nothing
+            nodes.append(node)
         edges = sorted([src, key, dst] for src, dst, key in self.g.edges(keys=True))
         return {
             "format": SNAPSHOT_FORMAT,
@@ -296,6 +311,7 @@ class ResourceGraph:
                 )
                 for facet, message in dict(n.get("errors") or {}).items():
                     graph.set_error(nid, facet, message)
+                graph.attrs(nid)["origin"] = {str(k): str(v) for k, v in (n.get("origin") or {}).items()}
             for src, label, dst in doc["edges"]:
                 graph.add_edge(src, label, dst)
             graph.errors = [CollectionError.from_dict(e) for e in doc.get("errors", [])]
@@ -339,6 +355,7 @@ def _copy_attrs(a: dict[str, Any]) -> dict[str, Any]:
         "tags": None if a["tags"] is None else dict(a["tags"]),
         "errors": dict(a["errors"]),
         "dangling": a["dangling"],
+        "origin": dict(a["origin"]),
     }
 
 

@@ -95,12 +95,12 @@ def resolve_accounts(base: SessionFactory, spec: list[str] | str | None, role_na
     """
     if spec is None:  # one account, id unknown until asked: the first shard has it
         return [AccountTarget(None, base)] if shard is None or shard.index == 0 else []
-    from auditor.collect.base import _classify
+    from auditor.collect.errors import classify
 
     try:
         caller = base.account_id()
     except Exception as exc:  # noqa: BLE001 - reported as the scope's failure
-        err = _classify("sts", "GetCallerIdentity", exc)
+        err = classify("sts", "GetCallerIdentity", exc)
         failed = AccountTarget(None, base)
         failed.fail("sts", "GetCallerIdentity", err.code, err.message)
         return [failed]
@@ -110,7 +110,7 @@ def resolve_accounts(base: SessionFactory, spec: list[str] | str | None, role_na
         try:
             accounts = _org_accounts(base)
         except Exception as exc:  # noqa: BLE001
-            err = _classify("organizations", "ListAccounts", exc)
+            err = classify("organizations", "ListAccounts", exc)
             failed = AccountTarget(caller, base)
             failed.fail("organizations", "ListAccounts", err.code, err.message)
             return [failed]
@@ -143,13 +143,23 @@ def resolve_accounts(base: SessionFactory, spec: list[str] | str | None, role_na
 def _org_accounts(base: SessionFactory) -> list[dict[str, Any]]:
     client = base.client("organizations")
     out: list[dict[str, Any]] = []
+    from auditor.collect.answers import check_answer
+
     for page in client.get_paginator("list_accounts").paginate():
-        out.extend(page.get("Accounts", []))
+        check_answer(client, "organizations", "list_accounts", page)  # a malformed page is a failure, not no account
+        out.extend(page["Accounts"])
     return out
 
 
 def enabled_regions(factory: SessionFactory) -> list[str]:
     """The regions enabled for the account (opt-in regions only once opted in)."""
-    resp = factory.client("ec2", region=factory.region_name() or "us-east-1").describe_regions(AllRegions=False)
-    return sorted(r["RegionName"] for r in resp.get("Regions", [])
+    from auditor.collect.answers import check_answer
+    from auditor.collect.errors import MALFORMED, CollectError
+
+    client = factory.client("ec2", region=factory.region_name() or "us-east-1")
+    resp = client.describe_regions(AllRegions=False)
+    check_answer(client, "ec2", "describe_regions", resp)
+    if not resp.get("Regions"):  # neither required nor paginated in the model, but no account has no region
+        raise CollectError("ec2", "DescribeRegions", MALFORMED, "answer not valid for the operation: no Regions")
+    return sorted(r["RegionName"] for r in resp["Regions"]
                   if r.get("OptInStatus", "opt-in-not-required") != "not-opted-in")

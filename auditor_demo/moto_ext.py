@@ -162,6 +162,17 @@ def _patch_sagemaker() -> None:
 
     _patch(SageMakerResponse, "update_endpoint", update_endpoint)
 
+    # DescribeModelPackage: ModelPackageName is required in the answer; for a versioned package AWS returns the
+    # group's name there (moto drops the key).
+    original_package_response = sm_models.ModelPackage.gen_response_object
+
+    def package_response(self: Any) -> dict[str, Any]:
+        out: dict[str, Any] = original_package_response(self)
+        out.setdefault("ModelPackageName", self.model_package_group_name or self.model_package_name)
+        return out
+
+    _patch(sm_models.ModelPackage, "gen_response_object", package_response)
+
     # Monitoring job definitions
     def _make_job_def_handlers(kind: str) -> None:
         slug = JOB_KINDS[kind]
@@ -353,9 +364,16 @@ def _endpoints_by_model(backend: Any) -> dict[str, list[dict[str, Any]]]:
 
 # -- Application Auto Scaling -----------------------------------------------------------------------
 
+# The service-linked role Application Auto Scaling uses when a target is registered without RoleARN.
+SERVICE_LINKED_ROLES = {
+    "sagemaker": "sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+}
+
+
 def _patch_autoscaling() -> None:
     """DescribeScalableTargets: moto's NextToken is the page's last index, not the list's, so a third page
-    repeats the second forever (botocore stops with "the same next token was received twice")."""
+    repeats the second forever (botocore stops with "the same next token was received twice"); and a target
+    registered without RoleARN has AWS's service-linked role, which AWS always returns (RoleARN is required)."""
     import json
 
     from moto.applicationautoscaling import responses as aas_responses
@@ -367,7 +385,12 @@ def _patch_autoscaling() -> None:
             self._get_param("ServiceNamespace"), self._get_param("ResourceIds"), self._get_param("ScalableDimension"))
         size = self._get_int_param("MaxResults") or 50
         start = int(self._get_param("NextToken") or 0)
-        out: dict[str, Any] = {"ScalableTargets": [aas_responses._build_target(t) for t in targets[start:start + size]]}
+        page = [aas_responses._build_target(t) for t in targets[start:start + size]]
+        for t in page:
+            if not t.get("RoleARN"):
+                t["RoleARN"] = (f"arn:aws:iam::{self.current_account}:role/aws-service-role/"
+                                f"{SERVICE_LINKED_ROLES.get(t['ServiceNamespace'], t['ServiceNamespace'])}")
+        out: dict[str, Any] = {"ScalableTargets": page}
         if start + size < len(targets):
             out["NextToken"] = str(start + size)
         return json.dumps(out)

@@ -28,8 +28,8 @@ from auditor.collect.base import (
     CollectError,
     CollectorSpec,
     Context,
-    _classify,
 )
+from auditor.collect.errors import classify
 from auditor.graph import ResourceGraph
 from auditor.model import CollectionError
 from auditor.scope import ALL_REGIONS, AccountTarget, enabled_regions
@@ -130,7 +130,7 @@ def _identify(t: AccountTarget, regions: list[str]) -> None:
         t.account_id = t.factory.account_id()
     except Exception as exc:  # noqa: BLE001 - no identity means nothing can be collected: say so
         service, operation = ("sts", "AssumeRole") if t.factory.role_arn else ("sts", "GetCallerIdentity")
-        err = _classify(service, operation, exc)
+        err = classify(service, operation, exc)
         t.fail(service, operation, err.code, err.message)
         return
     if ALL_REGIONS not in regions:
@@ -139,7 +139,7 @@ def _identify(t: AccountTarget, regions: list[str]) -> None:
     try:
         t.regions = enabled_regions(t.factory)
     except Exception as exc:  # noqa: BLE001
-        err = _classify("ec2", "DescribeRegions", exc)
+        err = classify("ec2", "DescribeRegions", exc)
         t.fail("ec2", "DescribeRegions", err.code, err.message)
 
 

@@ -9,52 +9,13 @@ from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from auditor.collect.answers import check_answer
+from auditor.collect.errors import CollectError, classify
 from auditor.graph import ResourceGraph, region_id
 from auditor.model import CollectionError
 from auditor.session import SessionFactory
 
-NOT_FOUND_CODES = {
-    "NoSuchBucket", "NoSuchKey", "NotFound", "404", "NoSuchEntity", "NotFoundException",
-    "ResourceNotFoundException", "ResourceNotFound", "InvalidSubnetID.NotFound", "InvalidGroup.NotFound",
-    "InvalidVpcID.NotFound", "TrailNotFoundException", "ResourceNotFoundFault",
-}
-
-
 K = TypeVar("K", bound=Hashable)
-
-
-class CollectError(Exception):
-    """A failed AWS call, classified; collectors catch it and record it."""
-
-    def __init__(self, service: str, operation: str, code: str, message: str) -> None:
-        super().__init__(f"{service}:{operation}: {code}: {message}")
-        self.service = service
-        self.operation = operation
-        self.code = code
-        self.message = message
-
-    @property
-    def not_found(self) -> bool:
-        if self.code in NOT_FOUND_CODES:
-            return True
-        # SageMaker reports missing resources as ValidationException "Could not find ..."
-        return self.code == "ValidationException" and "could not find" in self.message.lower()
-
-    @property
-    def reason(self) -> str:
-        return f"{self.service}:{self.operation} failed: {self.code}: {self.message}"
-
-
-def _classify(service: str, operation: str, exc: Exception) -> CollectError:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        code = str(err.get("Code") or exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "Unknown"))
-        return CollectError(service, operation, code, str(err.get("Message") or exc))
-    if isinstance(exc, BotoCoreError):
-        return CollectError(service, operation, type(exc).__name__, str(exc))
-    return CollectError(service, operation, type(exc).__name__, str(exc))
 
 
 def normalize(value: Any) -> Any:
@@ -130,10 +91,12 @@ class Context:
     def call_in(self, region: str, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
         """A call to another region of the same account (a trail's or a key's home region)."""
         self._check_cancelled()
+        client = self.factory.client(service, region=region)
         try:
-            resp = getattr(self.factory.client(service, region=region), operation)(**kwargs)
+            resp = getattr(client, operation)(**kwargs)
+            check_answer(client, service, operation, resp)
         except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded by the caller
-            raise _classify(service, operation, exc) from exc
+            raise classify(service, operation, exc) from exc
         return normalize(resp)
 
     def paginate(self, service: str, operation: str, key: str, **kwargs: Any) -> list[Any]:
@@ -144,18 +107,20 @@ class Context:
         try:
             if client.can_paginate(operation):
                 for page in client.get_paginator(operation).paginate(**kwargs):
-                    items.extend(page.get(key, []))
+                    check_answer(client, service, operation, page)
+                    items.extend(page.get(key) or [])
             else:
                 token: str | None = None
                 while True:
                     args = dict(kwargs, **({"NextToken": token} if token else {}))
                     page = getattr(client, operation)(**args)
-                    items.extend(page.get(key, []))
+                    check_answer(client, service, operation, page)
+                    items.extend(page.get(key) or [])
                     token = page.get("NextToken")
                     if not token:
                         break
         except Exception as exc:  # noqa: BLE001
-            raise _classify(service, operation, exc) from exc
+            raise classify(service, operation, exc) from exc
         return normalize(items)
 
     def once(self, key: Hashable, read: Callable[[], Any]) -> Any:

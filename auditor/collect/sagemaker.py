@@ -129,15 +129,21 @@ def _endpoint(ctx: Context, name: str, arn: str) -> None:
     g.add_edge(arn, "uses_config", cfg_id)
     cfg = g.attrs(cfg_id)
     variants = cfg["data"].get("production_variants")
-    if variants is None:  # config unreadable or gone: the variants are unknown
-        g.set_error(arn, "rel:has_variant", f"endpoint config {d['EndpointConfigName']} could not be read")
+    unread = None
+    if variants is None:  # config unreadable or gone: the variants and what the config says of them are unknown
+        unread = f"endpoint config {d['EndpointConfigName']} could not be read"
+        g.set_error(arn, "rel:has_variant", unread)
+        g.set_error(arn, "config", unread)
         variants = [{"VariantName": n} for n in runtime]
     serverless_all = True
     for pv in variants:
         vid = _variant(ctx, arn, name, pv, runtime.get(pv["VariantName"], {}))
         g.add_edge(arn, "has_variant", vid)
         serverless_all &= bool(g.attrs(vid)["data"].get("serverless"))
-    g.set_data(arn, serverless=serverless_all and bool(variants))
+        if unread:
+            g.set_error(vid, "config", unread)
+            g.set_error(vid, "rel:serves_model", unread)
+    g.set_read(arn, "config", serverless=serverless_all and bool(variants))
 
 
 def _endpoint_config(ctx: Context, name: str) -> str:
@@ -176,12 +182,16 @@ def _variant(ctx: Context, endpoint_arn: str, endpoint_name: str, pv: dict[str, 
     g.add_node(vid, "sagemaker.variant", name=f"{endpoint_name}/{vname}", account=ctx.account, region=ctx.region, data={
         "variant_name": vname,
         "endpoint_name": endpoint_name,
+        "current_instance_count": rt.get("CurrentInstanceCount"),
+        "desired_instance_count": rt.get("DesiredInstanceCount"),
+        "deployed_images": rt.get("DeployedImages", []),
+    })
+    # what the endpoint config says of the variant (unknown when the config could not be read)
+    g.set_read(vid, "config", **{
         "instance_type": itype,
         "serverless": serverless,
         "serverless_config": pv.get("ServerlessConfig") or rt.get("CurrentServerlessConfig"),
         "initial_instance_count": pv.get("InitialInstanceCount"),
-        "current_instance_count": rt.get("CurrentInstanceCount"),
-        "desired_instance_count": rt.get("DesiredInstanceCount"),
         "initial_weight": pv.get("InitialVariantWeight"),
         "current_weight": rt.get("CurrentWeight", pv.get("InitialVariantWeight")),
         "vcpus": spec.get("vcpus"),
@@ -189,7 +199,6 @@ def _variant(ctx: Context, endpoint_arn: str, endpoint_name: str, pv: dict[str, 
         "is_gpu": bool(spec.get("gpus")),
         "instance_type_known": bool(spec) or serverless,
         "model_name": pv.get("ModelName"),
-        "deployed_images": rt.get("DeployedImages", []),
     })
     if pv.get("ModelName"):
         g.add_edge(vid, "serves_model", _model(ctx, pv["ModelName"]))

@@ -62,25 +62,34 @@ def label_of(node: dict[str, Any], node_id: str) -> str:
 
 
 def read_attr(graph: ResourceGraph, node_id: str, path: str) -> Any:
+    """The value at `path`, or Unknown when the read it comes from failed.
+
+    Every attribute comes from a read: the node's own describe unless the collector said otherwise
+    (ResourceGraph.set_read); whether the node exists is the describe's answer too. Only the reference itself
+    (id, name, type, account, region) is known without any read.
+    """
     node = graph.attrs(node_id)
+    errors: dict[str, str] = node["errors"]
     if path in PSEUDO:
-        if path == "exists":
-            return not node["dangling"]
+        if path in ("exists", "dangling"):
+            if not node["dangling"] and "describe" in errors:
+                raise Unknown(f"{label_of(node, node_id)}: whether it exists is unknown, it could not be read: "
+                              f"{errors['describe']}")
+            return node["dangling"] if path == "dangling" else not node["dangling"]
         if path == "id":
             return node_id
         return node[path]
     if node["dangling"]:
         raise Unknown(f"{label_of(node, node_id)} is referenced but does not exist (dangling reference)")
-    errors: dict[str, str] = node["errors"]
-    if "describe" in errors:
-        raise Unknown(f"{label_of(node, node_id)} could not be read: {errors['describe']}")
+    if path.startswith("tags."):
+        return _tag(graph, node_id, path[5:], case_sensitive=True)
+    read = node.get("origin", {}).get(path.split(".")[0], "describe")
+    if read in errors:
+        why = "could not be read" if read == "describe" else f"{path}: {read} could not be read"
+        raise Unknown(f"{label_of(node, node_id)} {why}: {errors[read]}")
     for facet, msg in errors.items():
         if path == facet or path.startswith(facet + "."):
             raise Unknown(f"{label_of(node, node_id)}: {facet} could not be read: {msg}")
-    if path.startswith("tags."):
-        if node["tags"] is None:
-            raise Unknown(f"{label_of(node, node_id)}: tags were not collected")
-        return node["tags"].get(path[5:])
     cur: Any = node["data"]
     for part in path.split("."):
         if isinstance(cur, dict):
@@ -92,7 +101,9 @@ def read_attr(graph: ResourceGraph, node_id: str, path: str) -> Any:
     return cur
 
 
-def _tag(graph: ResourceGraph, node_id: str, key: str) -> Any:
+def _tag(graph: ResourceGraph, node_id: str, key: str, case_sensitive: bool = False) -> Any:
+    """A tag's value. Unknown when the describe failed too: a resource that could not be read is not known to
+    carry the tags found for its name (they may be an older resource's)."""
     node = graph.attrs(node_id)
     if node["dangling"]:
         raise Unknown(f"{label_of(node, node_id)} does not exist (dangling reference)")
@@ -101,6 +112,8 @@ def _tag(graph: ResourceGraph, node_id: str, key: str) -> Any:
     if "tags" in node["errors"] or node["tags"] is None:
         why = node["errors"].get("tags", "not collected")
         raise Unknown(f"{label_of(node, node_id)}: tags could not be read: {why}")
+    if case_sensitive:
+        return node["tags"].get(key)
     lowered = {k.lower(): v for k, v in node["tags"].items()}
     return lowered.get(key.lower())
 

@@ -7,10 +7,10 @@ import fnmatch
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.engine.conditions import EvalContext, Outcome, evaluate
+from auditor.engine.conditions import EvalContext, Outcome, evaluate, label_of
 from auditor.engine.config import DEFAULT_DESIGNATIONS, Config, Waiver
 from auditor.engine.loader import Rule
-from auditor.graph import ResourceGraph
+from auditor.graph import EDGE_TYPES, ResourceGraph
 from auditor.model import Finding, ResourceRef, Severity, Status
 from auditor.yamlsafe import InputError
 
@@ -113,6 +113,7 @@ def evaluate_rules(graph: ResourceGraph, rules: list[Rule], config: Config | Non
     findings: list[Finding] = []
     expired: dict[str, dict[str, Any]] = {}
     manual = [r for r in rules if r.manual]
+    hidden = hiding_nodes(graph)
     for rule in rules:
         if rule.manual:
             continue
@@ -123,6 +124,9 @@ def evaluate_rules(graph: ResourceGraph, rules: list[Rule], config: Config | Non
             f = _finding(rule, ctx, node_id, config.waivers, today, expired)
             if f is not None:
                 findings.append(f)
+        for node_id, reason in hidden.get(rule.resource, []):
+            findings.append(_make(rule, _ref(graph, node_id), Status.ERROR, Outcome(None, [], [reason]), ctx,
+                                  prefix=f"cannot tell which {rule.resource} resources this rule applies to: "))
     findings.sort(key=Finding.sort_key)
     return Evaluation(findings=findings, rules=rules, manual=manual, expired_waivers=list(expired.values()),
                       evaluated_at=now.isoformat().replace("+00:00", "Z"))
@@ -158,11 +162,60 @@ def needs_regions_without_endpoints(rules: list[Rule], config: Config | None = N
     return False
 
 
+# Region nodes exist for every collected account-region; no failed read can hide one.
+NEVER_HIDDEN = {"aws.region"}
+
+
+def hiding_nodes(graph: ResourceGraph) -> dict[str, list[tuple[str, str]]]:
+    """For each resource type, the known nodes whose failed read may hide resources of that type, with why.
+
+    A node whose describe failed hides everything its edges would have led to; a failed `rel:<label>` facet
+    hides what that edge leads to. The types reachable from there (through the edge schema) cannot be listed,
+    so each rule about such a type reports `error` on the node we know about instead of vanishing.
+    """
+    out: dict[str, list[tuple[str, str]]] = {}
+    for node_id in sorted(graph.g.nodes):
+        node = graph.attrs(node_id)
+        if node["dangling"] or not node["errors"]:
+            continue
+        for facet, msg in sorted(node["errors"].items()):
+            if facet == "describe":
+                labels = [e.label for e in EDGE_TYPES.values() if node["type"] in e.sources]
+            elif facet.startswith("rel:") and facet[4:] in EDGE_TYPES:
+                labels = [facet[4:]]
+            else:
+                continue
+            what = "it could not be read" if facet == "describe" else f"its {facet[4:]} could not be read"
+            for type_ in sorted(_reachable(labels) - NEVER_HIDDEN - {node["type"]}):
+                hits = out.setdefault(type_, [])
+                if not any(n == node_id for n, _ in hits):
+                    hits.append((node_id, f"{label_of(node, node_id)}: {what}, so any {type_} reached through it "
+                                          f"is unknown: {msg}"))
+    return out
+
+
+def _reachable(labels: list[str]) -> set[str]:
+    """Node types reachable by following `labels` and then any edge onwards, in the edge schema."""
+    seen: set[str] = set()
+    todo = [EDGE_TYPES[lb].target for lb in labels]
+    while todo:
+        t = todo.pop()
+        if t not in seen:
+            seen.add(t)
+            todo += [e.target for e in EDGE_TYPES.values() if t in e.sources]
+    return seen
+
+
+def _ref(graph: ResourceGraph, node_id: str) -> ResourceRef:
+    node = graph.attrs(node_id)
+    return ResourceRef(arn=node_id, type=node["type"], name=node["name"], account=node["account"],
+                       region=node["region"])
+
+
 def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], today: dt.date,
              expired: dict[str, dict[str, Any]]) -> Finding | None:
     node = ctx.graph.attrs(node_id)
-    ref = ResourceRef(arn=node_id, type=node["type"], name=node["name"], account=node["account"],
-                      region=node["region"])
+    ref = _ref(ctx.graph, node_id)
     if rule.scope is not None:
         scope = evaluate(ctx, rule.scope, node_id)
         if scope.value is False:

@@ -20,6 +20,11 @@ PSEUDO = {"id": "the node id (ARN)", "name": "the resource name", "type": "the n
           "exists": "not dangling"}
 # Error facets that are not attributes: the whole node, its tags; `rel:<edge label>` marks a relation unreadable.
 NODE_FACETS = ("describe", "tags")
+# Named reads other than the node's own describe that set some of its attributes (graph.set_read): when such a
+# read fails, exactly the attributes it set are unknown. An endpoint's and a variant's configuration come from
+# DescribeEndpointConfig, not from DescribeEndpoint.
+READS: dict[str, tuple[str, ...]] = {"sagemaker.endpoint": ("config",), "sagemaker.variant": ("config",),
+                                    "sagemaker.model": ("search",)}  # models come from Search pages
 
 
 @dataclass(frozen=True)
@@ -120,7 +125,7 @@ def undeclared(type_: str, data: Mapping[str, Any]) -> list[str]:
 
 def bad_facet(type_: str, facet: str, edges: Iterable[str]) -> str | None:
     """Why an error facet is not something a node of `type_` has, or None."""
-    if facet in NODE_FACETS or facet in VOCABULARY.get(type_, {}):
+    if facet in NODE_FACETS or facet in VOCABULARY.get(type_, {}) or facet in READS.get(type_, ()):
         return None
     if facet.startswith("rel:"):
         return None if facet[4:] in set(edges) else f"error facet {facet!r}: no such edge label"

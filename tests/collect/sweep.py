@@ -1,0 +1,69 @@
+"""The fault sweep: audit the demo account with one operation answered badly, compare with the clean audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from auditor.app import exit_code
+from auditor.collect import collect
+from auditor.engine.evaluator import evaluate_rules
+from auditor.engine.loader import load_rules
+from auditor.model import Severity
+from auditor.report.model import build_report
+from auditor.session import SessionFactory
+from tests.collect.faults import Hooks, inject, recorder
+
+RULES = load_rules()
+
+
+@dataclass
+class Audit:
+    statuses: dict[tuple[str, str], str]  # (rule id, resource ARN) -> status
+    complete: bool
+    exit: int
+    errors: list[str]
+    operations: set[str] = field(default_factory=set)
+
+
+def audit(regions: list[str], hooks: Hooks | None = None) -> Audit:
+    """Collect and evaluate as `audit` does (one attempt per call, so a fault is not retried away)."""
+    seen: set[str] = set()
+    factory = SessionFactory(region=regions[0], max_attempts=1, hooks=(hooks or []) + recorder(seen))
+    graph = collect(factory, regions)
+    doc = build_report(evaluate_rules(graph, RULES), graph)
+    return Audit({(f["rule_id"], f["resource"]["arn"]): f["status"] for f in doc["findings"]}, doc["complete"],
+                 exit_code(doc, Severity.LOW), [f"{e.operation}: {e.code}" for e in graph.errors], seen)
+
+
+def problems(clean: Audit, faulty: Audit, kind: str) -> list[str]:
+    """How the faulty audit broke the promise: a pass the clean run did not have, or an unannounced gap."""
+    out = [f"{rule} on {arn}: pass, clean run said {clean.statuses[(rule, arn)]}"
+           for (rule, arn), status in sorted(faulty.statuses.items())
+           if status == "pass" and clean.statuses.get((rule, arn)) in ("fail", "error")]
+    undecided = any(s == "error" for s in faulty.statuses.values()) or faulty.errors
+    if undecided and (faulty.complete or faulty.exit != 3):
+        out.append(f"undecidable findings but complete={faulty.complete}, exit {faulty.exit}")
+    if kind != "empty" and faulty.complete and faulty.statuses != clean.statuses:
+        # a refused or unreadable answer either shows in the report or changes nothing (read another way)
+        changed = sorted(k for k in clean.statuses.keys() | faulty.statuses.keys()
+                         if clean.statuses.get(k) != faulty.statuses.get(k))
+        out.append(f"findings changed ({len(changed)}, e.g. {changed[0]}) but the audit says it is complete")
+    return out
+
+
+def sweep(regions: list[str], clean: Audit, cases: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
+    """{(operation, fault kind): problems} for every case."""
+    return {(op, kind): problems(clean, audit(regions, inject(kind, op)), kind) for op, kind in cases}
+
+
+def table(results: dict[tuple[str, str], list[str]]) -> str:
+    """One line per case: operation, kind, OK or the problems."""
+    return "\n".join(f"{op:<60} {kind:<9} {'ok' if not found else '; '.join(found)[:300]}"
+                     for (op, kind), found in sorted(results.items()))
+
+
+def summary(results: dict[tuple[str, str], Any]) -> str:
+    ops = {op for op, _ in results}
+    bad = sum(1 for found in results.values() if found)
+    return f"{len(ops)} operations x faults = {len(results)} cases, {bad} with problems"

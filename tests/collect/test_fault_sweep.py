@@ -1,0 +1,53 @@
+"""Every operation the tool calls, answered with AccessDenied, a malformed body or an empty body: never a false pass.
+
+The default run sweeps the operations behind the false passes of issue 17 (a bounded sample); `make fault-sweep`
+(FAULT_SWEEP=full) sweeps every operation the clean demo audit calls with every fault kind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from auditor_demo.account import demo_account
+from tests.collect.faults import FAULT_KINDS
+from tests.collect.sweep import Audit, audit, summary, sweep, table
+
+# The operations whose bad answers turned fails into passes or made findings vanish, each with the fault
+# kinds that did it (and the empty answer for the list every rule starts from).
+SAMPLE = [
+    ("sagemaker.ListEndpoints", "malformed"),
+    ("sagemaker.DescribeEndpointConfig", "denied"),
+    ("sagemaker.DescribeModel", "denied"),
+    ("application-auto-scaling.DescribeScalableTargets", "malformed"),
+    ("resource-groups-tagging-api.GetResources", "malformed"),
+    ("sagemaker.DescribeEndpoint", "empty"),
+]
+FULL = os.environ.get("FAULT_SWEEP") == "full"
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[tuple[list[str], Audit]]:
+    with demo_account() as regions:
+        # One region calls every operation the two-region demo calls (the second has the same kinds of resource)
+        scope = regions if FULL else regions[:1]
+        yield scope, audit(scope)
+
+
+def test_the_clean_demo_audit_is_the_baseline(demo: tuple[list[str], Audit]) -> None:
+    _, clean = demo
+    assert clean.errors == [] and clean.exit == 3  # undecidable by design: private image, deleted model
+    assert {op for op, _ in SAMPLE} <= clean.operations
+    assert "fail" in clean.statuses.values() and "pass" in clean.statuses.values()
+
+
+def test_no_fault_turns_a_fail_or_error_into_a_pass_or_goes_unreported(demo: tuple[list[str], Audit]) -> None:
+    regions, clean = demo
+    cases = [(op, kind) for op in sorted(clean.operations) for kind in FAULT_KINDS] if FULL else SAMPLE
+    results = sweep(regions, clean, cases)
+    if FULL:
+        print(f"\n{table(results)}\n{summary(results)}")
+    assert not [case for case, found in results.items() if found], table(
+        {case: found for case, found in results.items() if found})
