@@ -100,7 +100,7 @@ def test_undo_restores_the_before_state(demo: None, tmp_path: Path) -> None:
     before = state()
     remediate(tmp_path)
     journal = tmp_path / "remediation-journal.jsonl"
-    assert main(["undo", str(journal)]) == 0
+    assert main(["undo", str(journal), "--yes"]) == 0
     after = state()
     differ = {n for n in set(before) | set(after) if before.get(n) != after.get(n) and n != "__edges__"}
     # S3 cannot return a bucket to "never versioned": undo suspends versioning; that is the only difference
@@ -110,7 +110,7 @@ def test_undo_restores_the_before_state(demo: None, tmp_path: Path) -> None:
         assert (b["data"]["versioning_status"], a["data"]["versioning_status"]) == ("Disabled", "Suspended")
         assert {**b["data"], "versioning_status": None} == {**a["data"], "versioning_status": None}
     assert before["__edges__"] == after["__edges__"]
-    assert main(["undo", str(journal)]) == 0  # a second undo finds nothing left to reverse
+    assert main(["undo", str(journal), "--yes"]) == 0  # a second undo finds nothing left to reverse
     assert state() == after
 
 
@@ -140,7 +140,7 @@ def test_stop_then_restore_recreates_the_endpoint_exactly(demo: None, tmp_path: 
         EndpointConfigName="forecast-dev-config-v3")["EndpointConfigArn"])["Tags"]
     assert {"Key": "auditor:stopped-endpoint", "Value": "forecast-dev"} in cfg_tags
     assert aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[rid])["ScalableTargets"] == []
-    assert main(["restore", "forecast-dev", "--journal", str(tmp_path / "remediation-journal.jsonl")]) == 0
+    assert main(["restore", "forecast-dev", "--journal", str(tmp_path / "remediation-journal.jsonl"), "--yes"]) == 0
     assert endpoint_state() == before
 
 
@@ -182,33 +182,41 @@ def test_failure_mid_change_rolls_back_and_the_journal_says_exactly_what_happene
         rid = "endpoint/" + c["resource"].split(":endpoint/")[1]
         aas = boto3.client("application-autoscaling", region_name=region)
         assert aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[rid])["ScalableTargets"] == []
-    assert main(["undo", str(journal)]) == 0  # nothing is left to reverse, and saying so is not an error
+    assert main(["undo", str(journal), "--yes"]) == 0  # nothing is left to reverse, and saying so is not an error
+
+
+def versioning_plan(bucket: str, steps: int = 1) -> Any:
+    """A plan of enable-bucket-versioning (a declared forward call and its inverse), `steps` calls long."""
+    from auditor.remediate.registry import Call, Plan
+
+    call = Call("s3", "put_bucket_versioning", {"Bucket": bucket, "VersioningConfiguration": {"Status": "Enabled"}},
+                "us-east-1", "enable", (Call("s3", "put_bucket_versioning", {
+                    "Bucket": bucket, "VersioningConfiguration": {"Status": "Suspended"}}, "us-east-1", "suspend"),))
+    return Plan("SM-02-bucket-versioning", {"arn": f"arn:aws:s3:::{bucket}", "name": bucket, "type": "s3.bucket",
+                                            "account": "123456789012", "region": "us-east-1"},
+                "enable-bucket-versioning", "test", [call] * steps)
 
 
 def test_interrupted_change_is_journalled_and_undo_reverses_the_in_flight_step(demo: None, tmp_path: Path) -> None:
     from auditor.remediate.execute import apply_plan, undo_change
+    from auditor.remediate.inverse import undo_steps
     from auditor.remediate.journal import Journal
-    from auditor.remediate.registry import Call, Plan
 
     s3 = boto3.client("s3", region_name="us-east-1")
-    calls = [Call("s3", "put_bucket_versioning", {"Bucket": "acme-ml-models-dev", "VersioningConfiguration": {
-        "Status": "Enabled"}}, "us-east-1", "enable", (Call("s3", "put_bucket_versioning", {
-            "Bucket": "acme-ml-models-dev", "VersioningConfiguration": {"Status": "Suspended"}}, "us-east-1", "undo"),)),
-        Call("s3", "put_bucket_tagging", {"Bucket": "acme-ml-models-dev", "Tagging": {"TagSet": []}}, "us-east-1",
-             "second step")]
-    plan = Plan("SM-02-bucket-versioning", {"arn": "arn:aws:s3:::acme-ml-models-dev", "name": "acme-ml-models-dev"},
-                "enable-bucket-versioning", "test", calls)
+    plan = versioning_plan("acme-ml-models-dev", steps=2)
     journal = Journal(tmp_path / "j.jsonl")
+    made = []
 
     def client_for(service: str, region: str) -> Any:
         client = boto3.client(service, region_name=region)
-        if service == "s3":
-            real = client.put_bucket_tagging
+        real = client.put_bucket_versioning
 
-            def interrupted(**kw: Any) -> Any:
+        def second_is_interrupted(**kw: Any) -> Any:
+            made.append(kw)
+            if len(made) == 2:
                 raise KeyboardInterrupt
-            client.put_bucket_tagging = interrupted  # type: ignore[method-assign]
-            del real
+            return real(**kw)
+        client.put_bucket_versioning = second_is_interrupted  # type: ignore[method-assign]
         return client
 
     with pytest.raises(KeyboardInterrupt):
@@ -217,8 +225,9 @@ def test_interrupted_change_is_journalled_and_undo_reverses_the_in_flight_step(d
     assert "interrupted" in st["events"]
     assert [s["status"] for _, s in sorted(st["steps"].items())] == ["done", "pending"]
     assert s3.get_bucket_versioning(Bucket="acme-ml-models-dev")["Status"] == "Enabled"
-    n, failed = undo_change(st, journal, lambda s, r: boto3.client(s, region_name=r))
-    assert (n, failed) == (2, 0)
+    steps = undo_steps(st)
+    assert [s.step for s in steps] == [1, 0]  # the in-flight step too, newest first
+    assert undo_change(plan.change_id, steps, journal, lambda s, r: boto3.client(s, region_name=r)) == []
     assert s3.get_bucket_versioning(Bucket="acme-ml-models-dev")["Status"] == "Suspended"
 
 
@@ -264,7 +273,7 @@ def test_every_call_of_audit_remediate_and_undo_is_in_the_generated_policy(
 
     monkeypatch.setattr(session_mod.SessionFactory, "__init__", with_recorder)
     remediate(tmp_path)
-    assert main(["undo", str(tmp_path / "remediation-journal.jsonl")]) == 0
+    assert main(["undo", str(tmp_path / "remediation-journal.jsonl"), "--yes"]) == 0
     allowed = {a for s in policy_document(remediate=True)["Statement"] for a in s["Action"]}
     missing = {action_for(op) for op in made} - allowed
     assert len(made) > 40 and not missing, missing

@@ -7,11 +7,34 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from auditor.remediate.registry import Call, Plan, Target, remediator, wait_in_service
+from auditor.remediate.registry import WAIT, Call, Inverse, Plan, Target, UndoOp, remediator, wait_in_service, wait_op
 
 SM = "sagemaker"
 AAS = "application-autoscaling"
 DIM = "sagemaker:variant:DesiredInstanceCount"
+MARKER_PREFIX = "auditor:"
+
+
+def scaling_key(f: dict[str, Any], _b: dict[str, Any]) -> dict[str, Any]:
+    """A scalable target's identity, as the forward call named it (the namespace and dimension are ours)."""
+    return {"ServiceNamespace": SM, "ResourceId": f["ResourceId"], "ScalableDimension": DIM}
+
+
+def policy_key(f: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    return {**scaling_key(f, b), "PolicyName": f["PolicyName"]}
+
+
+POLICY_BODY = ("PolicyType", "TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration")
+
+
+# A new endpoint config deployed with UpdateEndpoint: undo switches back to the config recorded as the before-state.
+NEW_CONFIG_INVERSES = (
+    Inverse("sagemaker:create_endpoint_config"),  # kept: configs are never deleted
+    Inverse("sagemaker:update_endpoint", (UndoOp("sagemaker:update_endpoint", lambda f, b: {
+        "EndpointName": f["EndpointName"], "EndpointConfigName": b["endpoint_config"],
+        "RetainAllVariantProperties": True}, ("DeploymentConfig",)), wait_op())),
+    Inverse(f"sagemaker:{WAIT}"),
+)
 
 
 def new_config_calls(t: Target, desc: dict[str, Any], mutate: Callable[[dict[str, Any]], bool], suffix: str,
@@ -51,7 +74,8 @@ def new_config_calls(t: Target, desc: dict[str, Any], mutate: Callable[[dict[str
     "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:CreateEndpointConfig",
     "sagemaker:UpdateEndpoint", "sagemaker:ListTags", "sagemaker:AddTags", "cloudwatch:DescribeAlarms"],
     params={"sampling_percentage": 20, "destination": None},
-    example="rule SM-06-data-capture -> new config with DataCaptureConfig + UpdateEndpoint (blue/green, auto-rollback)")
+    example="rule SM-06-data-capture -> new config with DataCaptureConfig + UpdateEndpoint (blue/green, auto-rollback)",
+    inverses=NEW_CONFIG_INVERSES)
 def enable_data_capture(t: Target) -> Plan:
     """Deploy a copy of the endpoint config with data capture on (inputs and outputs), through a blue/green update
     that rolls back automatically on the endpoint's CloudWatch alarms. Capture lands beside the model artifacts
@@ -108,7 +132,25 @@ def _artifact_bucket_uri(t: Target) -> str | None:
     "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:RegisterScalableTarget",
     "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:PutScalingPolicy"],
     params={"idle_window": "24h"},
-    example="rule SM-14-idle-endpoint -> save state, stop schedules, remove scaling, delete the endpoint (restorable)")
+    example="rule SM-14-idle-endpoint -> save state, stop schedules, remove scaling, delete the endpoint (restorable)",
+    inverses=(
+        Inverse("sagemaker:add_tags", (UndoOp("sagemaker:delete_tags", lambda f, _b: {
+            "ResourceArn": f["ResourceArn"],
+            "TagKeys": [x["Key"] for x in f["Tags"] if x["Key"].startswith(MARKER_PREFIX)]}),)),
+        Inverse("sagemaker:stop_monitoring_schedule", (UndoOp("sagemaker:start_monitoring_schedule", lambda f, _b: {
+            "MonitoringScheduleName": f["MonitoringScheduleName"]}),)),
+        Inverse("application-autoscaling:delete_scaling_policy", (UndoOp(
+            "application-autoscaling:put_scaling_policy", policy_key, POLICY_BODY),)),
+        Inverse("application-autoscaling:deregister_scalable_target", (UndoOp(
+            "application-autoscaling:register_scalable_target", scaling_key, ("MinCapacity", "MaxCapacity")),)),
+        Inverse("sagemaker:delete_endpoint", (
+            UndoOp("sagemaker:create_endpoint", lambda f, b: {
+                "EndpointName": f["EndpointName"], "EndpointConfigName": b["endpoint"]["EndpointConfigName"]},
+                ("Tags", "DeploymentConfig")),
+            wait_op(),
+            UndoOp("sagemaker:update_endpoint_weights_and_capacities", lambda f, _b: {
+                "EndpointName": f["EndpointName"]}, ("DesiredWeightsAndCapacities",)))),
+    ))
 def stop_idle_endpoint(t: Target) -> Plan:
     """Stop an idle endpoint: re-check it is still idle, save everything needed to recreate it exactly (config,
     tags, deployment config, weights and counts, scaling targets and policies, monitoring schedules) in the journal
