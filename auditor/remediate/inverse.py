@@ -118,7 +118,8 @@ def inverse_calls(spec: RemediatorSpec, resource: dict[str, Any], before: dict[s
                           "inverse") from None
         for k, want in bound.items():
             if u.params.get(k) != want:
-                raise Refused(change_id, line, f"{op} parameter {k} is not derived from the recorded {key}")
+                raise Refused(change_id, line, f"{op} {k}={u.params.get(k)!r} is not what the recorded {key} "
+                              f"implies ({want!r})")
         extra = set(u.params) - set(bound) - set(decl.free)
         if extra:
             raise Refused(change_id, line, f"{op} carries parameters its declaration does not allow: "
@@ -162,6 +163,8 @@ def undo_steps(state: dict[str, Any]) -> list[UndoStep]:
             raise Refused(cid, s.get("line"), f"step {i!r} is not a step number")
         if s.get("status") not in ("done", "pending") or state["undone"].get(i) == "done":
             continue
+        if s.get("conflict"):
+            raise Refused(cid, s["conflict"], f"step {i} records a different call than line {s.get('line')}")
         forward = _call(s.get("call"), cid, s.get("line"), f"step {i}")
         recorded = s["call"].get("undo") or []
         if not isinstance(recorded, list):

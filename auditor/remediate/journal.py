@@ -159,9 +159,10 @@ def changes(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if r["event"] == "planned":
             c.update(plan=r)
         elif r["event"] in ("step-pending", "step-done", "step-failed"):
-            step = c["steps"].setdefault(r["step"], {"call": r["call"]})
+            step = c["steps"].setdefault(r["step"], {"call": r.get("call"), "line": r.get("_line")})
             step["status"] = r["event"].removeprefix("step-")
-            step["line"] = r.get("_line")
+            if r.get("call") != step["call"]:  # every record of a step repeats its call: they must agree
+                step["conflict"] = r.get("_line")
             if "error" in r:
                 step["error"] = r["error"]
         elif r["event"] in ("undo-done", "undo-failed"):

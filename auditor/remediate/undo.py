@@ -108,8 +108,9 @@ def run(path: Path, opts: UndoOptions, client_for: ClientFor, caller_account: Ca
     regions = {c["plan"]["resource"]["region"] for c, _ in todo}
     actual = caller_account(sorted(regions)[0])
     if accounts != {actual}:  # the journal names the account: never act on another one
-        _say(err, f"{command}: refused: the changes were made in account(s) {', '.join(sorted(accounts))}, the "
-             f"credentials are for account {actual} (pick one account's changes with --change); nothing was run")
+        _say(err, f"{command}: refused: {path}: the changes were made in account(s) {', '.join(sorted(accounts))},"
+             f" the credentials are for account {actual} (pick one account's changes with --change); nothing was "
+             "run")
         return exitcodes.INVALID_INPUT
     rows = [PlanRow(c["change_id"], c["plan"]["resource"]["account"], call,
                     f"undo step {s.step + 1} ({s.forward.operation}): {call.description}")

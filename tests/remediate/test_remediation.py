@@ -185,22 +185,11 @@ def test_failure_mid_change_rolls_back_and_the_journal_says_exactly_what_happene
     assert main(["undo", str(journal), "--yes"]) == 0  # nothing is left to reverse, and saying so is not an error
 
 
-def versioning_plan(bucket: str, steps: int = 1) -> Any:
-    """A plan of enable-bucket-versioning (a declared forward call and its inverse), `steps` calls long."""
-    from auditor.remediate.registry import Call, Plan
-
-    call = Call("s3", "put_bucket_versioning", {"Bucket": bucket, "VersioningConfiguration": {"Status": "Enabled"}},
-                "us-east-1", "enable", (Call("s3", "put_bucket_versioning", {
-                    "Bucket": bucket, "VersioningConfiguration": {"Status": "Suspended"}}, "us-east-1", "suspend"),))
-    return Plan("SM-02-bucket-versioning", {"arn": f"arn:aws:s3:::{bucket}", "name": bucket, "type": "s3.bucket",
-                                            "account": "123456789012", "region": "us-east-1"},
-                "enable-bucket-versioning", "test", [call] * steps)
-
-
 def test_interrupted_change_is_journalled_and_undo_reverses_the_in_flight_step(demo: None, tmp_path: Path) -> None:
     from auditor.remediate.execute import apply_plan, undo_change
     from auditor.remediate.inverse import undo_steps
     from auditor.remediate.journal import Journal
+    from tests.remediate.test_undo import versioning_plan
 
     s3 = boto3.client("s3", region_name="us-east-1")
     plan = versioning_plan("acme-ml-models-dev", steps=2)
