@@ -214,3 +214,12 @@ def test_a_step_whose_records_disagree_is_refused(bucket: Callable[[], str], tmp
     path.write_text(rechain(recs))
     code, _, err, rec = run(path)
     assert code == exitcodes.INVALID_INPUT and rec.calls == [] and "records a different call" in err
+
+
+def test_a_plan_with_an_undeclared_call_is_refused_before_it_runs(bucket: Callable[[], str], tmp_path: Path) -> None:
+    plan = versioning_plan()
+    plan.calls.append(Call("s3", "put_bucket_tagging", {"Bucket": BUCKET, "Tagging": {"TagSet": []}}, REGION, "tag"))
+    rec = Recorder()
+    status, why = apply_plan(plan, Journal(tmp_path / "j.jsonl"), rec)
+    assert status == "failed" and "s3:put_bucket_tagging is not a call remediator" in str(why)
+    assert rec.calls == [] and bucket() == "None"
