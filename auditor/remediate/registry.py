@@ -64,6 +64,12 @@ class Target:
     graph: ResourceGraph
     params: dict[str, Any]
     client: Callable[[str, str], Any]  # (service, region) -> boto3 client
+    # every selected, non-waived finding this change answers (one remediator, one resource): a remediator that
+    # fixes several rules at once acts only for these
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def rule_ids(self) -> set[str]:
+        return {f["rule_id"] for f in (self.findings or [self.finding])}
 
     @property
     def arn(self) -> str:

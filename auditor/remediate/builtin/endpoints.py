@@ -131,7 +131,7 @@ def _artifact_bucket_uri(t: Target) -> str | None:
     "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:RegisterScalableTarget",
     "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:PutScalingPolicy"],
-    params={"idle_window": "24h"},
+    params={"idle_window": "24h", "always_on": {"tag": "always-on", "values": ["true"]}},
     example="rule SM-14-idle-endpoint -> save state, stop schedules, remove scaling, delete the endpoint (restorable)",
     inverses=(
         Inverse("sagemaker:add_tags", (UndoOp("sagemaker:delete_tags", lambda f, _b: {
@@ -166,8 +166,8 @@ def stop_idle_endpoint(t: Target) -> Plan:
         p.skip_reason = f"endpoint is {desc.get('EndpointStatus')}, not InService"
         return p
     tags = sm.list_tags(ResourceArn=desc["EndpointArn"]).get("Tags", [])
-    if any(x["Key"].lower() == "always-on" and x["Value"].lower() == "true" for x in tags):
-        p.skip_reason = "designated always-on"
+    if designated(tags, t.params["always_on"]):  # the configured designation, as the audit evaluated it
+        p.skip_reason = f"designated always-on (tag {t.params['always_on']['tag']})"
         return p
     window = parse_duration(t.params["idle_window"])
     recent = _invocations(t, desc, window)
@@ -234,6 +234,12 @@ def stop_idle_endpoint(t: Target) -> Plan:
                         f"delete endpoint {t.name} (config {desc['EndpointConfigName']}, model and artifacts kept)",
                         tuple(restore)))
     return p
+
+
+def designated(tags: list[dict[str, str]], designation: dict[str, Any]) -> bool:
+    """Tag key and value compared case-insensitively, as the rule engine's designation condition does."""
+    values = {str(v).lower() for v in designation["values"]}
+    return any(x["Key"].lower() == str(designation["tag"]).lower() and x["Value"].lower() in values for x in tags)
 
 
 def _invocations(t: Target, desc: dict[str, Any], window: dt.timedelta) -> float:

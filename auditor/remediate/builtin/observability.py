@@ -11,6 +11,11 @@ CW = "cloudwatch"
 NS = "AWS/SageMaker"
 
 
+# Which alarms answer which rule: an alarm is created only for a selected, non-waived finding's rule.
+METRICS_FOR_RULE = {"SM-07-latency-alarm": ("ModelLatency",),
+                    "SM-07-error-alarms": ("Invocation5XXErrors", "Invocation4XXErrors")}
+
+
 def _variants(t: Target) -> list[str]:
     return [t.graph.attrs(v)["data"]["variant_name"] for v in t.graph.related(t.arn, "has_variant")]
 
@@ -23,7 +28,9 @@ def _variants(t: Target) -> list[str]:
                 "AlarmNames": [f["AlarmName"]]}),)),))
 def create_alarms(t: Target) -> Plan:
     """Create per-variant alarms on ModelLatency (p99, microseconds), Invocation5XXErrors and Invocation4XXErrors
-    (sums over 5 minutes), for the metrics that have no alarm yet. Undo deletes only the alarms it created."""
+    (sums over 5 minutes), for the metrics that have no alarm yet and whose rule was selected and not waived
+    (SM-07-latency-alarm: latency; SM-07-error-alarms: 5XX and 4XX; another rule: all three). Undo deletes only the
+    alarms it created."""
     p = t.plan("create-endpoint-alarms", f"alarms for endpoint {t.name}")
     cw = t.client(CW, t.region)
     covered = {m for a in t.graph.related(t.arn, "alarmed_by")
@@ -31,6 +38,8 @@ def create_alarms(t: Target) -> Plan:
     specs = [("ModelLatency", {"ExtendedStatistic": "p99"}, float(t.params["latency_p99_us"])),
              ("Invocation5XXErrors", {"Statistic": "Sum"}, float(t.params["errors_5xx"])),
              ("Invocation4XXErrors", {"Statistic": "Sum"}, float(t.params["errors_4xx"]))]
+    wanted = {m for r in t.rule_ids() for m in METRICS_FOR_RULE.get(r, [s[0] for s in specs])}
+    specs = [s for s in specs if s[0] in wanted]
     names = [f"{t.name}-{v}-{m}" for v in _variants(t) for m, _, _ in specs if m not in covered]
     found = cw.describe_alarms(AlarmNames=names).get("MetricAlarms", []) if names else []
     existing = {a["AlarmName"] for a in found}
