@@ -17,9 +17,10 @@ NS = "sagemaker"
 DIM = "sagemaker:variant:DesiredInstanceCount"
 
 
+RESTORE_TARGET = UndoOp("application-autoscaling:register_scalable_target", scaling_key, ("MinCapacity", "MaxCapacity"))
+# a new target is removed again, an existing one gets its previous capacity back
 REGISTER = Inverse("application-autoscaling:register_scalable_target", (
-    UndoOp("application-autoscaling:deregister_scalable_target", scaling_key),
-    UndoOp("application-autoscaling:register_scalable_target", scaling_key, ("MinCapacity", "MaxCapacity"))))
+    UndoOp("application-autoscaling:deregister_scalable_target", scaling_key), RESTORE_TARGET))
 def _rid(v: dict[str, Any]) -> str:
     return f"endpoint/{v['endpoint_name']}/variant/{v['variant_name']}"
 
@@ -132,7 +133,8 @@ def _policy_args(policy: dict[str, Any] | None, rid: str) -> dict[str, Any]:
     "application-autoscaling:RegisterScalableTarget"],
     params={"min_instances": 2},
     example="rule SM-04-min-instances -> autoscaling minimum 2, capacity 2, new config with InitialInstanceCount 2",
-    inverses=(REGISTER, *NEW_CONFIG_INVERSES, Inverse("sagemaker:update_endpoint_weights_and_capacities", (
+    inverses=(Inverse(REGISTER.forward, (RESTORE_TARGET,)),  # only ever raises an existing target's minimum
+              *NEW_CONFIG_INVERSES, Inverse("sagemaker:update_endpoint_weights_and_capacities", (
         UndoOp("sagemaker:update_endpoint_weights_and_capacities", lambda f, _b: {"EndpointName": f["EndpointName"]},
                ("DesiredWeightsAndCapacities",)), wait_op()))))
 def raise_min_instances(t: Target) -> Plan:
