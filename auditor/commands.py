@@ -24,9 +24,11 @@ def _reverse(argv: list[str], console: Any, err: Any, restore_endpoint: bool) ->
                                 description="Shows the plan, asks (or --yes), then runs only the declared inverse of "
                                 "each journalled call, on the resource, account and region it recorded.")
     if restore_endpoint:
-        p.add_argument("endpoint", help="name of the endpoint stopped by stop-idle-endpoint")
-        p.add_argument("--journal", type=Path, required=True)
-        p.add_argument("--region", help="the endpoint's region, when the journal stopped the name in several")
+        p.add_argument("endpoint", nargs="?", help="name of the endpoint stopped by stop-idle-endpoint")
+        p.add_argument("--journal", type=Path, help="read the stop from this journal (default: from the tags the "
+                       "stop left on the endpoint config)")
+        p.add_argument("--region", help="region(s) to look in, comma-separated (default: the AWS config region)")
+        p.add_argument("--list", action="store_true", help="list the endpoints the tool stopped")
     else:
         p.add_argument("journal", type=Path)
         p.add_argument("--change", action="append", default=[], help="only this change id (repeatable)")
@@ -34,12 +36,33 @@ def _reverse(argv: list[str], console: Any, err: Any, restore_endpoint: bool) ->
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--dry-run", action="store_true", help="only show the plan")
     a = p.parse_args(argv)
+    where = getattr(a, "region", None) or ""  # restore only
+    factory = SessionFactory(profile=a.profile, region=where.split(",")[0] or None)
+
+    def client_for(service: str, region: str) -> Any:
+        return factory.client(service, region=region)
+
+    def caller_account(region: str) -> str:
+        return str(factory.client("sts", region=region).get_caller_identity()["Account"])
+
+    if restore_endpoint and (a.list or a.journal is None):
+        from auditor.remediate import restore as restore_mod
+
+        regions = [r.strip() for r in (where or factory.default_region or "").split(",") if r.strip()]
+        if not regions:
+            p.error("no region: pass --region (or set AWS_DEFAULT_REGION)")
+        if a.list:
+            return restore_mod.list_stopped(regions, client_for, console)
+        if not a.endpoint:
+            p.error("the endpoint name is required (or --list)")
+        opts = undo_mod.UndoOptions(endpoint=a.endpoint, yes=a.yes, dry_run=a.dry_run)
+        return restore_mod.restore_from_aws(a.endpoint, regions, opts, client_for, caller_account, console, err)
+    if restore_endpoint and not a.endpoint:
+        p.error("the endpoint name is required (or --list)")
     opts = undo_mod.UndoOptions(changes=[] if restore_endpoint else a.change,
                                 endpoint=a.endpoint if restore_endpoint else None,
                                 region=a.region if restore_endpoint else None, yes=a.yes, dry_run=a.dry_run)
-    factory = SessionFactory(profile=a.profile)
-    return undo_mod.run(a.journal, opts, lambda s, r: factory.client(s, region=r),
-                        lambda r: str(factory.client("sts", region=r).get_caller_identity()["Account"]), console, err)
+    return undo_mod.run(a.journal, opts, client_for, caller_account, console, err)
 
 
 def undo(argv: list[str], console: Any, err: Any) -> int:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.remediate.execute import apply_plan, error_code
-from auditor.remediate.journal import Journal
+from auditor.remediate.journal import open_journal
 from auditor.remediate.registry import Plan, RemediatorSpec, Target, load_builtin, owning_endpoint
 
 APPLIED_VERIFIED = "applied and verified"
@@ -170,7 +170,7 @@ def remediate(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, op
             c.outcome = PLANNED
         return changes
     confirm(len(actionable), opts, console)
-    journal = Journal(opts.journal or Path("remediation-journal.jsonl"))
+    journal = open_journal(opts.journal or Path("remediation-journal.jsonl"), client_for)  # local or s3://
     for c in actionable:
         # Re-read right before acting: an earlier change (or someone else) may have changed the resource.
         fresh = Target(c.findings[0], graph, c.params, client_for, c.findings)

@@ -172,3 +172,73 @@ def changes(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         elif r["event"] == "outcome":
             c["outcome"] = r["outcome"]
     return state
+
+
+def is_s3(target: str | Path) -> bool:
+    # "s3://b/k" as typed; "s3:/b/k" once argparse's Path() has collapsed the double slash
+    return str(target).startswith("s3:/")
+
+
+def s3_location(target: str | Path) -> tuple[str, str]:
+    bucket, _, key = str(target).split(":/", 1)[1].lstrip("/").partition("/")
+    return bucket, key
+
+
+class S3Journal(Journal):
+    """The journal as one S3 object, rewritten whole on every record (S3 has no append): a PutObject that succeeded
+    is as durable as an fsynced line, and a nightly job's journal survives the machine. `s3://bucket/prefix` starts
+    a new object under the prefix; `s3://bucket/key.jsonl` continues that object (undo records its own calls)."""
+
+    def __init__(self, target: str | Path, client: Any) -> None:
+        bucket, key = s3_location(target)
+        if not bucket:
+            raise InputError(str(target), None, "an S3 journal is s3://BUCKET/PREFIX or s3://BUCKET/KEY.jsonl")
+        self.client, self.bucket, self._text = client, bucket, ""
+        if key.endswith(".jsonl"):
+            self._text = read_s3(client, bucket, key)
+        else:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+            key = f"{key.rstrip('/')}/remediation-journal-{stamp}-{os.urandom(3).hex()}.jsonl".lstrip("/")
+        self.key = key
+        self.uri = f"s3://{bucket}/{key}"
+        self.path = Path(self.uri)
+        self._last: str | None = None
+
+    def _tail(self) -> str:
+        records, _ = parse(self.path, self._text)
+        return str(records[-1]["hash"]) if records else GENESIS
+
+    def _write(self, text: str) -> None:
+        self._text += text
+        self.client.put_object(Bucket=self.bucket, Key=self.key, Body=self._text.encode("utf-8"),
+                               ContentType="application/x-ndjson")
+
+
+def read_s3(client: Any, bucket: str, key: str) -> str:
+    from botocore.exceptions import ClientError
+
+    uri = f"s3://{bucket}/{key}"
+    try:
+        body = client.get_object(Bucket=bucket, Key=key)["Body"].read(MAX_JOURNAL + 1)
+    except ClientError as exc:
+        raise InputError(uri, None, f"cannot read journal: {exc.response.get('Error', {}).get('Code')}") from None
+    if len(body) > MAX_JOURNAL:
+        raise InputError(uri, None, f"journal larger than {MAX_JOURNAL // 2**20} MiB")
+    try:
+        return str(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(uri, None, "not UTF-8 text") from None
+
+
+def open_journal(target: str | Path, client_for: Any) -> Journal:
+    """A local journal, or an S3 one for s3:// targets (client_for(service, region) makes the S3 client)."""
+    return S3Journal(target, client_for("s3", "us-east-1")) if is_s3(target) else Journal(Path(target))
+
+
+def load_any(target: str | Path, client_for: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The records and warnings of a local or S3 journal."""
+    if is_s3(target):
+        bucket, key = s3_location(target)
+        uri = f"s3://{bucket}/{key}"
+        return parse(Path(uri), read_s3(client_for("s3", "us-east-1"), bucket, key))
+    return load(Path(target))

@@ -12,7 +12,7 @@ from typing import Any
 from auditor import exitcodes
 from auditor.remediate.execute import undo_change
 from auditor.remediate.inverse import Refused, UndoStep, undo_steps
-from auditor.remediate.journal import Journal, changes, load
+from auditor.remediate.journal import Journal, changes, load_any, open_journal
 from auditor.remediate.plantable import PlanRow, render
 from auditor.textsafe import clean
 
@@ -78,17 +78,36 @@ def _confirm(opts: UndoOptions, n: int, accounts: set[str], regions: set[str], c
     return None
 
 
+class MemoryJournal(Journal):
+    """Where a restore from tags records its calls when no journal file is given (shown, never written)."""
+
+    def __init__(self) -> None:  # no file: nothing to open
+        self.records: list[dict[str, Any]] = []
+
+    def append(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+
+
 def run(path: Path, opts: UndoOptions, client_for: ClientFor, caller_account: Callable[[str], str], console: Any,
         err: Any) -> int:
-    """Reverse the picked changes. Everything is checked before the first call; exit code from auditor.exitcodes."""
+    """Reverse the picked changes of a journal. Exit code from auditor.exitcodes."""
     command = "audit restore" if opts.endpoint is not None else "audit undo"
-    records, warnings = load(path)
+    records, warnings = load_any(path, client_for)
     for w in warnings:
         _say(err, f"{command}: warning: {w}", "yellow")
     picked, why = pick(changes(records), opts)
     if why:
         _say(err, f"{command}: error: {why} in {path}")
         return exitcodes.INVALID_INPUT
+    journal = open_journal(path, client_for)
+    return reverse(picked, getattr(journal, "uri", path), journal, opts, client_for, caller_account, console, err)
+
+
+def reverse(picked: list[dict[str, Any]], source: Path | str, journal: Journal, opts: UndoOptions,
+            client_for: ClientFor, caller_account: Callable[[str], str], console: Any, err: Any) -> int:
+    """Check every change before the first call, show the plan, confirm, then reverse newest first."""
+    command = "audit restore" if opts.endpoint is not None else "audit undo"
+    path = source
     todo: list[tuple[dict[str, Any], list[UndoStep]]] = []
     try:
         for c in picked:
@@ -123,7 +142,6 @@ def run(path: Path, opts: UndoOptions, client_for: ClientFor, caller_account: Ca
     if refusal:
         _say(err, f"{command}: {refusal}")
         return exitcodes.REFUSED
-    journal = Journal(path)
     failed = 0
     for c, steps in todo:
         errors = undo_change(c["change_id"], steps, journal, client_for)

@@ -223,3 +223,29 @@ def test_a_plan_with_an_undeclared_call_is_refused_before_it_runs(bucket: Callab
     status, why = apply_plan(plan, Journal(tmp_path / "j.jsonl"), rec)
     assert status == "failed" and "s3:put_bucket_tagging is not a call remediator" in str(why)
     assert rec.calls == [] and bucket() == "None"
+
+
+def test_a_journal_in_s3_is_written_by_remediation_and_read_by_undo(bucket: Callable[[], str], tmp_path: Path) -> None:
+    from auditor.engine.config import Config
+    from auditor.engine.loader import load_rules
+    from auditor.remediate.flow import RemediationOptions, remediate
+    from tests.remediate.test_selection import finding, graph
+
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket="journals")
+    doc = {"findings": [finding("SM-07-error-alarms", "fail", "create-endpoint-alarms")]}
+    out = io.StringIO()
+    changes = remediate(doc, load_rules(), Config(),
+                        graph(), RemediationOptions(yes=True, journal=Path("s3://journals/nightly")),
+                        lambda s, r: boto3.client(s, region_name=r), Console(file=out, width=120), quiet=True)
+    assert [c.outcome for c in changes] == ["applied"]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="journals")["Contents"]]
+    assert len(keys) == 1 and keys[0].startswith("nightly/remediation-journal-") and keys[0].endswith(".jsonl")
+    assert not list(tmp_path.iterdir()) and not Path("remediation-journal.jsonl").exists()  # nothing local
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    assert len(cw.describe_alarms()["MetricAlarms"]) == 2
+    assert main(["undo", f"s3://journals/{keys[0]}", "--yes"]) == exitcodes.OK
+    assert cw.describe_alarms()["MetricAlarms"] == []
+    body = s3.get_object(Bucket="journals", Key=keys[0])["Body"].read().decode()
+    assert body.count('"event": "undo-done"') == 2  # undo recorded itself in the same object, chain intact
+    assert main(["undo", f"s3://journals/{keys[0]}", "--yes"]) == exitcodes.OK  # already undone: reads it again

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from auditor.remediate.registry import WAIT, Call, Inverse, Plan, Target, UndoOp, remediator, wait_in_service, wait_op
+from auditor.remediate.stopstate import encode, restore_state, stop_calls
 
 SM = "sagemaker"
 AAS = "application-autoscaling"
@@ -181,58 +182,17 @@ def stop_idle_endpoint(t: Target) -> Plan:
     policies = [x for rid in rids for x in aas.describe_scaling_policies(
         ServiceNamespace=SM, ResourceId=rid, ScalableDimension=DIM).get("ScalingPolicies", [])]
     schedules = sm.list_monitoring_schedules(EndpointName=t.name).get("MonitoringScheduleSummaries", [])
+    state = restore_state(desc, tags, targets, policies, schedules)
     p.before = {"endpoint": {k: desc.get(k) for k in ("EndpointName", "EndpointArn", "EndpointConfigName",
                                                         "LastDeploymentConfig", "ProductionVariants")},
                 "tags": tags, "scalable_targets": targets, "scaling_policies": policies,
                 "monitoring_schedules": [{"name": s["MonitoringScheduleName"], "status": s["MonitoringScheduleStatus"]}
-                                         for s in schedules]}
+                                         for s in schedules], "restore": state}
     cfg_arn = sm.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"])["EndpointConfigArn"]
     stopped_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    marker = [{"Key": "auditor:stopped-endpoint", "Value": t.name}, {"Key": "auditor:stopped-at", "Value": stopped_at},
-              {"Key": "auditor:restore", "Value": "audit restore ENDPOINT --journal JOURNAL"}]
-    p.calls.append(Call(SM, "add_tags", {"ResourceArn": cfg_arn, "Tags": marker}, t.region,
-                        "mark the endpoint config with what was stopped and when",
-                        (Call(SM, "delete_tags", {"ResourceArn": cfg_arn, "TagKeys": [m["Key"] for m in marker]},
-                              t.region, "remove the stop markers"),)))
-    for s in schedules:
-        if s["MonitoringScheduleStatus"] == "Scheduled":
-            name = s["MonitoringScheduleName"]
-            p.calls.append(Call(SM, "stop_monitoring_schedule", {"MonitoringScheduleName": name}, t.region,
-                                f"stop monitoring schedule {name}",
-                                (Call(SM, "start_monitoring_schedule", {"MonitoringScheduleName": name}, t.region,
-                                      f"start monitoring schedule {name}"),)))
-    for pol in policies:
-        args = {k: pol[k] for k in ("PolicyName", "ServiceNamespace", "ResourceId", "ScalableDimension", "PolicyType")}
-        for k in ("TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration"):
-            if pol.get(k):
-                args[k] = pol[k]
-        p.calls.append(Call(AAS, "delete_scaling_policy", {k: pol[k] for k in (
-            "PolicyName", "ServiceNamespace", "ResourceId", "ScalableDimension")}, t.region,
-            f"remove scaling policy {pol['PolicyName']}", (Call(AAS, "put_scaling_policy", args, t.region,
-                                                                f"restore scaling policy {pol['PolicyName']}"),)))
-    for tg in targets:
-        key = {k: tg[k] for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")}
-        p.calls.append(Call(AAS, "deregister_scalable_target", key, t.region,
-                            f"remove scalable target {tg['ResourceId']}",
-                            (Call(AAS, "register_scalable_target", {**key, "MinCapacity": tg["MinCapacity"],
-                                                                     "MaxCapacity": tg["MaxCapacity"]}, t.region,
-                                  f"restore scalable target {tg['ResourceId']}"),)))
-    create: dict[str, Any] = {"EndpointName": t.name, "EndpointConfigName": desc["EndpointConfigName"], "Tags": tags}
-    if desc.get("LastDeploymentConfig"):
-        create["DeploymentConfig"] = desc["LastDeploymentConfig"]
-    capacities = [{"VariantName": v["VariantName"], **({"DesiredWeight": v["CurrentWeight"]}
-                                                        if "CurrentWeight" in v else {}),
-                   **({"DesiredInstanceCount": v["CurrentInstanceCount"]} if "CurrentInstanceCount" in v else {})}
-                  for v in variants]
-    restore: list[Call] = [Call(SM, "create_endpoint", create, t.region, f"recreate endpoint {t.name}"),
-                           wait_in_service(t.name, t.region)]
-    if any(len(c) > 1 for c in capacities):
-        restore += [Call(SM, "update_endpoint_weights_and_capacities", {"EndpointName": t.name,
-                         "DesiredWeightsAndCapacities": capacities}, t.region, "re-apply weights and counts"),
-                    wait_in_service(t.name, t.region)]
-    p.calls.append(Call(SM, "delete_endpoint", {"EndpointName": t.name}, t.region,
-                        f"delete endpoint {t.name} (config {desc['EndpointConfigName']}, model and artifacts kept)",
-                        tuple(restore)))
+    p.calls = stop_calls(t.name, t.region, cfg_arn, state, stopped_at)
+    if not encode(state):
+        p.notes.append("the saved state is too large for the config's tags: restore it with --journal")
     return p
 
 
