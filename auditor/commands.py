@@ -52,7 +52,7 @@ def _reverse(argv: list[str], console: Any, err: Any, restore_endpoint: bool) ->
         if not regions:
             p.error("no region: pass --region (or set AWS_DEFAULT_REGION)")
         if a.list:
-            return restore_mod.list_stopped(regions, client_for, console)
+            return restore_mod.list_stopped(regions, client_for, console, err)
         if not a.endpoint:
             p.error("the endpoint name is required (or --list)")
         opts = undo_mod.UndoOptions(endpoint=a.endpoint, yes=a.yes, dry_run=a.dry_run)

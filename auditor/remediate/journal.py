@@ -16,6 +16,7 @@ from auditor.yamlsafe import InputError
 GENESIS = "0" * 64
 TORN = "torn-record"  # journal-level event: the line before it is a record a crash cut short
 JOURNAL_EVENTS = (TORN,)
+STEP_EVENTS = ("step-pending", "step-done", "step-failed", "undo-done", "undo-failed")
 MAX_JOURNAL = 256 * 1024 * 1024  # far beyond any real run; bounds the memory a hostile file can take
 
 
@@ -120,8 +121,15 @@ def parse(path: Path, text: str) -> tuple[list[dict[str, Any]], list[str]]:
                 break
             bad_line = i
             continue
-        if not isinstance(rec, dict) or not isinstance(rec.get("change_id"), str) or "event" not in rec:
+        if not isinstance(rec, dict) or not isinstance(rec.get("change_id"), str) or \
+                not isinstance(rec.get("event"), str):
             raise InputError(path, i, "not a journal record (needs change_id and event)")
+        if rec["event"] in STEP_EVENTS and not (type(rec.get("step")) is int and rec["step"] >= 0
+                                                and (rec["event"].startswith("undo") or
+                                                     isinstance(rec.get("call"), dict))):
+            raise InputError(path, i, f"a {rec['event']} record needs a step number and its call")
+        if rec["event"] == "planned" and not isinstance(rec.get("resource"), dict):
+            raise InputError(path, i, "a planned record needs its resource")
         if bad_line is not None and not (rec["event"] == TORN and rec.get("line") == bad_line):
             raise InputError(path, bad_line, "not a journal record (invalid JSON): refusing to skip it and read "
                              "the records after it")

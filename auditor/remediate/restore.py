@@ -39,6 +39,20 @@ def find_stopped(client_for: ClientFor, regions: list[str]) -> Iterator[Stopped]
                                   cfg["EndpointConfigName"], arn, tags)
 
 
+def read_stopped(client_for: ClientFor, regions: list[str], err: Any) -> list[Stopped] | None:
+    """find_stopped, or None after saying (one line) why the configs could not be read: never "none stopped"."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from auditor.textsafe import clean
+
+    try:
+        return list(find_stopped(client_for, regions))
+    except (ClientError, BotoCoreError) as exc:
+        err.print(clean(f"audit restore: error: cannot read the endpoint configs' tags: {exc}", None), markup=False,
+                  highlight=False)
+        return None
+
+
 def change_from_tags(s: Stopped) -> dict[str, Any] | None:
     """The stop as a journal would hold it (plan, before-state, steps done), rebuilt from the config's tags; None
     when the tags hold no readable state. The caller validates it like any journalled change."""
@@ -66,7 +80,10 @@ def restore_from_aws(name: str, regions: list[str], opts: Any, client_for: Clien
     from auditor.remediate.undo import MemoryJournal, reverse
     from auditor.textsafe import clean
 
-    found = sorted((s for s in find_stopped(client_for, regions) if s.name == name), key=lambda s: s.stopped_at)
+    stopped = read_stopped(client_for, regions, err)
+    if stopped is None:
+        return exitcodes.INCOMPLETE
+    found = sorted((s for s in stopped if s.name == name), key=lambda s: s.stopped_at)
     if len({s.region for s in found}) > 1:
         err.print(clean(f"audit restore: error: {name} was stopped in {', '.join(sorted({s.region for s in found}))}"
                         ": pass --region", None), markup=False, highlight=False)
@@ -85,7 +102,7 @@ def restore_from_aws(name: str, regions: list[str], opts: Any, client_for: Clien
                        caller_account, console, err))
 
 
-def list_stopped(regions: list[str], client_for: ClientFor, console: Any) -> int:
+def list_stopped(regions: list[str], client_for: ClientFor, console: Any, err: Any) -> int:
     """`audit restore --list`: the endpoints the tool stopped, from the config tags."""
     from rich.table import Table
     from rich.text import Text
@@ -96,7 +113,10 @@ def list_stopped(regions: list[str], client_for: ClientFor, console: Any) -> int
     t = Table(title="Endpoints stopped by sagemaker-auditor", header_style="bold")
     for col in ("endpoint", "region", "stopped at", "endpoint config", "restorable"):
         t.add_column(col, overflow="fold")
-    for s in sorted(find_stopped(client_for, regions), key=lambda s: (s.region, s.name, s.stopped_at)):
+    stopped = read_stopped(client_for, regions, err)
+    if stopped is None:
+        return exitcodes.INCOMPLETE
+    for s in sorted(stopped, key=lambda s: (s.region, s.name, s.stopped_at)):
         ok = "yes" if change_from_tags(s) is not None else "no (state unreadable: use --journal)"
         t.add_row(*(Text(clean(x, None)) for x in (s.name, s.region, s.stopped_at, s.config_name, ok)))
     console.print(t)

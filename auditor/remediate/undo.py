@@ -125,7 +125,12 @@ def reverse(picked: list[dict[str, Any]], source: Path | str, journal: Journal, 
         return exitcodes.OK
     accounts = {c["plan"]["resource"]["account"] for c, _ in todo}
     regions = {c["plan"]["resource"]["region"] for c, _ in todo}
-    actual = caller_account(sorted(regions)[0])
+    try:
+        actual = caller_account(sorted(regions)[0])
+    except Exception as exc:  # noqa: BLE001 - which account we are in must be known before any call
+        _say(err, f"{command}: error: cannot tell which account the credentials are for ({type(exc).__name__}: "
+             f"{exc}); nothing was run")
+        return exitcodes.NO_CREDENTIALS
     if accounts != {actual}:  # the journal names the account: never act on another one
         _say(err, f"{command}: refused: {path}: the changes were made in account(s) {', '.join(sorted(accounts))},"
              f" the credentials are for account {actual} (pick one account's changes with --change); nothing was "

@@ -17,7 +17,7 @@ from auditor.yamlsafe import InputError
 def write_three(path: Path) -> Journal:
     j = Journal(path)
     for i, event in enumerate(("planned", "step-pending", "step-done")):
-        j.append({"change_id": "c1", "event": event, "step": 0, "n": i, "call": {"x": i}})
+        j.append({"change_id": "c1", "event": event, "step": 0, "n": i, "call": {"x": i}, "resource": {}})
     return j
 
 
@@ -44,7 +44,7 @@ def test_records_round_trip_with_a_chain_and_the_file_is_private(tmp_path: Path)
     assert recs[0]["hash"] == digest(GENESIS, {k: v for k, v in recs[0].items() if k != "_line"})
     assert recs[1]["hash"] == digest(recs[0]["hash"], {k: v for k, v in recs[1].items() if k != "_line"})
     # a second writer (the next run) continues the chain
-    Journal(path).append({"change_id": "c2", "event": "planned"})
+    Journal(path).append({"change_id": "c2", "event": "planned", "resource": {}})
     assert [r["change_id"] for r in read(path)] == ["c1", "c1", "c1", "c2"]
 
 
@@ -85,7 +85,7 @@ def test_a_torn_last_line_is_reported_and_the_next_run_marks_it(tmp_path: Path) 
         fh.write('{"change_id": "c1", "event": "step-pe')  # the crash
     recs, warnings = load(path)
     assert len(recs) == 3 and len(warnings) == 1 and ":4: the last record was cut short" in warnings[0]
-    Journal(path).append({"change_id": "c2", "event": "planned"})  # the next run appends after it
+    Journal(path).append({"change_id": "c2", "event": "planned", "resource": {}})  # the next run appends after it
     recs, warnings = load(path)
     assert [r["event"] for r in recs] == ["planned", "step-pending", "step-done", "torn-record", "planned"]
     assert len(warnings) == 1 and ":4:" in warnings[0]
@@ -122,3 +122,19 @@ def test_a_rechained_journal_reads_back(tmp_path: Path) -> None:
     recs[1]["n"] = 99
     path.write_text(rechain(recs))
     assert [r["n"] for r in read(path)] == [0, 99, 2]
+
+
+@pytest.mark.parametrize("record", [
+    {"change_id": "c", "event": "step-done", "step": [1], "call": {}},
+    {"change_id": "c", "event": "undo-done", "step": "0"},
+    {"change_id": "c", "event": "step-pending", "step": 0},
+    {"change_id": "c", "event": "step-done", "step": True, "call": {}},
+    {"change_id": "c", "event": "planned", "resource": "arn"},
+    {"change_id": "c", "event": ["planned"]},
+])
+def test_a_record_of_the_wrong_shape_is_a_located_error_not_a_crash(tmp_path: Path, record: dict[str, Any]) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_text(rechain([{"change_id": "c", "event": "planned", "resource": {}}, record]))
+    with pytest.raises(InputError) as exc:
+        read(path)
+    assert exc.value.line == 2

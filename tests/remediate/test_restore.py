@@ -101,3 +101,21 @@ def test_the_state_codec_round_trips_and_refuses_garbage() -> None:
     assert all(len(v) <= 256 for v in tags.values()) and decode(tags) == state
     assert decode({f"{STATE}00": "not base64!"}) is None
     assert decode({}) is None
+
+
+def test_unreadable_configs_are_an_incomplete_restore_never_none_stopped(
+        stopped: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import auditor.session as session_mod
+    from tests.collect.faults import deny
+
+    real = session_mod.SessionFactory.__init__
+
+    def denied(self: Any, *a: Any, **kw: Any) -> None:
+        real(self, *a, **{**kw, "hooks": deny("sagemaker.ListTags")})
+
+    monkeypatch.setattr(session_mod.SessionFactory, "__init__", denied)
+    assert main(["restore", "--list", "--region", REGION]) == exitcodes.INCOMPLETE
+    assert main(["restore", ENDPOINT, "--region", REGION, "--yes"]) == exitcodes.INCOMPLETE
+    err = capsys.readouterr().err
+    assert err.count("cannot read the endpoint configs' tags") == 2 and "AccessDenied" in err
+    assert "Traceback" not in err

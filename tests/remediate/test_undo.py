@@ -249,3 +249,17 @@ def test_a_journal_in_s3_is_written_by_remediation_and_read_by_undo(bucket: Call
     body = s3.get_object(Bucket="journals", Key=keys[0])["Body"].read().decode()
     assert body.count('"event": "undo-done"') == 2  # undo recorded itself in the same object, chain intact
     assert main(["undo", f"s3://journals/{keys[0]}", "--yes"]) == exitcodes.OK  # already undone: reads it again
+
+
+def test_undo_refuses_when_the_credentials_account_cannot_be_read(bucket: Callable[[], str], tmp_path: Path) -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    path = applied(tmp_path, versioning_plan())
+
+    def no_credentials(_region: str) -> str:
+        raise NoCredentialsError
+
+    err = io.StringIO()
+    code = undo.run(path, undo.UndoOptions(yes=True), Recorder(), no_credentials, Console(file=io.StringIO()),
+                    Console(file=err, width=200))
+    assert code == exitcodes.NO_CREDENTIALS and "nothing was run" in err.getvalue() and bucket() == "Enabled"
