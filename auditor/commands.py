@@ -17,43 +17,52 @@ def dispatch(argv: list[str], console: Any, err: Any) -> int:
 
 
 def _reverse(argv: list[str], console: Any, err: Any, restore_endpoint: bool) -> int:
-    from auditor.remediate.execute import undo_change
-    from auditor.remediate.journal import Journal, changes, read
+    from auditor.remediate import undo as undo_mod
     from auditor.session import SessionFactory
 
-    p = argparse.ArgumentParser(prog="audit restore" if restore_endpoint else "audit undo")
+    p = argparse.ArgumentParser(prog="audit restore" if restore_endpoint else "audit undo",
+                                description="Shows the plan, asks (or --yes), then runs only the declared inverse of "
+                                "each journalled call, on the resource, account and region it recorded.")
     if restore_endpoint:
-        p.add_argument("endpoint", help="name of the endpoint stopped by stop-idle-endpoint")
-        p.add_argument("--journal", type=Path, required=True)
+        p.add_argument("endpoint", nargs="?", help="name of the endpoint stopped by stop-idle-endpoint")
+        p.add_argument("--journal", type=Path, help="read the stop from this journal (default: from the tags the "
+                       "stop left on the endpoint config)")
+        p.add_argument("--region", help="region(s) to look in, comma-separated (default: the AWS config region)")
+        p.add_argument("--list", action="store_true", help="list the endpoints the tool stopped")
     else:
         p.add_argument("journal", type=Path)
         p.add_argument("--change", action="append", default=[], help="only this change id (repeatable)")
     p.add_argument("--profile")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--dry-run", action="store_true", help="only show the plan")
     a = p.parse_args(argv)
-    state = changes(read(a.journal))
-    if restore_endpoint:
-        picked = [c for c in state.values() if c.get("plan", {}).get("remediator") == "stop-idle-endpoint"
-                  and c["plan"]["resource"]["name"] == a.endpoint]
-        if not picked:
-            err.print(f"no stop of endpoint {a.endpoint!r} in {a.journal}", highlight=False, markup=False)
-            return exitcodes.INVALID_INPUT
-        picked = picked[-1:]
-    else:
-        picked = [c for cid, c in state.items() if not a.change or cid in a.change]
-        unknown = set(a.change) - set(state)
-        if unknown:
-            err.print(f"no change {', '.join(sorted(unknown))} in {a.journal}", highlight=False, markup=False)
-            return exitcodes.INVALID_INPUT
-    factory = SessionFactory(profile=a.profile)
-    journal = Journal(a.journal)
-    failed = 0
-    for c in reversed(picked):  # newest change first
-        n, bad = undo_change(c, journal, lambda s, r: factory.client(s, region=r))
-        failed += bad
-        what = c.get("plan", {}).get("description", c["change_id"])
-        console.print(f"{'FAILED to undo' if bad else 'undone'}: {c['change_id']} {what} ({n} step(s))",
-                      highlight=False, markup=False)
-    return exitcodes.INCOMPLETE if failed else exitcodes.OK
+    where = getattr(a, "region", None) or ""  # restore only
+    factory = SessionFactory(profile=a.profile, region=where.split(",")[0] or None)
+
+    def client_for(service: str, region: str) -> Any:
+        return factory.client(service, region=region)
+
+    def caller_account(region: str) -> str:
+        return str(factory.client("sts", region=region).get_caller_identity()["Account"])
+
+    if restore_endpoint and (a.list or a.journal is None):
+        from auditor.remediate import restore as restore_mod
+
+        regions = [r.strip() for r in (where or factory.default_region or "").split(",") if r.strip()]
+        if not regions:
+            p.error("no region: pass --region (or set AWS_DEFAULT_REGION)")
+        if a.list:
+            return restore_mod.list_stopped(regions, client_for, console, err)
+        if not a.endpoint:
+            p.error("the endpoint name is required (or --list)")
+        opts = undo_mod.UndoOptions(endpoint=a.endpoint, yes=a.yes, dry_run=a.dry_run)
+        return restore_mod.restore_from_aws(a.endpoint, regions, opts, client_for, caller_account, console, err)
+    if restore_endpoint and not a.endpoint:
+        p.error("the endpoint name is required (or --list)")
+    opts = undo_mod.UndoOptions(changes=[] if restore_endpoint else a.change,
+                                endpoint=a.endpoint if restore_endpoint else None,
+                                region=a.region if restore_endpoint else None, yes=a.yes, dry_run=a.dry_run)
+    return undo_mod.run(a.journal, opts, client_for, caller_account, console, err)
 
 
 def undo(argv: list[str], console: Any, err: Any) -> int:
@@ -97,7 +106,7 @@ def rules(argv: list[str], console: Any, err: Any) -> int:
 
     from auditor.engine.loader import load_rules
     from auditor.engine.schema import rule_schema
-    from auditor.report.terminal import clean
+    from auditor.textsafe import clean
 
     p = argparse.ArgumentParser(prog="audit rules", description="Inspect and validate rule files.")
     sub = p.add_subparsers(dest="cmd", required=True)

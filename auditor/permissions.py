@@ -18,6 +18,53 @@ ACTION_FOR_OPERATION = {
 }
 
 
+# Where AWS lets an action be scoped, it is: (Sid, resource ARN patterns, condition). Everything else gets "*"
+# (AWS offers no resource-level permission for it, or the tool must see every resource of the account).
+SM_WRITE = ("SageMakerEndpointsOnly", ["arn:aws:sagemaker:*:*:endpoint/*", "arn:aws:sagemaker:*:*:endpoint-config/*",
+                                       "arn:aws:sagemaker:*:*:monitoring-schedule/*"], None)
+ALARMS = ("TheStandardEndpointAlarmsOnly",  # the alarms create-endpoint-alarms names ENDPOINT-VARIANT-METRIC
+          [f"arn:aws:cloudwatch:*:*:alarm:*-{m}" for m in ("ModelLatency", "Invocation5XXErrors",
+                                                            "Invocation4XXErrors")], None)
+SCOPES: dict[str, tuple[str, list[str], dict[str, Any] | None]] = {
+    **{f"sagemaker:{a}": SM_WRITE for a in (
+        "CreateEndpoint", "CreateEndpointConfig", "UpdateEndpoint", "DeleteEndpoint", "AddTags", "DeleteTags",
+        "UpdateEndpointWeightsAndCapacities", "StartMonitoringSchedule", "StopMonitoringSchedule")},
+    "cloudwatch:PutMetricAlarm": ALARMS, "cloudwatch:DeleteAlarms": ALARMS,
+    **{f"cloudwatch:{a}": ("SageMakerDashboardsOnly", ["arn:aws:cloudwatch::*:dashboard/sagemaker-*"], None)
+       for a in ("PutDashboard", "DeleteDashboards")},
+    **{f"logs:{a}": ("SageMakerEndpointLogGroupsOnly", ["arn:aws:logs:*:*:log-group:/aws/sagemaker/Endpoints/*"], None)
+       for a in ("CreateLogGroup", "PutRetentionPolicy", "DeleteRetentionPolicy")},
+    **{f"kms:{a}": ("KeyRotationOnly", ["arn:aws:kms:*:*:key/*"], None)
+       for a in ("EnableKeyRotation", "DisableKeyRotation")},
+    **{f"s3:{a}": ("BucketSettingsOnly", ["arn:aws:s3:::*"], None)  # bucket ARNs: never an object
+       for a in ("PutBucketVersioning", "PutEncryptionConfiguration")},
+    # AWS creates the Application Auto Scaling role for SageMaker on the first RegisterScalableTarget
+    "iam:CreateServiceLinkedRole": ("AutoScalingServiceLinkedRoleOnly", [
+        "arn:aws:iam::*:role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/"
+        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"],
+        {"StringEquals": {"iam:AWSServiceName": "sagemaker.application-autoscaling.amazonaws.com"}}),
+    # HeadObject is authorised by s3:GetObject (S3 has no separate action); the audit only HEADs artifacts, so the
+    # action is limited to objects (never buckets); narrow it to your artifact buckets if you can.
+    "s3:GetObject": ("ArtifactMetadataHeadObject", ["arn:aws:s3:::*/*"], None),
+}
+
+
+def _statements(actions: list[str], sid: str) -> list[dict[str, Any]]:
+    """One statement for the unscoped actions, one per scope: the least AWS allows to be granted."""
+    scoped: dict[str, dict[str, Any]] = {}
+    rest = []
+    for a in actions:
+        if a not in SCOPES:
+            rest.append(a)
+            continue
+        name, resources, condition = SCOPES[a]
+        st = scoped.setdefault(name, {"Sid": name, "Effect": "Allow", "Action": [], "Resource": resources})
+        if condition:
+            st["Condition"] = condition
+        st["Action"].append(a)
+    return [{"Sid": sid, "Effect": "Allow", "Action": rest, "Resource": "*"}, *scoped.values()]
+
+
 def action_for(operation: str) -> str:
     """The IAM action that authorises a counted call ("service:Operation" as botocore names it)."""
     return ACTION_FOR_OPERATION.get(operation, operation)
@@ -36,11 +83,10 @@ def remediation_actions() -> list[str]:
 
 
 def policy_document(remediate: bool = False) -> dict[str, Any]:
-    statements: list[dict[str, Any]] = [
-        {"Sid": "SageMakerAuditorReadOnly", "Effect": "Allow", "Action": audit_actions(), "Resource": "*"}]
+    statements = _statements(audit_actions(), "SageMakerAuditorReadOnly")
     if remediate:
         extra = [a for a in remediation_actions() if a not in audit_actions()]
-        statements.append({"Sid": "SageMakerAuditorRemediation", "Effect": "Allow", "Action": extra, "Resource": "*"})
+        statements += _statements(extra, "SageMakerAuditorRemediation")
     return {"Version": "2012-10-17", "Statement": statements}
 
 

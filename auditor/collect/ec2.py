@@ -10,7 +10,7 @@ WORLD = {"0.0.0.0/0", "::/0"}
 
 
 @collector("ec2", STAGE_RELATED, permissions=[
-    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs", "ec2:DescribeVpcEndpoints",
+    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints",
 ])
 def collect_ec2(ctx: Context) -> None:
     """Batch-describes referenced subnets and groups; falls back to one-by-one when an id is missing."""

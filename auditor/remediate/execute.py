@@ -1,4 +1,5 @@
-"""Apply a plan call by call with a journal record before and after each; roll back or undo from the journal."""
+"""Apply a plan call by call with a journal record before and after each; roll back, or undo a journalled change
+through its validated inverse."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from auditor.remediate.inverse import Refused, UndoStep, check_plan
 from auditor.remediate.journal import Journal
 from auditor.remediate.registry import WAIT, Call, Plan
 
@@ -45,10 +47,14 @@ def _describe(exc: Exception) -> str:
 
 def apply_plan(plan: Plan, journal: Journal, client_for: ClientFor) -> tuple[str, str | None]:
     """Returns ("applied", None) or ("failed", why). On failure, the steps already done are rolled back."""
+    try:
+        check_plan(plan)
+    except Refused as exc:  # a remediator bug: refuse the change rather than make a call nothing could undo
+        return "failed", f"not applied: {exc.why}"
     journal.append({"change_id": plan.change_id, "event": "planned", "rule_id": plan.rule_id,
                     "resource": plan.resource, "remediator": plan.remediator, "description": plan.description,
                     "before": plan.before, "calls": [c.to_dict() for c in plan.calls], "notes": plan.notes})
-    done: list[tuple[int, Call]] = []
+    done: list[UndoStep] = []
     for i, call in enumerate(plan.calls):
         journal.append({"change_id": plan.change_id, "event": "step-pending", "step": i, "call": call.to_dict()})
         try:
@@ -60,34 +66,31 @@ def apply_plan(plan: Plan, journal: Journal, client_for: ClientFor) -> tuple[str
         except Exception as exc:  # noqa: BLE001 - recorded, then the change is rolled back
             journal.append({"change_id": plan.change_id, "event": "step-failed", "step": i, "call": call.to_dict(),
                             "error": _describe(exc)})
-            rolled = rollback(plan.change_id, done, journal, client_for)
+            rolled = not rollback(plan.change_id, done, journal, client_for)
             why = f"step {i + 1} ({call.operation}) failed: {_describe(exc)}"
             return "failed", why + ("; earlier steps rolled back" if rolled else "; ROLLBACK INCOMPLETE: see journal")
         journal.append({"change_id": plan.change_id, "event": "step-done", "step": i, "call": call.to_dict()})
-        done.append((i, call))
+        done.append(UndoStep(i, call, call.undo))
     return "applied", None
 
 
-def rollback(change_id: str, done: list[tuple[int, Call]], journal: Journal, client_for: ClientFor) -> bool:
-    ok = True
-    for i, call in reversed(done):
-        for u in call.undo:
+def rollback(change_id: str, done: list[UndoStep], journal: Journal, client_for: ClientFor) -> list[str]:
+    """Reverse the steps newest first (a later step may depend on an earlier one); the errors, one per failed step."""
+    errors = []
+    for s in sorted(done, key=lambda d: d.step, reverse=True):
+        for u in s.calls:
             try:
                 run_call(client_for, u, tolerate=GONE if u.operation.startswith(("delete", "deregister")) else ())
             except Exception as exc:  # noqa: BLE001 - each undo is recorded; the others still run
-                journal.append({"change_id": change_id, "event": "undo-failed", "step": i, "call": u.to_dict(),
+                journal.append({"change_id": change_id, "event": "undo-failed", "step": s.step, "call": u.to_dict(),
                                 "error": _describe(exc)})
-                ok = False
+                errors.append(f"step {s.step + 1} ({u.operation}): {_describe(exc)}")
                 break
         else:
-            journal.append({"change_id": change_id, "event": "undo-done", "step": i})
-    return ok
+            journal.append({"change_id": change_id, "event": "undo-done", "step": s.step})
+    return errors
 
 
-def undo_change(state: dict[str, Any], journal: Journal, client_for: ClientFor) -> tuple[int, int]:
-    """Reverse a journalled change: every step done (or in flight when interrupted), newest first, once."""
-    todo = [(i, Call.from_dict(s["call"])) for i, s in sorted(state["steps"].items())
-            if s["status"] in ("done", "pending") and state["undone"].get(i) != "done"]
-    before = len(todo)
-    ok = rollback(state["change_id"], todo, journal, client_for)
-    return before, 0 if ok else 1
+def undo_change(change_id: str, steps: list[UndoStep], journal: Journal, client_for: ClientFor) -> list[str]:
+    """Reverse a journalled change through its validated inverse (see inverse.undo_steps); the failures' reasons."""
+    return rollback(change_id, steps, journal, client_for)

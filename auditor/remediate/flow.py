@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.remediate.execute import apply_plan, error_code
-from auditor.remediate.journal import Journal
+from auditor.remediate.journal import open_journal
 from auditor.remediate.registry import Plan, RemediatorSpec, Target, load_builtin, owning_endpoint
 
 APPLIED_VERIFIED = "applied and verified"
@@ -83,6 +83,9 @@ def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts:
         params.update({k: v for k, v in rule_params(rule, config).items() if k in spec.params})
         params.update(rule.remediation.get("params") or {})
         params.update(config.remediation.get(name, {}))
+        if "always_on" in spec.params:  # re-checked at apply time: the configured designation, as plain data
+            d = config.designations["always_on"]
+            params["always_on"] = {"tag": d.tag, "values": list(d.values)}
         key = (name, f["resource"]["arn"])
         if key in changes:
             changes[key].findings.append(f)
@@ -93,7 +96,7 @@ def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts:
 
 def plan_all(changes: list[Change], graph: Any, client_for: Callable[[str, str], Any]) -> None:
     for ch in changes:
-        target = Target(ch.findings[0], graph, ch.params, client_for)
+        target = Target(ch.findings[0], graph, ch.params, client_for, ch.findings)
         try:
             ch.plan = ch.spec.plan(target)
         except Exception as exc:  # noqa: BLE001 - a plan that cannot be made is reported, never applied
@@ -168,10 +171,10 @@ def remediate(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, op
             c.outcome = PLANNED
         return changes
     confirm(len(actionable), opts, console)
-    journal = Journal(opts.journal or Path("remediation-journal.jsonl"))
+    journal = open_journal(opts.journal or Path("remediation-journal.jsonl"), client_for)  # local or s3://
     for c in actionable:
         # Re-read right before acting: an earlier change (or someone else) may have changed the resource.
-        fresh = Target(c.findings[0], graph, c.params, client_for)
+        fresh = Target(c.findings[0], graph, c.params, client_for, c.findings)
         try:
             plan = c.spec.plan(fresh)
         except Exception as exc:  # noqa: BLE001

@@ -64,6 +64,12 @@ class Target:
     graph: ResourceGraph
     params: dict[str, Any]
     client: Callable[[str, str], Any]  # (service, region) -> boto3 client
+    # every selected, non-waived finding this change answers (one remediator, one resource): a remediator that
+    # fixes several rules at once acts only for these
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def rule_ids(self) -> set[str]:
+        return {f["rule_id"] for f in (self.findings or [self.finding])}
 
     @property
     def arn(self) -> str:
@@ -95,6 +101,31 @@ def owning_endpoint(graph: ResourceGraph, arn: str) -> str:
 
 
 PlanFn = Callable[[Target], Plan]
+Bind = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]  # (forward params, before-state) -> undo params
+
+
+@dataclass(frozen=True)
+class UndoOp:
+    """One call undo may make for a forward call: `bind` derives the parameters that name what it acts on (and any
+    constants) from the recorded forward call and before-state; `free` lists the only other parameters it may carry,
+    the recorded state it puts back (counts, policy bodies, tags)."""
+
+    operation: str  # "service:operation" in boto3 terms ("sagemaker:__wait__" for the endpoint waiter)
+    bind: Bind
+    free: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Inverse:
+    """A forward call a remediator makes and the calls that may reverse it (none: nothing to reverse)."""
+
+    forward: str  # "service:operation"
+    undo: tuple[UndoOp, ...] = ()
+
+
+def wait_op(name_key: str = "EndpointName") -> UndoOp:
+    """Undo may wait for the endpoint the forward call named to be InService again."""
+    return UndoOp(f"sagemaker:{WAIT}", lambda f, _b: {"waiter": "endpoint_in_service", "EndpointName": f[name_key]})
 
 
 @dataclass(frozen=True)
@@ -105,20 +136,23 @@ class RemediatorSpec:
     doc: str
     example: str
     plan: PlanFn
+    inverses: dict[str, Inverse] = field(default_factory=dict)  # forward "service:operation" -> its inverse
 
 
 REMEDIATORS: dict[str, RemediatorSpec] = {}
 
 
 def remediator(name: str, permissions: list[str], params: dict[str, Any] | None = None,
-               example: str = "") -> Callable[[PlanFn], PlanFn]:
-    """Register a remediator: its IAM actions, its parameters (with defaults) and a plan function."""
+               example: str = "", inverses: tuple[Inverse, ...] = ()) -> Callable[[PlanFn], PlanFn]:
+    """Register a remediator: its IAM actions, its parameters (with defaults), a plan function, and every forward
+    call it makes with the calls that may reverse it (the allowlist undo and restore are held to)."""
 
     def wrap(fn: PlanFn) -> PlanFn:
         if name in REMEDIATORS:
             raise ValueError(f"remediator {name!r} registered twice")
         REMEDIATORS[name] = RemediatorSpec(name, tuple(sorted(permissions)), dict(params or {}),
-                                           (fn.__doc__ or "").strip(), example, fn)
+                                           (fn.__doc__ or "").strip(), example, fn,
+                                           {i.forward: i for i in inverses})
         return fn
 
     return wrap

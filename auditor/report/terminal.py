@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from auditor.textsafe import MAX_CELL, clean
+
+__all__ = ["MAX_CELL", "clean", "print_summary", "scope_text"]
 
 SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 STATUS_STYLE = {"fail": "bold red", "error": "bold yellow", "exempt": "cyan", "pass": "green"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-MAX_CELL = 160
-
-
-def clean(text: Any) -> str:
-    """Attacker-controlled text (names, tags, messages) made safe for a terminal: no escapes, bounded length."""
-    s = _CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(text))
-    return s if len(s) <= MAX_CELL else s[: MAX_CELL - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def scope_text(items: list[str], noun: str, show: int = 3) -> str:

@@ -100,7 +100,7 @@ def test_undo_restores_the_before_state(demo: None, tmp_path: Path) -> None:
     before = state()
     remediate(tmp_path)
     journal = tmp_path / "remediation-journal.jsonl"
-    assert main(["undo", str(journal)]) == 0
+    assert main(["undo", str(journal), "--yes"]) == 0
     after = state()
     differ = {n for n in set(before) | set(after) if before.get(n) != after.get(n) and n != "__edges__"}
     # S3 cannot return a bucket to "never versioned": undo suspends versioning; that is the only difference
@@ -110,7 +110,7 @@ def test_undo_restores_the_before_state(demo: None, tmp_path: Path) -> None:
         assert (b["data"]["versioning_status"], a["data"]["versioning_status"]) == ("Disabled", "Suspended")
         assert {**b["data"], "versioning_status": None} == {**a["data"], "versioning_status": None}
     assert before["__edges__"] == after["__edges__"]
-    assert main(["undo", str(journal)]) == 0  # a second undo finds nothing left to reverse
+    assert main(["undo", str(journal), "--yes"]) == 0  # a second undo finds nothing left to reverse
     assert state() == after
 
 
@@ -140,7 +140,7 @@ def test_stop_then_restore_recreates_the_endpoint_exactly(demo: None, tmp_path: 
         EndpointConfigName="forecast-dev-config-v3")["EndpointConfigArn"])["Tags"]
     assert {"Key": "auditor:stopped-endpoint", "Value": "forecast-dev"} in cfg_tags
     assert aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[rid])["ScalableTargets"] == []
-    assert main(["restore", "forecast-dev", "--journal", str(tmp_path / "remediation-journal.jsonl")]) == 0
+    assert main(["restore", "forecast-dev", "--journal", str(tmp_path / "remediation-journal.jsonl"), "--yes"]) == 0
     assert endpoint_state() == before
 
 
@@ -182,33 +182,30 @@ def test_failure_mid_change_rolls_back_and_the_journal_says_exactly_what_happene
         rid = "endpoint/" + c["resource"].split(":endpoint/")[1]
         aas = boto3.client("application-autoscaling", region_name=region)
         assert aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[rid])["ScalableTargets"] == []
-    assert main(["undo", str(journal)]) == 0  # nothing is left to reverse, and saying so is not an error
+    assert main(["undo", str(journal), "--yes"]) == 0  # nothing is left to reverse, and saying so is not an error
 
 
 def test_interrupted_change_is_journalled_and_undo_reverses_the_in_flight_step(demo: None, tmp_path: Path) -> None:
     from auditor.remediate.execute import apply_plan, undo_change
+    from auditor.remediate.inverse import undo_steps
     from auditor.remediate.journal import Journal
-    from auditor.remediate.registry import Call, Plan
+    from tests.remediate.test_undo import versioning_plan
 
     s3 = boto3.client("s3", region_name="us-east-1")
-    calls = [Call("s3", "put_bucket_versioning", {"Bucket": "acme-ml-models-dev", "VersioningConfiguration": {
-        "Status": "Enabled"}}, "us-east-1", "enable", (Call("s3", "put_bucket_versioning", {
-            "Bucket": "acme-ml-models-dev", "VersioningConfiguration": {"Status": "Suspended"}}, "us-east-1", "undo"),)),
-        Call("s3", "put_bucket_tagging", {"Bucket": "acme-ml-models-dev", "Tagging": {"TagSet": []}}, "us-east-1",
-             "second step")]
-    plan = Plan("SM-02-bucket-versioning", {"arn": "arn:aws:s3:::acme-ml-models-dev", "name": "acme-ml-models-dev"},
-                "enable-bucket-versioning", "test", calls)
+    plan = versioning_plan("acme-ml-models-dev", steps=2)
     journal = Journal(tmp_path / "j.jsonl")
+    made = []
 
     def client_for(service: str, region: str) -> Any:
         client = boto3.client(service, region_name=region)
-        if service == "s3":
-            real = client.put_bucket_tagging
+        real = client.put_bucket_versioning
 
-            def interrupted(**kw: Any) -> Any:
+        def second_is_interrupted(**kw: Any) -> Any:
+            made.append(kw)
+            if len(made) == 2:
                 raise KeyboardInterrupt
-            client.put_bucket_tagging = interrupted  # type: ignore[method-assign]
-            del real
+            return real(**kw)
+        client.put_bucket_versioning = second_is_interrupted  # type: ignore[method-assign]
         return client
 
     with pytest.raises(KeyboardInterrupt):
@@ -217,8 +214,9 @@ def test_interrupted_change_is_journalled_and_undo_reverses_the_in_flight_step(d
     assert "interrupted" in st["events"]
     assert [s["status"] for _, s in sorted(st["steps"].items())] == ["done", "pending"]
     assert s3.get_bucket_versioning(Bucket="acme-ml-models-dev")["Status"] == "Enabled"
-    n, failed = undo_change(st, journal, lambda s, r: boto3.client(s, region_name=r))
-    assert (n, failed) == (2, 0)
+    steps = undo_steps(st)
+    assert [s.step for s in steps] == [1, 0]  # the in-flight step too, newest first
+    assert undo_change(plan.change_id, steps, journal, lambda s, r: boto3.client(s, region_name=r)) == []
     assert s3.get_bucket_versioning(Bucket="acme-ml-models-dev")["Status"] == "Suspended"
 
 
@@ -247,24 +245,66 @@ def test_every_remediator_declares_permissions_params_docs_and_is_used() -> None
         assert name in used, f"{name} is referenced by no rule"
 
 
-def test_every_call_of_audit_remediate_and_undo_is_in_the_generated_policy(
+# Actions in the generated policy that the demo cycle cannot call, each for a stated reason.
+NOT_IN_THE_DEMO_CYCLE = {
+    "iam:CreateServiceLinkedRole": "AWS calls it on the first RegisterScalableTarget; moto does not",
+    "sts:AssumeRole": "only with --accounts (another account's role)",
+    "organizations:ListAccounts": "only with --accounts org",
+    "ec2:DescribeRegions": "only with --region all",
+    "iam:GetPolicy": "the demo's execution roles have no customer managed policy attached",
+    "iam:GetPolicyVersion": "the same",
+    "s3:ListBucket": "the demo's model artifacts are objects, never a prefix to sample",
+    "sagemaker:StopMonitoringSchedule": "the demo's idle endpoint has no monitoring schedule to pause",
+    "sagemaker:StartMonitoringSchedule": "the same",
+}
+
+
+def test_audit_remediate_restore_undo_calls_exactly_the_generated_policy(
         demo: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fnmatch
+
     import auditor.session as session_mod
     from auditor.permissions import action_for, policy_document
 
     made: set[str] = set()
+    names: list[tuple[str, str]] = []  # (action, resource name) for the actions scoped by name
 
-    def record(model: Any = None, **_: Any) -> None:
-        made.add(f"{model.service_model.service_name}:{model.name}")
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        action = action_for(f"{model.service_model.service_name}:{model.name}")
+        made.add(action)
+        for key, kind in (("AlarmName", "alarm:"), ("AlarmNames", "alarm:"), ("DashboardName", "dashboard/"),
+                          ("DashboardNames", "dashboard/"), ("logGroupName", "log-group:")):
+            for value in ([params[key]] if isinstance(params.get(key), str) else params.get(key) or []):
+                names.append((action, kind + value))
 
     real = session_mod.SessionFactory.__init__
 
     def with_recorder(self: Any, *a: Any, **kw: Any) -> None:
-        real(self, *a, **{**kw, "hooks": [("before-call", record)]})
+        real(self, *a, **{**kw, "hooks": [("provide-client-params", record)]})
 
+    kms = boto3.client("kms", region_name=REGIONS[0])
+    kms.disable_key_rotation(KeyId=kms.describe_key(KeyId="alias/ml-artifacts")["KeyMetadata"]["KeyId"])
+    for region in REGIONS:  # the remediation creates the group again (CreateLogGroup)
+        logs = boto3.client("logs", region_name=region)
+        if logs.describe_log_groups(logGroupNamePrefix="/aws/sagemaker/Endpoints/search-ranker-prod")["logGroups"]:
+            logs.delete_log_group(logGroupName="/aws/sagemaker/Endpoints/search-ranker-prod")
     monkeypatch.setattr(session_mod.SessionFactory, "__init__", with_recorder)
-    remediate(tmp_path)
-    assert main(["undo", str(tmp_path / "remediation-journal.jsonl")]) == 0
-    allowed = {a for s in policy_document(remediate=True)["Statement"] for a in s["Action"]}
-    missing = {action_for(op) for op in made} - allowed
-    assert len(made) > 40 and not missing, missing
+    _, report = remediate(tmp_path)
+    journal = str(tmp_path / "remediation-journal.jsonl")
+    stopped = [c["resource"].split("/")[-1] for c in report["remediation"]
+               if c["remediator"] == "stop-idle-endpoint" and c["outcome"].startswith("applied")]
+    assert stopped and main(["restore", stopped[0], "--journal", journal, "--yes"]) == 0
+    assert main(["undo", journal, "--yes"]) == 0
+    policy = policy_document(remediate=True)["Statement"]
+    allowed = {a for s in policy for a in s["Action"]}
+    assert len(made) > 40
+    assert made - allowed == set()  # every action called is granted
+    assert allowed - made == set(NOT_IN_THE_DEMO_CYCLE)  # and nothing is granted that the cycle does not need
+    scoped = {a: s["Resource"] for s in policy if s["Resource"] != "*" for a in s["Action"]}
+    for action, name in names:  # a name-scoped action was only called on a name its statement grants
+        if action in scoped and not action.startswith("logs:Describe"):
+            assert any(fnmatch.fnmatchcase(name, r.split(":", 5)[-1].split(":", 1)[-1]) or
+                       fnmatch.fnmatchcase(name, r.rsplit(":", 1)[-1]) or
+                       fnmatch.fnmatchcase(name, "alarm:" + r.rsplit(":", 1)[-1]) or
+                       fnmatch.fnmatchcase(name, "log-group:" + r.rsplit("log-group:", 1)[-1])
+                       for r in scoped[action]), (action, name)

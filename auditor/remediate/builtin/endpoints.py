@@ -7,11 +7,35 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from auditor.remediate.registry import Call, Plan, Target, remediator, wait_in_service
+from auditor.remediate.registry import WAIT, Call, Inverse, Plan, Target, UndoOp, remediator, wait_in_service, wait_op
+from auditor.remediate.stopstate import encode, restore_state, stop_calls
 
 SM = "sagemaker"
 AAS = "application-autoscaling"
 DIM = "sagemaker:variant:DesiredInstanceCount"
+MARKER_PREFIX = "auditor:"
+
+
+def scaling_key(f: dict[str, Any], _b: dict[str, Any]) -> dict[str, Any]:
+    """A scalable target's identity, as the forward call named it (the namespace and dimension are ours)."""
+    return {"ServiceNamespace": SM, "ResourceId": f["ResourceId"], "ScalableDimension": DIM}
+
+
+def policy_key(f: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    return {**scaling_key(f, b), "PolicyName": f["PolicyName"]}
+
+
+POLICY_BODY = ("PolicyType", "TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration")
+
+
+# A new endpoint config deployed with UpdateEndpoint: undo switches back to the config recorded as the before-state.
+NEW_CONFIG_INVERSES = (
+    Inverse("sagemaker:create_endpoint_config"),  # kept: configs are never deleted
+    Inverse("sagemaker:update_endpoint", (UndoOp("sagemaker:update_endpoint", lambda f, b: {
+        "EndpointName": f["EndpointName"], "EndpointConfigName": b["endpoint_config"],
+        "RetainAllVariantProperties": True}, ("DeploymentConfig",)), wait_op())),
+    Inverse(f"sagemaker:{WAIT}"),
+)
 
 
 def new_config_calls(t: Target, desc: dict[str, Any], mutate: Callable[[dict[str, Any]], bool], suffix: str,
@@ -51,7 +75,8 @@ def new_config_calls(t: Target, desc: dict[str, Any], mutate: Callable[[dict[str
     "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:CreateEndpointConfig",
     "sagemaker:UpdateEndpoint", "sagemaker:ListTags", "sagemaker:AddTags", "cloudwatch:DescribeAlarms"],
     params={"sampling_percentage": 20, "destination": None},
-    example="rule SM-06-data-capture -> new config with DataCaptureConfig + UpdateEndpoint (blue/green, auto-rollback)")
+    example="rule SM-06-data-capture -> new config with DataCaptureConfig + UpdateEndpoint (blue/green, auto-rollback)",
+    inverses=NEW_CONFIG_INVERSES)
 def enable_data_capture(t: Target) -> Plan:
     """Deploy a copy of the endpoint config with data capture on (inputs and outputs), through a blue/green update
     that rolls back automatically on the endpoint's CloudWatch alarms. Capture lands beside the model artifacts
@@ -107,8 +132,26 @@ def _artifact_bucket_uri(t: Target) -> str | None:
     "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
     "application-autoscaling:DeregisterScalableTarget", "application-autoscaling:RegisterScalableTarget",
     "application-autoscaling:DeleteScalingPolicy", "application-autoscaling:PutScalingPolicy"],
-    params={"idle_window": "24h"},
-    example="rule SM-14-idle-endpoint -> save state, stop schedules, remove scaling, delete the endpoint (restorable)")
+    params={"idle_window": "24h", "always_on": {"tag": "always-on", "values": ["true"]}},
+    example="rule SM-14-idle-endpoint -> save state, stop schedules, remove scaling, delete the endpoint (restorable)",
+    inverses=(
+        Inverse("sagemaker:add_tags", (UndoOp("sagemaker:delete_tags", lambda f, _b: {
+            "ResourceArn": f["ResourceArn"],
+            "TagKeys": [x["Key"] for x in f["Tags"] if x["Key"].startswith(MARKER_PREFIX)]}),)),
+        Inverse("sagemaker:stop_monitoring_schedule", (UndoOp("sagemaker:start_monitoring_schedule", lambda f, _b: {
+            "MonitoringScheduleName": f["MonitoringScheduleName"]}),)),
+        Inverse("application-autoscaling:delete_scaling_policy", (UndoOp(
+            "application-autoscaling:put_scaling_policy", policy_key, POLICY_BODY),)),
+        Inverse("application-autoscaling:deregister_scalable_target", (UndoOp(
+            "application-autoscaling:register_scalable_target", scaling_key, ("MinCapacity", "MaxCapacity")),)),
+        Inverse("sagemaker:delete_endpoint", (
+            UndoOp("sagemaker:create_endpoint", lambda f, b: {
+                "EndpointName": f["EndpointName"], "EndpointConfigName": b["endpoint"]["EndpointConfigName"]},
+                ("Tags", "DeploymentConfig")),
+            wait_op(),
+            UndoOp("sagemaker:update_endpoint_weights_and_capacities", lambda f, _b: {
+                "EndpointName": f["EndpointName"]}, ("DesiredWeightsAndCapacities",)))),
+    ))
 def stop_idle_endpoint(t: Target) -> Plan:
     """Stop an idle endpoint: re-check it is still idle, save everything needed to recreate it exactly (config,
     tags, deployment config, weights and counts, scaling targets and policies, monitoring schedules) in the journal
@@ -124,8 +167,8 @@ def stop_idle_endpoint(t: Target) -> Plan:
         p.skip_reason = f"endpoint is {desc.get('EndpointStatus')}, not InService"
         return p
     tags = sm.list_tags(ResourceArn=desc["EndpointArn"]).get("Tags", [])
-    if any(x["Key"].lower() == "always-on" and x["Value"].lower() == "true" for x in tags):
-        p.skip_reason = "designated always-on"
+    if designated(tags, t.params["always_on"]):  # the configured designation, as the audit evaluated it
+        p.skip_reason = f"designated always-on (tag {t.params['always_on']['tag']})"
         return p
     window = parse_duration(t.params["idle_window"])
     recent = _invocations(t, desc, window)
@@ -139,59 +182,24 @@ def stop_idle_endpoint(t: Target) -> Plan:
     policies = [x for rid in rids for x in aas.describe_scaling_policies(
         ServiceNamespace=SM, ResourceId=rid, ScalableDimension=DIM).get("ScalingPolicies", [])]
     schedules = sm.list_monitoring_schedules(EndpointName=t.name).get("MonitoringScheduleSummaries", [])
+    state = restore_state(desc, tags, targets, policies, schedules)
     p.before = {"endpoint": {k: desc.get(k) for k in ("EndpointName", "EndpointArn", "EndpointConfigName",
                                                         "LastDeploymentConfig", "ProductionVariants")},
                 "tags": tags, "scalable_targets": targets, "scaling_policies": policies,
                 "monitoring_schedules": [{"name": s["MonitoringScheduleName"], "status": s["MonitoringScheduleStatus"]}
-                                         for s in schedules]}
+                                         for s in schedules], "restore": state}
     cfg_arn = sm.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"])["EndpointConfigArn"]
     stopped_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    marker = [{"Key": "auditor:stopped-endpoint", "Value": t.name}, {"Key": "auditor:stopped-at", "Value": stopped_at},
-              {"Key": "auditor:restore", "Value": "audit restore ENDPOINT --journal JOURNAL"}]
-    p.calls.append(Call(SM, "add_tags", {"ResourceArn": cfg_arn, "Tags": marker}, t.region,
-                        "mark the endpoint config with what was stopped and when",
-                        (Call(SM, "delete_tags", {"ResourceArn": cfg_arn, "TagKeys": [m["Key"] for m in marker]},
-                              t.region, "remove the stop markers"),)))
-    for s in schedules:
-        if s["MonitoringScheduleStatus"] == "Scheduled":
-            name = s["MonitoringScheduleName"]
-            p.calls.append(Call(SM, "stop_monitoring_schedule", {"MonitoringScheduleName": name}, t.region,
-                                f"stop monitoring schedule {name}",
-                                (Call(SM, "start_monitoring_schedule", {"MonitoringScheduleName": name}, t.region,
-                                      f"start monitoring schedule {name}"),)))
-    for pol in policies:
-        args = {k: pol[k] for k in ("PolicyName", "ServiceNamespace", "ResourceId", "ScalableDimension", "PolicyType")}
-        for k in ("TargetTrackingScalingPolicyConfiguration", "StepScalingPolicyConfiguration"):
-            if pol.get(k):
-                args[k] = pol[k]
-        p.calls.append(Call(AAS, "delete_scaling_policy", {k: pol[k] for k in (
-            "PolicyName", "ServiceNamespace", "ResourceId", "ScalableDimension")}, t.region,
-            f"remove scaling policy {pol['PolicyName']}", (Call(AAS, "put_scaling_policy", args, t.region,
-                                                                f"restore scaling policy {pol['PolicyName']}"),)))
-    for tg in targets:
-        key = {k: tg[k] for k in ("ServiceNamespace", "ResourceId", "ScalableDimension")}
-        p.calls.append(Call(AAS, "deregister_scalable_target", key, t.region,
-                            f"remove scalable target {tg['ResourceId']}",
-                            (Call(AAS, "register_scalable_target", {**key, "MinCapacity": tg["MinCapacity"],
-                                                                     "MaxCapacity": tg["MaxCapacity"]}, t.region,
-                                  f"restore scalable target {tg['ResourceId']}"),)))
-    create: dict[str, Any] = {"EndpointName": t.name, "EndpointConfigName": desc["EndpointConfigName"], "Tags": tags}
-    if desc.get("LastDeploymentConfig"):
-        create["DeploymentConfig"] = desc["LastDeploymentConfig"]
-    capacities = [{"VariantName": v["VariantName"], **({"DesiredWeight": v["CurrentWeight"]}
-                                                        if "CurrentWeight" in v else {}),
-                   **({"DesiredInstanceCount": v["CurrentInstanceCount"]} if "CurrentInstanceCount" in v else {})}
-                  for v in variants]
-    restore: list[Call] = [Call(SM, "create_endpoint", create, t.region, f"recreate endpoint {t.name}"),
-                           wait_in_service(t.name, t.region)]
-    if any(len(c) > 1 for c in capacities):
-        restore += [Call(SM, "update_endpoint_weights_and_capacities", {"EndpointName": t.name,
-                         "DesiredWeightsAndCapacities": capacities}, t.region, "re-apply weights and counts"),
-                    wait_in_service(t.name, t.region)]
-    p.calls.append(Call(SM, "delete_endpoint", {"EndpointName": t.name}, t.region,
-                        f"delete endpoint {t.name} (config {desc['EndpointConfigName']}, model and artifacts kept)",
-                        tuple(restore)))
+    p.calls = stop_calls(t.name, t.region, cfg_arn, state, stopped_at)
+    if not encode(state):
+        p.notes.append("the saved state is too large for the config's tags: restore it with --journal")
     return p
+
+
+def designated(tags: list[dict[str, str]], designation: dict[str, Any]) -> bool:
+    """Tag key and value compared case-insensitively, as the rule engine's designation condition does."""
+    values = {str(v).lower() for v in designation["values"]}
+    return any(x["Key"].lower() == str(designation["tag"]).lower() and x["Value"].lower() in values for x in tags)
 
 
 def _invocations(t: Target, desc: dict[str, Any], window: dt.timedelta) -> float:

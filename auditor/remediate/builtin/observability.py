@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auditor.remediate.registry import Call, Plan, Target, remediator
+from auditor.remediate.registry import Call, Inverse, Plan, Target, UndoOp, remediator
 
 CW = "cloudwatch"
 NS = "AWS/SageMaker"
+
+
+# Which alarms answer which rule: an alarm is created only for a selected, non-waived finding's rule.
+METRICS_FOR_RULE = {"SM-07-latency-alarm": ("ModelLatency",),
+                    "SM-07-error-alarms": ("Invocation5XXErrors", "Invocation4XXErrors")}
 
 
 def _variants(t: Target) -> list[str]:
@@ -18,10 +23,14 @@ def _variants(t: Target) -> list[str]:
 @remediator("create-endpoint-alarms", ["cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm",
                                         "cloudwatch:DeleteAlarms"],
             params={"latency_p99_us": 1_000_000, "errors_5xx": 0, "errors_4xx": 50, "alarm_actions": []},
-            example="rules SM-07-latency-alarm, SM-07-error-alarms -> ModelLatency p99, 5XX and 4XX alarms per variant")
+            example="rules SM-07-latency-alarm, SM-07-error-alarms -> ModelLatency p99, 5XX and 4XX alarms per variant",
+            inverses=(Inverse("cloudwatch:put_metric_alarm", (UndoOp("cloudwatch:delete_alarms", lambda f, _b: {
+                "AlarmNames": [f["AlarmName"]]}),)),))
 def create_alarms(t: Target) -> Plan:
     """Create per-variant alarms on ModelLatency (p99, microseconds), Invocation5XXErrors and Invocation4XXErrors
-    (sums over 5 minutes), for the metrics that have no alarm yet. Undo deletes only the alarms it created."""
+    (sums over 5 minutes), for the metrics that have no alarm yet and whose rule was selected and not waived
+    (SM-07-latency-alarm: latency; SM-07-error-alarms: 5XX and 4XX; another rule: all three). Undo deletes only the
+    alarms it created."""
     p = t.plan("create-endpoint-alarms", f"alarms for endpoint {t.name}")
     cw = t.client(CW, t.region)
     covered = {m for a in t.graph.related(t.arn, "alarmed_by")
@@ -29,6 +38,8 @@ def create_alarms(t: Target) -> Plan:
     specs = [("ModelLatency", {"ExtendedStatistic": "p99"}, float(t.params["latency_p99_us"])),
              ("Invocation5XXErrors", {"Statistic": "Sum"}, float(t.params["errors_5xx"])),
              ("Invocation4XXErrors", {"Statistic": "Sum"}, float(t.params["errors_4xx"]))]
+    wanted = {m for r in t.rule_ids() for m in METRICS_FOR_RULE.get(r, [s[0] for s in specs])}
+    specs = [s for s in specs if s[0] in wanted]
     names = [f"{t.name}-{v}-{m}" for v in _variants(t) for m, _, _ in specs if m not in covered]
     found = cw.describe_alarms(AlarmNames=names).get("MetricAlarms", []) if names else []
     existing = {a["AlarmName"] for a in found}
@@ -68,7 +79,11 @@ def dashboard_body(endpoint: str, region: str, variants: list[str]) -> dict[str,
 
 @remediator("create-endpoint-dashboard", ["cloudwatch:GetDashboard", "cloudwatch:PutDashboard",
                                            "cloudwatch:DeleteDashboards"],
-            example="rule SM-07-dashboard -> a dashboard with latency p50/p95/p99, invocations and errors")
+            example="rule SM-07-dashboard -> a dashboard with latency p50/p95/p99, invocations and errors",
+            inverses=(Inverse("cloudwatch:put_dashboard", (
+                UndoOp("cloudwatch:put_dashboard", lambda f, _b: {"DashboardName": f["DashboardName"]},
+                       ("DashboardBody",)),
+                UndoOp("cloudwatch:delete_dashboards", lambda f, _b: {"DashboardNames": [f["DashboardName"]]}))),))
 def create_dashboard(t: Target) -> Plan:
     """Create (or complete) the dashboard `sagemaker-ENDPOINT` with latency p50/p95/p99, invocations and 4XX/5XX
     errors per variant. Undo deletes it, or restores its previous body if it existed."""
@@ -99,7 +114,10 @@ def create_dashboard(t: Target) -> Plan:
 @remediator("set-log-retention", ["logs:DescribeLogGroups", "logs:CreateLogGroup", "logs:PutRetentionPolicy",
                                    "logs:DeleteRetentionPolicy"],
             params={"retention_days": 90},
-            example="rule SM-07-log-group -> put_retention_policy 90 days on /aws/sagemaker/Endpoints/NAME")
+            example="rule SM-07-log-group -> put_retention_policy 90 days on /aws/sagemaker/Endpoints/NAME",
+            inverses=(Inverse("logs:create_log_group"),  # kept on undo: by then it may hold logs
+                      Inverse("logs:put_retention_policy", (UndoOp("logs:delete_retention_policy", lambda f, _b: {
+                          "logGroupName": f["logGroupName"]}),))))
 def set_log_retention(t: Target) -> Plan:
     """Give the endpoint's log group a retention period (creating the group if SageMaker has not yet). Undo removes
     the retention policy; a created group is kept, because by then it may hold logs (no data is ever deleted)."""

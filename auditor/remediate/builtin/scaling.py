@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.remediate.builtin.endpoints import new_config_calls
-from auditor.remediate.registry import Call, Plan, Target, remediator, wait_in_service
+from auditor.remediate.builtin.endpoints import (
+    NEW_CONFIG_INVERSES,
+    POLICY_BODY,
+    new_config_calls,
+    policy_key,
+    scaling_key,
+)
+from auditor.remediate.registry import Call, Inverse, Plan, Target, UndoOp, remediator, wait_in_service, wait_op
 
 NS = "sagemaker"
 DIM = "sagemaker:variant:DesiredInstanceCount"
 
 
+RESTORE_TARGET = UndoOp("application-autoscaling:register_scalable_target", scaling_key, ("MinCapacity", "MaxCapacity"))
+# a new target is removed again, an existing one gets its previous capacity back
+REGISTER = Inverse("application-autoscaling:register_scalable_target", (
+    UndoOp("application-autoscaling:deregister_scalable_target", scaling_key), RESTORE_TARGET))
 def _rid(v: dict[str, Any]) -> str:
     return f"endpoint/{v['endpoint_name']}/variant/{v['variant_name']}"
 
@@ -41,7 +51,10 @@ def _register(rid: str, lo: int, hi: int, region: str, before: dict[str, Any] | 
     "iam:CreateServiceLinkedRole"],
     params={"min_capacity": 2, "max_capacity": 4, "target_percent": 70, "scale_out_cooldown": 60,
             "scale_in_cooldown": 300},
-    example="rules SM-05-* -> register_scalable_target 2-4 + target tracking CPUUtilization at 70 x vCPUs")
+    example="rules SM-05-* -> register_scalable_target 2-4 + target tracking CPUUtilization at 70 x vCPUs",
+    inverses=(REGISTER, Inverse("application-autoscaling:put_scaling_policy", (
+        UndoOp("application-autoscaling:put_scaling_policy", policy_key, POLICY_BODY),
+        UndoOp("application-autoscaling:delete_scaling_policy", policy_key)))))
 def configure_autoscaling(t: Target) -> Plan:
     """Register the variant's scalable target and a target-tracking policy on CPU (GPU on GPU instances), with the
     target multiplied by the vCPU (GPU) count because SageMaker sums utilisation over cores."""
@@ -119,7 +132,11 @@ def _policy_args(policy: dict[str, Any] | None, rid: str) -> dict[str, Any]:
     "sagemaker:AddTags", "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:RegisterScalableTarget"],
     params={"min_instances": 2},
-    example="rule SM-04-min-instances -> autoscaling minimum 2, capacity 2, new config with InitialInstanceCount 2")
+    example="rule SM-04-min-instances -> autoscaling minimum 2, capacity 2, new config with InitialInstanceCount 2",
+    inverses=(Inverse(REGISTER.forward, (RESTORE_TARGET,)),  # only ever raises an existing target's minimum
+              *NEW_CONFIG_INVERSES, Inverse("sagemaker:update_endpoint_weights_and_capacities", (
+        UndoOp("sagemaker:update_endpoint_weights_and_capacities", lambda f, _b: {"EndpointName": f["EndpointName"]},
+               ("DesiredWeightsAndCapacities",)), wait_op()))))
 def raise_min_instances(t: Target) -> Plan:
     """Bring a production variant to the minimum: the scalable target's MinCapacity when one exists, else the
     variant's capacity (UpdateEndpointWeightsAndCapacities); and a new endpoint config whose InitialInstanceCount

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.remediate.registry import Call, Plan, Target, remediator
+from auditor.remediate.registry import Call, Inverse, Plan, Target, UndoOp, remediator
 
 NO_ENCRYPTION = "ServerSideEncryptionConfigurationNotFoundError"
 
 
 @remediator("enable-bucket-versioning", ["s3:GetBucketVersioning", "s3:PutBucketVersioning"],
-            example="rule SM-02-bucket-versioning -> put_bucket_versioning Status=Enabled")
+            example="rule SM-02-bucket-versioning -> put_bucket_versioning Status=Enabled",
+            inverses=(Inverse("s3:put_bucket_versioning", (UndoOp("s3:put_bucket_versioning", lambda f, _b: {
+                "Bucket": f["Bucket"], "VersioningConfiguration": {"Status": "Suspended"}}),)),))
 def enable_versioning(t: Target) -> Plan:
     """Enable S3 versioning on an artifact bucket. Undo suspends it (S3 cannot return a bucket to "never versioned")."""
     bucket = t.name
@@ -32,7 +34,9 @@ def enable_versioning(t: Target) -> Plan:
 
 @remediator("enable-bucket-encryption", ["s3:GetEncryptionConfiguration", "s3:PutEncryptionConfiguration"],
             params={"kms_key_id": None},
-            example="rule SM-12-bucket-encryption -> put_bucket_encryption SSE-KMS (kms_key_id) or SSE-S3")
+            example="rule SM-12-bucket-encryption -> put_bucket_encryption SSE-KMS (kms_key_id) or SSE-S3",
+            inverses=(Inverse("s3:put_bucket_encryption", (UndoOp("s3:delete_bucket_encryption", lambda f, _b: {
+                "Bucket": f["Bucket"]}),)),))
 def enable_encryption(t: Target) -> Plan:
     """Set default bucket encryption: SSE-KMS with the configured key, else SSE-S3 (existing objects untouched)."""
     from botocore.exceptions import ClientError
@@ -60,8 +64,11 @@ def enable_encryption(t: Target) -> Plan:
     return p
 
 
-@remediator("enable-key-rotation", ["kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation"],
-            example="rule SM-12-production-kms -> enable_key_rotation on the artifacts' customer managed keys")
+@remediator("enable-key-rotation", ["kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
+                                    "kms:DisableKeyRotation"],
+            example="rule SM-12-production-kms -> enable_key_rotation on the artifacts' customer managed keys",
+            inverses=(Inverse("kms:enable_key_rotation", (UndoOp("kms:disable_key_rotation", lambda f, _b: {
+                "KeyId": f["KeyId"]}),)),))
 def enable_rotation(t: Target) -> Plan:
     """Turn on yearly rotation for the customer managed KMS keys protecting a production endpoint's artifacts."""
     g = t.graph
