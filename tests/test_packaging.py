@@ -84,8 +84,10 @@ def test_installed_wheel_audits_from_outside_the_checkout(dist: dict[str, Path],
     env = _clean_env(venv)
     audit = str(venv / "bin" / "audit")
 
-    # The image's install step, product only (the Dockerfile's default EXTRAS): no moto, so no demo.
-    r = _run(["sh", str(INSTALL_SH), str(dist["wheel"]), ""], cwd=work, env=env)
+    # The image's install step with the Dockerfile's default EXTRAS (the product only): no moto, so no demo.
+    extras = re.search(r'^ARG EXTRAS="([^"]*)"$', (REPO / "Dockerfile").read_text(), re.M)
+    assert extras, "the Dockerfile declares ARG EXTRAS"
+    r = _run(["sh", str(INSTALL_SH), str(dist["wheel"]), extras.group(1)], cwd=work, env=env)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     where = _run([env["PYTHON"], "-c", "import importlib.util as u, auditor.resources as r; "
                   "print(r.rules_dir(), r.templates_dir(), u.find_spec('moto') is None, sep='\\n')"], work, env)
