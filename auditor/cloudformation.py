@@ -97,7 +97,9 @@ def nightly_template() -> dict[str, Any]:
                     _ref("AWS::NoValue")]}]}
     container = {
         "Name": "audit", "Image": _ref("Image"), "Essential": True, "Command": _command(),
-        "ReadonlyRootFilesystem": True, "MountPoints": [{"SourceVolume": "reports", "ContainerPath": "/reports"}],
+        "ReadonlyRootFilesystem": True,
+        "MountPoints": [{"SourceVolume": "reports", "ContainerPath": "/reports"},
+                        {"SourceVolume": "tmp", "ContainerPath": "/tmp"}],  # noqa: S108 - the container's own /tmp: its root is read-only
         "LogConfiguration": {"LogDriver": "awslogs", "Options": {
             "awslogs-group": _ref("LogGroup"), "awslogs-region": _ref("AWS::Region"),
             "awslogs-stream-prefix": "audit"}},
@@ -150,7 +152,7 @@ def nightly_template() -> dict[str, Any]:
             "TaskDefinition": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
                 "RequiresCompatibilities": ["FARGATE"], "NetworkMode": "awsvpc", **TASK_MEMORY,
                 "ExecutionRoleArn": _arn("ExecutionRole"), "TaskRoleArn": _arn("TaskRole"),
-                "Volumes": [{"Name": "reports"}], "ContainerDefinitions": [container]}},
+                "Volumes": [{"Name": "reports"}, {"Name": "tmp"}], "ContainerDefinitions": [container]}},
             "SchedulerRole": {"Type": "AWS::IAM::Role", "Properties": {
                 "AssumeRolePolicyDocument": _trust({"Service": "scheduler.amazonaws.com"},
                                                    StringEquals={"aws:SourceAccount": _ref("AWS::AccountId")}),
