@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-scale mutation mutation-rules fault-sweep clean
+.PHONY: demo test lint typecheck bench bench-scale mutation mutation-rules fault-sweep wheel image clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=python3 if that is 3.11+)"; exit 2; }
@@ -48,3 +48,17 @@ fault-sweep: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo-report .pytest_cache .mypy_cache .ruff_cache mutants
+
+## The sdist and the wheel (rules and templates inside) -> dist/; install with: pip install 'dist/sagemaker_auditor-*.whl[demo]'
+wheel: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
+## The container image (Dockerfile; docker, or podman with ENGINE=podman). EXTRAS=demo adds the demo.
+ENGINE ?= docker
+IMAGE  ?= sagemaker-auditor:$(shell sed -n 's/^__version__ = "\(.*\)"/\1/p' auditor/__init__.py)
+image:
+	$(ENGINE) build --build-arg EXTRAS="$(EXTRAS)" -t $(IMAGE) .
+
+clean:
+	rm -rf $(VENV) demo-report dist .pytest_cache .mypy_cache .ruff_cache

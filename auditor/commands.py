@@ -189,7 +189,14 @@ def permissions(argv: list[str], console: Any, err: Any) -> int:
     p = argparse.ArgumentParser(prog="audit permissions",
                                 description="Print the IAM policy the audit needs, generated from the collectors.")
     p.add_argument("--remediate", action="store_true", help="include what the remediators need")
+    p.add_argument("--format", choices=("json", "cloudformation"), default="json",
+                   help="the policy (json), or the audit role's CloudFormation template (deploy/aws/audit-role.yaml)")
     a = p.parse_args(argv)
+    if a.format == "cloudformation":
+        from auditor.cloudformation import audit_role_template, render
+
+        console.print(render(audit_role_template()), end="", highlight=False, markup=False, soft_wrap=True)
+        return exitcodes.OK
     console.print_json(json.dumps(policy_document(remediate=a.remediate)))
     return exitcodes.OK
 

@@ -121,12 +121,10 @@ def _to_rule(file: Path, doc: dict[str, Any], compiled: dict[str, Any]) -> Rule:
 
 
 def default_rules_dir() -> Path:
-    """rules/ beside the package in a checkout, else the copy installed inside the package."""
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here.parent / "rules", here / "rules"):
-        if cand.is_dir():
-            return cand
-    return here.parent / "rules"
+    """The built-in rules: installed inside the package, or rules/ at the top of a checkout."""
+    from auditor.resources import rules_dir
+
+    return rules_dir()
 
 
 def load_rules(paths: list[Path] | None = None, designations: set[str] | None = None,

@@ -5,21 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 COLORS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#b26a00", "exempt": "#1565c0"}
 WORST = {"fail": 4, "error": 3, "exempt": 2, "pass": 1}
 SEVRANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 MATRIX_ROWS = 400
-
-
-def templates_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here.parent / "reports" / "templates", here / "reports" / "templates"):
-        if cand.is_dir():
-            return cand
-    raise FileNotFoundError("reports/templates not found beside the auditor package")
 
 
 def _matrix(findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
@@ -39,6 +30,8 @@ def _matrix(findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]
 
 def render(doc: dict[str, Any], drift: dict[str, Any] | None = None) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    from auditor.resources import templates_dir
 
     # autoescape on for everything: resource names, tags and messages are attacker-controlled text.
     env = Environment(loader=FileSystemLoader(str(templates_dir())), autoescape=True, undefined=StrictUndefined,
