@@ -107,7 +107,10 @@ def match(changes: list[Any], path: Path, account: str | None) -> list[dict[str,
             continue
         now = plan_entry(ch)
         reason = ch.detail if ch.plan is None else ch.plan.skip_reason or _why(now, planned)
-        ch.outcome, ch.detail = REFUSED, f"planned as {planned['change_id']}: {reason}"
+        ch.outcome, ch.detail = REFUSED, f"reviewed change {planned['change_id']} refused: {reason}"
+        if ch.plan is not None:  # reported under the id that was reviewed; what it would be now is in the detail
+            ch.detail += f" (planned now it is {ch.plan.change_id})"
+            ch.plan.change_id = planned["change_id"]
     return [{"change_id": c["change_id"], "remediator": c["remediator"], "rules": c.get("rules") or [],
              "resource": c["resource"]["arn"], "outcome": REFUSED, "calls": [],
              "detail": "the finding no longer fails (or is no longer selected): nothing to apply"}
