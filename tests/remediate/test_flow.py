@@ -44,7 +44,7 @@ def test_dry_run_over_the_cap_shows_the_whole_plan_and_exits_as_a_plain_audit(
     assert state() == before
 
 
-def test_a_run_over_the_cap_is_refused_with_counts_and_still_writes_the_audit(
+def test_a_refused_run_over_the_cap_or_unconfirmed_still_writes_the_audit_and_exits_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     before = state()
     code = main([*AUDIT, "--remediate", "--yes", "--quiet", "--output", str(tmp_path)])
@@ -57,15 +57,12 @@ def test_a_run_over_the_cap_is_refused_with_counts_and_still_writes_the_audit(
     assert "audit: remediation refused: the plan has" in err and "configure-autoscaling 4" in err
     assert doc["summary"]["by_status"]["fail"] > 0 and (tmp_path / "report.html").exists()
     assert "Refused:" in (tmp_path / "report.html").read_text()
-    assert state() == before
-
-
-def test_without_a_terminal_and_without_yes_the_run_is_refused_but_audited(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main([*AUDIT, "--remediate", "--max-changes", "100", "--quiet", "--output", str(tmp_path)])
+    # no terminal and no --yes: refused the same way, the audit still written
+    code = main([*AUDIT, "--remediate", "--max-changes", "100", "--quiet", "--output", str(tmp_path / "tty")])
     assert code == exitcodes.REFUSED
-    assert "not confirmed: pass --yes" in report(tmp_path)["remediation"]["refused"]["reason"]
+    assert "not confirmed: pass --yes" in report(tmp_path / "tty")["remediation"]["refused"]["reason"]
     assert "not confirmed" in capsys.readouterr().err
+    assert state() == before
 
 
 def test_after_remediation_the_report_is_a_fresh_audit_with_the_before_state_beside_it(
