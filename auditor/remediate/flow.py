@@ -12,7 +12,7 @@ from typing import Any
 
 from auditor.remediate.execute import apply_plan, error_code
 from auditor.remediate.journal import Journal
-from auditor.remediate.plan_view import cap_text, plan_entry, print_plan, prompt_text, serving_calls
+from auditor.remediate.plan_view import cap_text, counts, plan_entry, print_plan, prompt_text, serving_calls
 from auditor.remediate.registry import Plan, RemediatorSpec, Target, load_builtin, owning_endpoint
 
 APPLIED_VERIFIED = "applied and verified"
@@ -268,6 +268,7 @@ def annotate(doc: dict[str, Any], result: Result, before: dict[str, Any] | None 
     section: dict[str, Any] = {
         "mode": result.mode, "refused": {"reason": result.refused} if result.refused else None,
         "over_cap": result.over_cap,
+        "counts": counts([c for c in changes if c.plan is not None and c.plan.calls and not c.plan.skip_reason]),
         "plan": [plan_entry(c) for c in changes],
         "skipped": [{"rule_id": f["rule_id"], "resource": f["resource"]["arn"], "reason": why}
                     for f, why in result.skipped],

@@ -38,7 +38,7 @@ def write(path: Path, changes: list[Any], graph: Any) -> None:
 def read(path: Path) -> dict[str, Any]:
     """The plan file, checked for the keys apply uses (each the type it must be): a clear error otherwise."""
     try:
-        if path.is_symlink() or not path.is_file():
+        if not path.is_file():
             raise InputError(path, None, "not a regular file (a plan written by `audit --remediate --plan-out`)")
         if path.stat().st_size > MAX_BYTES:
             raise InputError(path, None, f"larger than {MAX_BYTES // 2**20} MB: not a plan file")

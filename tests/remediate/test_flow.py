@@ -36,6 +36,7 @@ def test_dry_run_over_the_cap_shows_the_whole_plan_and_exits_as_a_plain_audit(
     assert rem["mode"] == "dry-run" and rem["refused"] is None
     assert rem["over_cap"] == {"changes": len(planned), "max_changes": 3, "over": len(planned) - 3}
     assert len(planned) > 10  # the whole plan, not the first 3
+    assert sum(rem["counts"]["by_remediator"].values()) == sum(rem["counts"]["by_resource"].values()) == len(planned)
     assert all(c["params"] and c["api"] for e in planned for c in e["calls"])
     assert f"a real run would be refused: the plan has {len(planned)} changes and --max-changes is 3 " \
            f"({len(planned) - 3} over)" in " ".join(out.split())

@@ -132,3 +132,10 @@ def test_impact_names_what_happens_and_the_prompt_counts_it() -> None:
     assert impact(delete) == (DESTRUCTIVE, "endpoint ep deleted; config, model and tags kept; "
                                            "`audit restore ep` brings it back")
     assert impact(alarm) is None and params_text({"b": 1, "a": [1]}) == '{"a":[1],"b":1}'
+
+
+def test_plan_flags_need_remediate(capsys: object) -> None:
+    from auditor.cli import main
+
+    for flag in (["--plan-out", "plan.json"], ["--include-always-on"]):
+        assert main(["--region", "us-east-1", *flag]) == exitcodes.INVALID_INPUT
