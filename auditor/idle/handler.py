@@ -1,10 +1,9 @@
-"""Lambda entry point: audit the idle rule for this account-region and stop idle, non-always-on endpoints.
+"""Lambda entry point: audit the idle rule for this account-region and stop idle, non-always-on endpoints."""
 
-Same remediator, safety belts and journal as `audit --remediate --only SM-14-idle-endpoint --yes`: the endpoint is
-re-checked as idle right before it is stopped, always-on endpoints are never stopped, more idle endpoints than
-MAX_CHANGES refuses the whole run, and the journal and report go to S3 (Lambda's disk does not survive).
-Configuration comes from the function's environment only; the event is not read (it is data, not instructions).
-"""
+# Same remediator, safety belts and journal as `audit --remediate --only SM-14-idle-endpoint --yes`: the endpoint is
+# re-checked as idle right before it is stopped, always-on endpoints are never stopped, more idle endpoints than
+# MAX_CHANGES refuses the whole run, and the journal and report go to S3 (Lambda's disk does not survive).
+# Configuration comes from the function's environment only; the event is not read (it is data, not instructions).
 
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
-"""The CloudFormation template of the idle-stop Lambda, generated so its IAM role is exactly the declared actions.
+"""The CloudFormation template of the idle-stop Lambda, generated so its IAM role is exactly the declared actions."""
 
-`python -m auditor.idle.template > deploy/aws/idle-stop.yaml` regenerates the checked-in file (a test compares).
-"""
+# `python -m auditor.idle.template > deploy/aws/idle-stop.yaml` regenerates the checked-in file (a test compares).
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""Reviewed plans: `--plan-out` writes the plan; `audit apply` keeps only the changes that still match it.
+"""Reviewed plans: `--plan-out` writes the plan; `audit apply` keeps only the changes that still match it."""
 
-The file is data, never instructions: apply reads ids, remediator names and resource ARNs from it to say which
-changes were approved; the calls it runs are always the ones the remediator plans now from the re-read resource.
-"""
+# The file is data, never instructions: apply reads ids, remediator names and resource ARNs from it to say which
+# changes were approved; the calls it runs are always the ones the remediator plans now from the re-read resource.
 
 from __future__ import annotations
 
