@@ -233,11 +233,11 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     doc["timings"] = {"collect_seconds": round(collected - started, 3),
                       "evaluate_seconds": round(time.perf_counter() - collected, 3),
                       "workers": opts.workers}
+    refused = False
+    if opts.remediate:  # the report describes the account after remediation (the state before is in it too)
+        doc, refused = _remediate(opts, doc, rules, config, graph, console)
     if baseline is not None:
         doc["drift"] = {"baseline": str(opts.baseline), **classify(doc["findings"], baseline["findings"])}
-    exit_doc = doc
-    if opts.remediate:
-        exit_doc = _remediate(opts, doc, rules, config, graph, console)
     written = write_all(doc, rules, opts.output, opts.formats)
     delivery_failed = opts.security_hub and not _security_hub(opts, doc, graph, console)
     if not opts.quiet:
@@ -246,17 +246,23 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
             console.print(f"wrote {p}", highlight=False, markup=False)
     if opts.stats:
         print_stats(doc, graph, console)
-    if opts.err is not None and not exit_doc["complete"]:
-        opts.err.print(terminal.incomplete_reason(exit_doc), soft_wrap=True)
-    code = exit_code(exit_doc, opts.fail_on, only_new=opts.fail_on_new)
+    if opts.err is not None and not doc["complete"]:
+        opts.err.print(terminal.incomplete_reason(doc), soft_wrap=True)
+    code = exit_code(doc, opts.fail_on, only_new=opts.fail_on_new)
+    if refused:
+        return exitcodes.REFUSED
     return exitcodes.DELIVERY_FAILED if delivery_failed and code == exitcodes.OK else code
 
 
 def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config: Any, graph: ResourceGraph,
-               console: Any) -> dict[str, Any]:
-    """Plan, apply and verify; annotate `doc`; return the fresh post-remediation report (it decides the exit code)."""
+               console: Any) -> tuple[dict[str, Any], bool]:
+    """Plan, then apply and verify unless dry run or refused. Returns the report to write (after a real run: a fresh
+    audit, with the state before and every change's outcome in its remediation section) and whether anything was
+    refused."""
+    from rich.console import Console
+
     from auditor.engine.evaluator import evaluate_rules
-    from auditor.remediate.flow import annotate, remediate, verify
+    from auditor.remediate.flow import REFUSED, annotate, remediate, verify
     from auditor.report.model import build_report
     from auditor.session import SessionFactory
 
@@ -265,23 +271,25 @@ def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config
         ropts.journal = opts.output / "remediation-journal.jsonl"
     regions = list(graph.meta.get("regions") or opts.regions)
     factory = SessionFactory(profile=opts.profile, region=regions[0] if regions else None)
-    changes = remediate(doc, rules, config, graph, ropts, lambda s, r: factory.client(s, region=r), console,
-                        quiet=opts.quiet)
-    fresh = doc
-    if any(c.outcome == "applied" for c in changes):
+    result = remediate(doc, rules, config, graph, ropts, lambda s, r: factory.client(s, region=r), console,
+                       quiet=opts.quiet)
+    out = doc
+    if any(c.outcome == "applied" for c in result.changes):
         fresh_graph = obtain_graph(opts, collect_options(rules, config), regions)
-        fresh = build_report(evaluate_rules(fresh_graph, rules, config), fresh_graph)
-        verify(changes, fresh)
-    annotate(doc, changes)
-    if fresh is not doc:
-        doc["after_remediation"] = {"summary": {k: fresh["summary"][k] for k in ("by_status", "score")},
-                                    "complete": fresh["complete"]}
-    _print_outcomes(changes, ropts.journal, console, opts.quiet)
-    if fresh is not doc and not opts.quiet:
-        by = fresh["summary"]["by_status"]
-        console.print(f"after remediation: {by['fail']} fail, {by['error']} error, {by['exempt']} exempt, "
-                      f"{by['pass']} pass (fresh audit)", highlight=False)
-    return fresh
+        out = build_report(evaluate_rules(fresh_graph, rules, config), fresh_graph)
+        out["timings"] = doc.get("timings", {})
+        verify(result.changes, out)
+    annotate(out, result, before=doc if out is not doc else None)
+    if result.refused:
+        Console(stderr=True).print(f"audit: remediation refused: {result.refused}; nothing was changed, the audit "
+                                   "report is written", highlight=False, markup=False, soft_wrap=True)
+    _print_outcomes(result.changes, ropts.journal, console, opts.quiet)
+    if out is not doc and not opts.quiet:
+        was, now = doc["summary"]["by_status"], out["summary"]["by_status"]
+        console.print(f"before remediation: {was['fail']} fail, {was['error']} error; after (fresh audit, in the "
+                      f"report): {now['fail']} fail, {now['error']} error, {now['pass']} pass", highlight=False)
+    refused = result.refused is not None or any(c.outcome == REFUSED for c in result.changes) or result.unmatched
+    return out, bool(refused)
 
 
 def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool) -> None:
@@ -301,7 +309,7 @@ def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool
         t.add_row(c.plan.change_id if c.plan else "-", c.spec.name, Text(clean(c.findings[0]["resource"]["name"])),
                   Text(clean(c.outcome + (f": {c.detail}" if c.detail else "")), style=style))
     console.print(t)
-    if any(c.outcome not in ("skipped", "planned (dry run)") for c in changes):
+    if any(c.outcome not in ("skipped", "planned (dry run)", "refused") for c in changes):
         console.print(f"journal: {journal} (undo with: audit undo {journal})", highlight=False, markup=False)
 
 

@@ -63,7 +63,7 @@ def audit_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="audit", description="Audit SageMaker model deployments against the deployment policies.",
         epilog=EPILOG + "\n\nsubcommands: audit snapshot | merge | rules list|show|validate|schema | permissions | "
-        "schemas | undo | restore",
+        "schemas | undo | restore | apply",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _common(p)
@@ -101,6 +101,28 @@ def audit_parser() -> argparse.ArgumentParser:
                      help="refuse a plan with more changes than this (default %(default)s)")
     rem.add_argument("--only", help="remediate only these rule ids or patterns (comma-separated)")
     rem.add_argument("--journal", type=Path, help="journal file (default OUTPUT/remediation-journal.jsonl)")
+    rem.add_argument("--plan-out", type=Path, metavar="FILE",
+                     help="with --remediate: write the plan to FILE and change nothing (then: audit apply FILE)")
+    rem.add_argument("--include-always-on", action="store_true",
+                     help="with --remediate: also redeploy or resize always-on endpoints (they are never stopped)")
+    return p
+
+
+def apply_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="audit apply", description="Apply a reviewed plan (from audit --remediate --plan-out): re-read every "
+        "resource, apply the changes that still match the plan, refuse the others with the reason.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("plan", type=Path, help="the plan file")
+    p.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
+    p.add_argument("--rules-dir", type=Path, action="append", default=[], metavar="PATH",
+                   help="the rules the plan was made with (default: the built-in rules/)")
+    p.add_argument("--config", type=Path, help="the config the plan was made with (default: ./audit.yaml if present)")
+    p.add_argument("--waivers", type=Path, help="waivers file (overrides the config's)")
+    p.add_argument("--output", type=Path, default=Path("audit-report"), help="report directory (default %(default)s)")
+    p.add_argument("--format", default="json,html", help="report formats (default %(default)s)")
+    p.add_argument("--journal", type=Path, help="journal file (default OUTPUT/remediation-journal.jsonl)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no plan, summary or progress (errors only)")
     return p
 
 
@@ -134,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(markup=False, highlight=False)
     err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)  # one error, one line
     try:
+        if argv and argv[0] == "apply":
+            return _apply(argv[1:], console, err)
         if argv and argv[0] in SUBCOMMANDS:
             from auditor import commands
 
@@ -217,18 +241,42 @@ def _audit(argv: list[str], console: Any, err: Any) -> int:
     )
     from auditor.remediate.flow import RemediationOptions
 
-    if (args.dry_run or args.yes or args.only or args.journal) and not args.remediate:
-        raise UsageError("--dry-run, --yes, --only and --journal go with --remediate")
+    if (args.dry_run or args.yes or args.only or args.journal or args.plan_out or args.include_always_on) \
+            and not args.remediate:
+        raise UsageError("--dry-run, --yes, --only, --journal, --plan-out and --include-always-on go with --remediate")
     if args.max_changes < 1:
         raise UsageError("--max-changes must be at least 1")
     opts.remediation = RemediationOptions(yes=args.yes, dry_run=args.dry_run, max_changes=args.max_changes,
-                                          only=_split(args.only), policies=opts.policies, journal=args.journal)
+                                          only=_split(args.only), policies=opts.policies, journal=args.journal,
+                                          include_always_on=args.include_always_on, plan_out=args.plan_out)
+    _before_running(opts, err)
+    return run_audit(opts, console)
+
+
+def _before_running(opts: Any, err: Any) -> None:
+    """Fail fast, before minutes of collection: no credentials, or an output that cannot take a report."""
     from auditor.report.writers import preflight
 
     if not (opts.demo or opts.snapshot):
         _require_credentials(opts.profile)
-    preflight(opts.output)  # an unwritable output fails now, before minutes of collection, not after
+    preflight(opts.output)
     opts.err = err
+
+
+def _apply(argv: list[str], console: Any, err: Any) -> int:
+    """`audit apply PLAN`: an audit of the plan's rules and regions that applies only the reviewed changes."""
+    from auditor.app import AuditOptions, parse_formats, run_audit
+    from auditor.remediate.flow import RemediationOptions
+    from auditor.remediate.planfile import read
+
+    args = apply_parser().parse_args(argv)
+    plan = read(args.plan)
+    opts = AuditOptions(regions=plan["regions"], profile=args.profile, rules_paths=args.rules_dir,
+                        rule_ids=plan["rules"], config=args.config, waivers=args.waivers, output=args.output,
+                        formats=parse_formats(args.format), quiet=args.quiet, remediate=True)
+    opts.remediation = RemediationOptions(yes=True, max_changes=max(1, len(plan["changes"])), journal=args.journal,
+                                          plan_in=args.plan)
+    _before_running(opts, err)
     return run_audit(opts, console)
 
 

@@ -17,7 +17,9 @@ DOC = {
     INVALID_INPUT: "invalid input: bad flag, rule, config, waiver, snapshot or report file (nothing evaluated)",
     INCOMPLETE: "incomplete audit: some data could not be read (takes precedence over 1; report.json says which)",
     DELIVERY_FAILED: "compliant, but findings could not be delivered (Security Hub import or notification failed)",
-    REFUSED: "remediation refused (change cap, no confirmation); the audit report was still written",
+    REFUSED: "remediation refused (plan over --max-changes, no confirmation, no terminal without --yes; with "
+             "`audit apply`: a reviewed change no longer matches): nothing refused was changed, and the audit report "
+             "was written with the reason in remediation.refused",
     OUTPUT_FAILED: "a report, journal or history could not be written; the previous report is left intact",
     NO_CREDENTIALS: "no AWS credentials found: nothing audited, no report written (try --demo)",
     INTERNAL_ERROR: "unexpected failure: one line on stderr (--debug prints the traceback)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +12,7 @@ from typing import Any
 
 from auditor.remediate.execute import apply_plan, error_code
 from auditor.remediate.journal import open_journal
+from auditor.remediate.plan_view import cap_text, counts, plan_entry, print_plan, prompt_text, serving_calls
 from auditor.remediate.registry import Plan, RemediatorSpec, Target, load_builtin, owning_endpoint
 
 APPLIED_VERIFIED = "applied and verified"
@@ -17,6 +20,8 @@ APPLIED_FAILING = "applied but still failing"
 FAILED = "failed"
 SKIPPED = "skipped"
 PLANNED = "planned (dry run)"
+REFUSED = "refused"
+STOP = "stop-idle-endpoint"
 
 
 @dataclass
@@ -27,6 +32,9 @@ class RemediationOptions:
     only: list[str] = field(default_factory=list)
     policies: list[int] = field(default_factory=list)
     journal: Path | None = None
+    include_always_on: bool = False  # also redeploy/resize always-on endpoints (never stop them)
+    plan_out: Path | None = None  # write the plan here and change nothing
+    plan_in: Path | None = None  # `audit apply`: apply only the changes of this reviewed plan
 
 
 @dataclass
@@ -39,6 +47,26 @@ class Change:
     outcome: str = ""
     detail: str = ""
 
+    @property
+    def rules(self) -> list[str]:
+        return sorted({f["rule_id"] for f in self.findings})
+
+    @property
+    def actionable(self) -> bool:
+        return self.plan is not None and bool(self.plan.calls) and not self.plan.skip_reason and not self.outcome
+
+
+@dataclass
+class Result:
+    """What a remediation run decided: its changes, what it skipped and why, and whether it was refused."""
+
+    changes: list[Change]
+    skipped: list[tuple[dict[str, Any], str]]
+    mode: str = "apply"  # apply | dry-run | refused
+    refused: str | None = None
+    over_cap: dict[str, int] | None = None
+    unmatched: list[dict[str, Any]] = field(default_factory=list)  # reviewed-plan changes not found any more
+
 
 class RemediationRefused(Exception):
     """The plan is larger than --max-changes, or confirmation was not given."""
@@ -49,7 +77,7 @@ def _always_on(graph: Any, arn: str, designation: Any) -> bool:
     from auditor.engine.grammar import DesignationCond
 
     endpoint = owning_endpoint(graph, arn)
-    if graph.attrs(endpoint)["type"] != "sagemaker.endpoint":
+    if endpoint not in graph or graph.attrs(endpoint)["type"] != "sagemaker.endpoint":
         return False
     ctx = EvalContext(graph=graph, params={}, designations={"always_on": designation}, now=None)  # type: ignore[arg-type]
     return evaluate(ctx, DesignationCond("always_on"), endpoint).value is not False  # unknown counts as always-on
@@ -75,8 +103,8 @@ def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts:
             continue
         if opts.policies and f["policy"] not in opts.policies:
             continue
-        if _always_on(graph, f["resource"]["arn"], config.designations["always_on"]):
-            skipped.append((f, "designated always-on (or its designation could not be read)"))
+        if name == STOP and _always_on(graph, f["resource"]["arn"], config.designations["always_on"]):
+            skipped.append((f, "designated always-on (or its designation could not be read): never stopped"))
             continue
         spec = specs[name]
         params = dict(spec.params)
@@ -94,83 +122,105 @@ def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts:
     return list(changes.values()), skipped
 
 
+def content_id(ch: Change, plan: Plan) -> str:
+    """The change's id from what it is: remediator, resource, rules, parameters, the state it was planned from and
+    its calls. A dry run, a saved plan and the real run of the same change share it; a changed resource does not."""
+    body = {"remediator": ch.spec.name, "resource": ch.key[1], "rules": ch.rules, "params": ch.params,
+            "before": plan.before, "calls": [[c.service, c.operation, c.region] for c in plan.calls]}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
 def plan_all(changes: list[Change], graph: Any, client_for: Callable[[str, str], Any]) -> None:
     for ch in changes:
         target = Target(ch.findings[0], graph, ch.params, client_for, ch.findings)
         try:
             ch.plan = ch.spec.plan(target)
+            ch.plan.change_id = content_id(ch, ch.plan)
         except Exception as exc:  # noqa: BLE001 - a plan that cannot be made is reported, never applied
             ch.outcome, ch.detail = FAILED, f"could not read the current state: {error_code(exc)}: {exc}"[:400]
 
 
-def print_plan(changes: list[Change], skipped: list[tuple[dict[str, Any], str]], console: Any) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from auditor.report.terminal import clean
-
-    t = Table(title="Remediation plan", header_style="bold", show_lines=True)
-    for col in ("change", "rule(s)", "resource", "API calls"):
-        t.add_column(col, overflow="fold")
-    for ch in changes:
-        rules = ", ".join(sorted({f["rule_id"] for f in ch.findings}))
-        if ch.plan is None:
-            body = Text(clean(f"cannot plan: {ch.detail}"), style="red")
-        elif ch.plan.skip_reason:
-            body = Text(clean(f"nothing to do: {ch.plan.skip_reason}"), style="dim")
-        else:
-            lines = [f"{i + 1}. {c.service}:{c.operation} {_short(c.params)}  # {c.description}"
-                     for i, c in enumerate(ch.plan.calls)]
-            lines += [f"note: {n}" for n in ch.plan.notes]
-            body = Text(clean("\n".join(lines)).replace("\N{REPLACEMENT CHARACTER}", ""))
-        t.add_row(ch.plan.change_id if ch.plan else "-", rules, Text(clean(ch.findings[0]["resource"]["name"])), body)
-    console.print(t)
-    for f, why in skipped:
-        console.print(Text(clean(f"skipped {f['rule_id']} on {f['resource']['name']}: {why}"), style="dim"))
+def always_on_block(ch: Change, plan: Plan, graph: Any, config: Any, opts: RemediationOptions) -> str | None:
+    """Why this change must not run on an always-on endpoint (it redeploys or resizes it), or None."""
+    touching = serving_calls(plan.calls)
+    if opts.include_always_on or not touching or not _always_on(graph, ch.key[1], config.designations["always_on"]):
+        return None
+    return (f"always-on endpoint: this change redeploys or resizes it ({', '.join(sorted(set(touching)))}); "
+            "pass --include-always-on to include it")
 
 
-def _short(params: dict[str, Any]) -> str:
-    import json
+def _settle(changes: list[Change], graph: Any, config: Any, opts: RemediationOptions) -> None:
+    """Decide, before anything is shown, which planned changes will not run and why."""
+    stopping = {c.key[1] for c in changes if c.spec.name == STOP and c.actionable}
+    for c in changes:
+        if c.plan is None or c.outcome:
+            continue
+        if c.spec.name != STOP and owning_endpoint(graph, c.key[1]) in stopping:
+            # no alarms, dashboards or scaling for an endpoint this run deletes as idle
+            c.plan.skip_reason = "the endpoint is being stopped as idle in this run"
+        blocked = None if c.plan.skip_reason else always_on_block(c, c.plan, graph, config, opts)
+        if blocked:
+            c.plan.skip_reason = blocked
+        if c.plan.skip_reason or not c.plan.calls:
+            c.outcome, c.detail = SKIPPED, c.plan.skip_reason or "nothing to do"
 
-    text = json.dumps(params, default=str, separators=(",", ":"))
-    return text if len(text) <= 400 else text[:397] + "..."
 
-
-def confirm(n: int, opts: RemediationOptions, console: Any) -> None:
+def confirm(actionable: list[Change], opts: RemediationOptions, console: Any) -> None:
     if opts.yes:
         return
     if not sys.stdin.isatty():
         raise RemediationRefused("not confirmed: pass --yes to apply without a prompt (or --dry-run to only plan)")
-    console.print(f"Apply {n} change(s)? Type 'yes' to proceed: ", end="")
+    console.print(prompt_text(actionable), end="", markup=False, highlight=False)
     if sys.stdin.readline().strip().lower() != "yes":
         raise RemediationRefused("not confirmed: nothing was changed")
 
 
 def remediate(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts: RemediationOptions,
-              client_for: Callable[[str, str], Any], console: Any, quiet: bool = False) -> list[Change]:
+              client_for: Callable[[str, str], Any], console: Any, quiet: bool = False) -> Result:
     changes, skipped = select(doc, rules, config, graph, opts)
     plan_all(changes, graph, client_for)
-    actionable = [c for c in changes if c.plan is not None and not c.plan.skip_reason and c.plan.calls]
-    stopping = {c.findings[0]["resource"]["arn"] for c in changes if c.spec.name == "stop-idle-endpoint"
-                and c.plan is not None and c.plan.calls and not c.plan.skip_reason}
-    for c in changes:
-        owner = owning_endpoint(graph, c.findings[0]["resource"]["arn"])
-        if c.spec.name != "stop-idle-endpoint" and owner in stopping and c.plan is not None:
-            # no alarms, dashboards or scaling for an endpoint this run deletes as idle
-            c.plan.skip_reason = "the endpoint is being stopped as idle in this run"
-        if c.plan is not None and (c.plan.skip_reason or not c.plan.calls):
-            c.outcome, c.detail = SKIPPED, c.plan.skip_reason or "nothing to do"
-    actionable = [c for c in actionable if c.outcome != SKIPPED]
+    _settle(changes, graph, config, opts)
+    result = Result(changes, skipped)
+    if opts.plan_in is not None:
+        from auditor.remediate.planfile import match
+
+        result.unmatched = match(changes, opts.plan_in, graph.meta.get("account"))
+    actionable = [c for c in changes if c.actionable]
     if not quiet:
         print_plan(changes, skipped, console)
-    if len(actionable) > opts.max_changes:
-        raise RemediationRefused(f"the plan has {len(actionable)} changes and --max-changes is {opts.max_changes}: "
-                                 "narrow it with --only RULE or --policy N, or raise --max-changes")
-    if opts.dry_run or not actionable:
+    if opts.plan_out is not None:
+        from auditor.remediate.planfile import write
+
+        write(opts.plan_out, changes, graph)
+        if not quiet:
+            console.print(f"plan written to {opts.plan_out} (apply it with: audit apply {opts.plan_out})",
+                          markup=False, highlight=False)
+    if len(actionable) > opts.max_changes and opts.plan_in is None:  # a reviewed plan was its own approval
+        result.over_cap = {"changes": len(actionable), "max_changes": opts.max_changes,
+                           "over": len(actionable) - opts.max_changes}
+    if opts.dry_run or opts.plan_out is not None:
+        result.mode = "dry-run"
         for c in actionable:
             c.outcome = PLANNED
-        return changes
-    confirm(len(actionable), opts, console)
+        if result.over_cap and not quiet:
+            console.print(f"a real run would be refused: {cap_text(actionable, opts.max_changes)}", markup=False,
+                          highlight=False)
+        return result
+    try:
+        if result.over_cap:
+            raise RemediationRefused(cap_text(actionable, opts.max_changes))
+        if actionable and opts.plan_in is None:
+            confirm(actionable, opts, console)
+    except RemediationRefused as exc:
+        result.mode, result.refused = "refused", str(exc)
+        return result
+    if actionable:
+        _apply(actionable, graph, config, opts, client_for)
+    return result
+
+
+def _apply(actionable: list[Change], graph: Any, config: Any, opts: RemediationOptions,
+           client_for: Callable[[str, str], Any]) -> None:
     journal = open_journal(opts.journal or Path("remediation-journal.jsonl"), client_for)  # local or s3://
     for c in actionable:
         # Re-read right before acting: an earlier change (or someone else) may have changed the resource.
@@ -180,15 +230,15 @@ def remediate(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, op
         except Exception as exc:  # noqa: BLE001
             c.outcome, c.detail = FAILED, f"could not re-read the resource: {error_code(exc)}"
             continue
-        if plan.skip_reason or not plan.calls:
-            c.outcome, c.detail = SKIPPED, plan.skip_reason or "nothing to do any more"
+        blocked = always_on_block(c, plan, graph, config, opts)
+        if plan.skip_reason or not plan.calls or blocked:
+            c.outcome, c.detail = SKIPPED, blocked or plan.skip_reason or "nothing to do any more"
             continue
-        plan.change_id = c.plan.change_id if c.plan else plan.change_id
+        plan.change_id = c.plan.change_id if c.plan else content_id(c, plan)
         c.plan = plan
         status, why = apply_plan(plan, journal, client_for)
         c.outcome, c.detail = (FAILED, why or "") if status == "failed" else ("applied", "")
         journal.append({"change_id": plan.change_id, "event": "outcome", "outcome": c.outcome, "detail": c.detail})
-    return changes
 
 
 def verify(changes: list[Change], fresh_doc: dict[str, Any]) -> None:
@@ -208,8 +258,10 @@ def verify(changes: list[Change], fresh_doc: dict[str, Any]) -> None:
         c.detail = f"still failing: {', '.join(still)}" if still else ""
 
 
-def annotate(doc: dict[str, Any], changes: list[Change]) -> None:
-    """Put each change's outcome on its findings (remediation.outcome) and a summary in the report."""
+def annotate(doc: dict[str, Any], result: Result, before: dict[str, Any] | None = None) -> None:
+    """Put each change's outcome on the findings of `doc` and the remediation section in it. `before` is the
+    audit the plan was made from when `doc` is the fresh audit after remediation."""
+    changes = result.changes
     by_key = {(f["rule_id"], f["resource"]["arn"]): c for c in changes for f in c.findings}
     for f in doc["findings"]:
         c = by_key.get((f["rule_id"], f["resource"]["arn"]))
@@ -217,9 +269,24 @@ def annotate(doc: dict[str, Any], changes: list[Change]) -> None:
             f["remediation"]["outcome"] = c.outcome + (f": {c.detail}" if c.detail else "")
             if c.plan is not None:
                 f["remediation"]["change_id"] = c.plan.change_id
-    doc["remediation"] = [{
-        "change_id": c.plan.change_id if c.plan else None, "remediator": c.spec.name,
-        "rules": sorted({f["rule_id"] for f in c.findings}), "resource": c.findings[0]["resource"]["arn"],
-        "outcome": c.outcome, "detail": c.detail,
-        "calls": [f"{x.service}:{x.operation}" for x in (c.plan.calls if c.plan else [])],
-    } for c in changes]
+    section: dict[str, Any] = {
+        "mode": result.mode, "refused": {"reason": result.refused} if result.refused else None,
+        "over_cap": result.over_cap,
+        "counts": counts([c for c in changes if c.plan is not None and c.plan.calls and not c.plan.skip_reason]),
+        "plan": [plan_entry(c) for c in changes],
+        "skipped": [{"rule_id": f["rule_id"], "resource": f["resource"]["arn"], "reason": why}
+                    for f, why in result.skipped],
+        "changes": [{
+            "change_id": c.plan.change_id if c.plan else None, "remediator": c.spec.name, "rules": c.rules,
+            "resource": c.key[1], "outcome": c.outcome, "detail": c.detail,
+            "calls": [f"{x.service}:{x.operation}" for x in (c.plan.calls if c.plan else [])],
+        } for c in changes] + result.unmatched,
+    }
+    if before is not None:
+        targeted = {(f["rule_id"], f["resource"]["arn"]) for c in changes for f in c.findings}
+        section["before"] = {
+            "complete": before["complete"], "summary": {k: before["summary"][k] for k in ("by_status", "score")},
+            "findings": [{"rule_id": f["rule_id"], "resource": f["resource"]["arn"], "status": f["status"]}
+                         for f in before["findings"] if (f["rule_id"], f["resource"]["arn"]) in targeted],
+            "api_calls": before.get("api_calls", {})}
+    doc["remediation"] = section

@@ -165,6 +165,8 @@ def changes(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
                                               "events": []})
         c["events"].append(r["event"])
         if r["event"] == "planned":
+            if c["steps"]:  # ids are content-derived: the same change applied again (after an undo) starts afresh
+                c["steps"], c["undone"] = {}, {}
             c.update(plan=r)
         elif r["event"] in ("step-pending", "step-done", "step-failed"):
             step = c["steps"].setdefault(r["step"], {"call": r.get("call"), "line": r.get("_line")})

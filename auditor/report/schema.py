@@ -88,6 +88,16 @@ def report_schema() -> dict[str, Any]:
             "api_calls": {"type": "object", "properties": {
                 "total": {"type": "integer"}, "http_attempts": {"type": "integer"},
                 "by_operation": {"type": "object", "additionalProperties": {"type": "integer"}}}},
+            "remediation": {"type": "object", "required": ["mode", "plan", "changes", "refused"], "properties": {
+                "mode": {"enum": ["apply", "dry-run", "refused"]},
+                "refused": {"type": ["object", "null"], "required": ["reason"]},
+                "over_cap": {"type": ["object", "null"]},
+                "plan": {"type": "array", "items": {"type": "object", "required": [
+                    "change_id", "remediator", "rules", "resource", "params", "calls"]}},
+                "changes": {"type": "array", "items": {"type": "object", "required": [
+                    "change_id", "remediator", "resource", "outcome"]}},
+                "skipped": {"type": "array"},
+                "before": {"type": "object", "required": ["complete", "summary", "findings"]}}},
             "timings": {"type": "object", "properties": {
                 "collect_seconds": {"type": "number"}, "evaluate_seconds": {"type": "number"},
                 "workers": {"type": "integer"}}},

@@ -56,7 +56,7 @@ def remediate(tmp_path: Path, *extra: str) -> tuple[int, dict[str, Any]]:
 def test_remediate_resolves_every_auto_remediable_violation_and_nothing_else(demo: None, tmp_path: Path) -> None:
     before = state()
     code, report = remediate(tmp_path)
-    outcomes = {(c["remediator"], c["resource"]): c for c in report["remediation"]}
+    outcomes = {(c["remediator"], c["resource"]): c for c in report["remediation"]["changes"]}
     assert outcomes and not [c for c in outcomes.values() if c["outcome"] in ("failed", "applied but still failing")]
     applied = [c for c in outcomes.values() if c["outcome"] == "applied and verified"]
     assert len(applied) >= 15
@@ -72,7 +72,7 @@ def test_remediate_resolves_every_auto_remediable_violation_and_nothing_else(dem
     assert fresh == 3  # still incomplete: the private-registry image and the deleted model are untouched
     # nothing else changed: every node that differs is a remediated resource, its owner, or reached from it
     after = state()
-    touched = {c["resource"] for c in report["remediation"] if c["outcome"] != "skipped"}
+    touched = {c["resource"] for c in report["remediation"]["changes"] if c["outcome"] != "skipped"}
     edges = before["__edges__"] + after["__edges__"]
     near = set(touched) | {src for src, _label, dst in edges if dst in touched}
     frontier = set(touched)
@@ -92,8 +92,8 @@ def test_remediation_is_idempotent(demo: None, tmp_path: Path) -> None:
     remediate(tmp_path / "one")
     _, second = remediate(tmp_path / "two")
     assert all(c["outcome"].startswith("skipped") or c["remediator"] == "stop-idle-endpoint"
-               for c in second["remediation"]), second["remediation"]
-    assert not [c for c in second["remediation"] if c["calls"] and c["outcome"] != "skipped"]
+               for c in second["remediation"]["changes"]), second["remediation"]["changes"]
+    assert not [c for c in second["remediation"]["changes"] if c["calls"] and c["outcome"] != "skipped"]
 
 
 def test_undo_restores_the_before_state(demo: None, tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_failure_mid_change_rolls_back_and_the_journal_says_exactly_what_happene
         run_audit(opts, Console(file=out))
     monkeypatch.setattr(session_mod.SessionFactory, "__init__", real)
     report = json.loads((tmp_path / "report.json").read_text())
-    failed = [c for c in report["remediation"] if c["outcome"] == "failed"]
+    failed = [c for c in report["remediation"]["changes"] if c["outcome"] == "failed"]
     assert failed and all("LimitExceededException" in c["detail"] and "rolled back" in c["detail"] for c in failed)
     states = journal_changes(read(journal))
     for c in failed:
@@ -227,8 +227,8 @@ def test_dry_run_changes_nothing_and_max_changes_refuses(demo: None, tmp_path: P
                  "--output", str(tmp_path)])
     assert code == 3 and "Remediation plan" in capsys.readouterr().out
     report = json.loads((tmp_path / "report.json").read_text())
-    assert {c["outcome"] for c in report["remediation"]} <= {"planned (dry run)", "skipped"}
-    assert main([*REGION_ARGS, "--remediate", "--yes", "--output", str(tmp_path), "--max-changes", "3"]) == 2
+    assert {c["outcome"] for c in report["remediation"]["changes"]} <= {"planned (dry run)", "skipped"}
+    assert main([*REGION_ARGS, "--remediate", "--yes", "--output", str(tmp_path), "--max-changes", "3"]) == 5
     assert "--max-changes is 3" in capsys.readouterr().err
     assert not (tmp_path / "remediation-journal.jsonl").exists()
     assert state() == before
@@ -291,7 +291,7 @@ def test_audit_remediate_restore_undo_calls_exactly_the_generated_policy(
     monkeypatch.setattr(session_mod.SessionFactory, "__init__", with_recorder)
     _, report = remediate(tmp_path)
     journal = str(tmp_path / "remediation-journal.jsonl")
-    stopped = [c["resource"].split("/")[-1] for c in report["remediation"]
+    stopped = [c["resource"].split("/")[-1] for c in report["remediation"]["changes"]
                if c["remediator"] == "stop-idle-endpoint" and c["outcome"].startswith("applied")]
     assert stopped and main(["restore", stopped[0], "--journal", journal, "--yes"]) == 0
     assert main(["undo", journal, "--yes"]) == 0

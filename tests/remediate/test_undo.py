@@ -237,7 +237,7 @@ def test_a_journal_in_s3_is_written_by_remediation_and_read_by_undo(bucket: Call
     out = io.StringIO()
     changes = remediate(doc, load_rules(), Config(),
                         graph(), RemediationOptions(yes=True, journal=Path("s3://journals/nightly")),
-                        lambda s, r: boto3.client(s, region_name=r), Console(file=out, width=120), quiet=True)
+                        lambda s, r: boto3.client(s, region_name=r), Console(file=out, width=120), quiet=True).changes
     assert [c.outcome for c in changes] == ["applied"]
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="journals")["Contents"]]
     assert len(keys) == 1 and keys[0].startswith("nightly/remediation-journal-") and keys[0].endswith(".jsonl")

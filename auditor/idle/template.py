@@ -1,0 +1,86 @@
+"""The CloudFormation template of the idle-stop Lambda, generated so its IAM role is exactly the declared actions."""
+
+# `python -m auditor.idle.template > deploy/aws/idle-stop.yaml` regenerates the checked-in file (a test compares).
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.idle.handler import RULE
+
+STOP = "stop-idle-endpoint"
+
+
+def role_actions() -> tuple[list[str], list[str]]:
+    """(read actions of the audit, write actions of the stop remediator that the audit does not already need)."""
+    from auditor.permissions import audit_actions
+    from auditor.remediate.registry import load_builtin
+
+    read = sorted(audit_actions())
+    return read, sorted(set(load_builtin()[STOP].permissions) - set(read))
+
+
+def template() -> dict[str, Any]:
+    read, write = role_actions()
+    sub = "Fn::Sub"
+    return {
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": f"sagemaker-auditor idle stop (policy 14): an EventBridge schedule runs a Lambda that audits "
+                       f"{RULE} in this account-region and stops idle endpoints that are not always-on "
+                       f"(remediator {STOP}, restorable with `audit restore NAME`).",
+        "Parameters": {
+            "CodeBucket": {"Type": "String", "Description": "S3 bucket holding the function's zip (this package)"},
+            "CodeKey": {"Type": "String", "Description": "S3 key of the zip"},
+            "JournalBucket": {"Type": "String", "Description": "S3 bucket for journals and reports (existing)"},
+            "JournalPrefix": {"Type": "String", "Default": "idle-stop/"},
+            "Schedule": {"Type": "String", "Default": "rate(1 hour)"},
+            "MaxChanges": {"Type": "Number", "Default": 5, "MinValue": 1, "MaxValue": 1000,
+                           "Description": "more idle endpoints than this: nothing is stopped (refused)"},
+            "DryRun": {"Type": "String", "Default": "false", "AllowedValues": ["true", "false"]},
+        },
+        "Resources": {
+            "IdleStopRole": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                    "Action": "sts:AssumeRole"}]},
+                "ManagedPolicyArns": [{sub: "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                                            "AWSLambdaBasicExecutionRole"}],
+                "Policies": [{"PolicyName": "sagemaker-auditor-idle-stop", "PolicyDocument": {
+                    "Version": "2012-10-17", "Statement": [
+                        {"Sid": "AuditRead", "Effect": "Allow", "Action": read, "Resource": "*"},
+                        {"Sid": "StopIdleEndpoint", "Effect": "Allow", "Action": write, "Resource": "*"},
+                        {"Sid": "Journal", "Effect": "Allow", "Action": ["s3:PutObject"],
+                         "Resource": {sub: "arn:${AWS::Partition}:s3:::${JournalBucket}/${JournalPrefix}*"}}]}}]}},
+            "IdleStopFunction": {"Type": "AWS::Lambda::Function", "Properties": {
+                "Description": f"audits {RULE} and stops idle, non-always-on endpoints",
+                "Runtime": "python3.11", "Handler": "auditor.idle.handler.handler",
+                "Code": {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}},
+                "Role": {"Fn::GetAtt": ["IdleStopRole", "Arn"]}, "Timeout": 900, "MemorySize": 1024,
+                "ReservedConcurrentExecutions": 1,  # two overlapping runs must never plan the same stop
+                "Environment": {"Variables": {
+                    "JOURNAL_BUCKET": {"Ref": "JournalBucket"}, "JOURNAL_PREFIX": {"Ref": "JournalPrefix"},
+                    "MAX_CHANGES": {"Ref": "MaxChanges"}, "DRY_RUN": {"Ref": "DryRun"}}}}},
+            "IdleStopLogGroup": {"Type": "AWS::Logs::LogGroup", "Properties": {
+                "LogGroupName": {sub: "/aws/lambda/${IdleStopFunction}"}, "RetentionInDays": 90}},
+            "IdleStopSchedule": {"Type": "AWS::Events::Rule", "Properties": {
+                "Description": "Stops endpoints with no invocations over the idle window unless tagged always-on",
+                "ScheduleExpression": {"Ref": "Schedule"}, "State": "ENABLED",
+                "Targets": [{"Id": "idle-stop", "Arn": {"Fn::GetAtt": ["IdleStopFunction", "Arn"]}}]}},
+            "IdleStopInvokePermission": {"Type": "AWS::Lambda::Permission", "Properties": {
+                "Action": "lambda:InvokeFunction", "FunctionName": {"Ref": "IdleStopFunction"},
+                "Principal": "events.amazonaws.com", "SourceArn": {"Fn::GetAtt": ["IdleStopSchedule", "Arn"]}}},
+        },
+        "Outputs": {"FunctionName": {"Value": {"Ref": "IdleStopFunction"}},
+                    "ScheduleRule": {"Value": {"Ref": "IdleStopSchedule"}}},
+    }
+
+
+def render() -> str:
+    import yaml
+
+    head = "# Generated by `python -m auditor.idle.template`: edit the generator, not this file.\n"
+    return head + yaml.safe_dump(template(), sort_keys=False, width=120)
+
+
+if __name__ == "__main__":
+    print(render(), end="")
