@@ -44,6 +44,10 @@ def problems(clean: Audit, faulty: Audit, kind: str) -> list[str]:
     undecided = any(s == "error" for s in faulty.statuses.values()) or faulty.errors
     if undecided and (faulty.complete or faulty.exit != 3):
         out.append(f"undecidable findings but complete={faulty.complete}, exit {faulty.exit}")
+    errored = {rule for (rule, _), status in faulty.statuses.items() if status == "error"}
+    gone = sorted(k for k in clean.statuses if k not in faulty.statuses and k[0] not in errored)
+    if kind != "empty" and gone:  # an empty answer may truly mean "none"; a refused one never does
+        out.append(f"{len(gone)} findings vanished with no error for their rule, e.g. {gone[0]}")
     if kind != "empty" and faulty.complete and faulty.statuses != clean.statuses:
         # a refused or unreadable answer either shows in the report or changes nothing (read another way)
         changed = sorted(k for k in clean.statuses.keys() | faulty.statuses.keys()
