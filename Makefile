@@ -33,7 +33,7 @@ bench: $(STAMP)
 bench-scale: $(STAMP)
 	$(BIN)/python bench/scale.py
 
-## Every operation the demo audit calls x {AccessDenied, malformed body, empty body}: no false pass (~10 min).
+## Every operation the demo audit calls x {AccessDenied, malformed body, empty body}: no false pass (8-15 min).
 fault-sweep: $(STAMP)
 	FAULT_SWEEP=full $(BIN)/python -m pytest -p no:cacheprovider -q -s tests/collect/test_fault_sweep.py
 
