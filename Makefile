@@ -42,12 +42,9 @@ mutation: mutation-rules
 	$(BIN)/mutmut run --max-children 2 || true
 	$(BIN)/mutmut results
 
-## Every operation the demo audit calls x {AccessDenied, malformed body, empty body}: no false pass (~10 min).
+## Every operation the demo audit calls x {AccessDenied, malformed body, empty body}: no false pass (8-15 min).
 fault-sweep: $(STAMP)
 	FAULT_SWEEP=full $(BIN)/python -m pytest -p no:cacheprovider -q -s tests/collect/test_fault_sweep.py
-
-clean:
-	rm -rf $(VENV) demo-report .pytest_cache .mypy_cache .ruff_cache mutants
 
 ## The sdist and the wheel (rules and templates inside) -> dist/; install with: pip install 'dist/sagemaker_auditor-*.whl[demo]'
 wheel: $(STAMP)
@@ -61,4 +58,4 @@ image:
 	$(ENGINE) build --build-arg EXTRAS="$(EXTRAS)" -t $(IMAGE) .
 
 clean:
-	rm -rf $(VENV) demo-report dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo-report dist .pytest_cache .mypy_cache .ruff_cache mutants

@@ -42,14 +42,14 @@ class Expectation:
     result_keys: tuple[str, ...]  # top-level list members a page must hold (at least one of them)
 
 
-_CACHE: dict[tuple[int, str], Expectation] = {}
+_CACHE: dict[tuple[str, str, str], Expectation] = {}
 _LOCK = threading.Lock()
 
 
 def expectation(client: Any, operation: str) -> Expectation:
     """The expectation for `client.<operation>` (python method name), derived once per service model."""
     model = client.meta.service_model
-    key = (id(model), operation)
+    key = (model.service_name, model.api_version, operation)  # not id(): ids of collected models are reused
     got = _CACHE.get(key)
     if got is not None:
         return got

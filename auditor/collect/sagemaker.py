@@ -274,15 +274,24 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
     if c.get("ModelPackageName"):
         pid = _package(ctx, c["ModelPackageName"])
         g.add_edge(cid, "from_package", pid)
-        pkg = g.attrs(pid)["data"]
-        # A model built from a package takes its image and artifact from the package's inference spec.
-        if not image and pkg.get("images"):
-            g.set_data(cid, image=pkg["images"][0], **parse_image(pkg["images"][0]))
+        node = g.attrs(pid)
+        pkg = node["data"]
+        # A model built from a package takes its image and artifact from the package's inference spec: when
+        # the package could not be read (or is gone), they are unknown, not absent.
+        unread = node["errors"].get("describe") or ("it does not exist" if node["dangling"] else None)
+        if not image:
+            first = (pkg.get("images") or [""])[0]
+            g.set_read(cid, "package", image=first or None, **parse_image(first))
         if uri is None:
             for obj in g.related(pid, "artifact"):
                 g.add_edge(cid, "artifact", obj)
-            g.set_data(cid, has_artifact=bool(g.related(pid, "artifact")),
+            g.set_read(cid, "package", has_artifact=bool(g.related(pid, "artifact")),
                        artifact_uri=(pkg.get("artifact_uris") or [None])[0])
+        if unread and (not image or uri is None):
+            why = f"model package {c['ModelPackageName']}: {unread}"
+            g.set_error(cid, "package", why)
+            if uri is None:
+                g.set_error(cid, "rel:artifact", why)
     return cid
 
 

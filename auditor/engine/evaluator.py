@@ -10,7 +10,7 @@ from typing import Any
 from auditor.engine.conditions import EvalContext, Outcome, evaluate, label_of
 from auditor.engine.config import DEFAULT_DESIGNATIONS, Config, Waiver
 from auditor.engine.loader import Rule
-from auditor.graph import EDGE_TYPES, ResourceGraph
+from auditor.graph import EDGE_TYPES, NODE_TYPES, ResourceGraph, region_id
 from auditor.model import Finding, ResourceRef, Severity, Status
 from auditor.yamlsafe import InputError
 
@@ -169,11 +169,21 @@ NEVER_HIDDEN = {"aws.region"}
 def hiding_nodes(graph: ResourceGraph) -> dict[str, list[tuple[str, str]]]:
     """For each resource type, the known nodes whose failed read may hide resources of that type, with why.
 
-    A node whose describe failed hides everything its edges would have led to; a failed `rel:<label>` facet
-    hides what that edge leads to. The types reachable from there (through the edge schema) cannot be listed,
+    A failed listing hides the listed types in its account-region (reported on the region); a node whose
+    describe failed hides everything its edges would have led to; a failed `rel:<label>` facet hides what that
+    edge leads to. The types reachable from there (through the edge schema) cannot be listed,
     so each rule about such a type reports `error` on the node we know about instead of vanishing.
     """
     out: dict[str, list[tuple[str, str]]] = {}
+    for err in graph.errors:  # a failed listing hides the listed types (and what they lead to) in its region
+        region = region_id(err.account, err.region)
+        if not err.affects or region not in graph:
+            continue
+        listed = set(NODE_TYPES) if "*" in err.affects else {t for t in err.affects if t in NODE_TYPES}
+        reason = (f"{label_of(graph.attrs(region), region)}: {err.service}:{err.operation} failed: {err.code}, so "
+                  f"its {' / '.join(sorted(err.affects))} resources are unknown: {err.message}")
+        for type_ in sorted((listed | _reachable_from(listed)) - NEVER_HIDDEN):
+            _add(out, type_, region, reason)
     for node_id in sorted(graph.g.nodes):
         node = graph.attrs(node_id)
         if node["dangling"] or not node["errors"]:
@@ -187,11 +197,19 @@ def hiding_nodes(graph: ResourceGraph) -> dict[str, list[tuple[str, str]]]:
                 continue
             what = "it could not be read" if facet == "describe" else f"its {facet[4:]} could not be read"
             for type_ in sorted(_reachable(labels) - NEVER_HIDDEN - {node["type"]}):
-                hits = out.setdefault(type_, [])
-                if not any(n == node_id for n, _ in hits):
-                    hits.append((node_id, f"{label_of(node, node_id)}: {what}, so any {type_} reached through it "
-                                          f"is unknown: {msg}"))
+                _add(out, type_, node_id, f"{label_of(node, node_id)}: {what}, so any {type_} reached through it "
+                                          f"is unknown: {msg}")
     return out
+
+
+def _add(out: dict[str, list[tuple[str, str]]], type_: str, node_id: str, reason: str) -> None:
+    hits = out.setdefault(type_, [])
+    if not any(n == node_id for n, _ in hits):  # one finding per rule and node, with the first reason
+        hits.append((node_id, reason))
+
+
+def _reachable_from(types: set[str]) -> set[str]:
+    return _reachable([e.label for e in EDGE_TYPES.values() if e.sources & types])
 
 
 def _reachable(labels: list[str]) -> set[str]:

@@ -63,9 +63,29 @@ def malformed(*operations: str) -> Hooks:
 
 
 def empty(*operations: str) -> Hooks:
-    """Answer with the smallest valid answer: every required member present and empty (lists [], strings "")."""
-    return [(f"before-call.{op}", _short_circuit(lambda m: minimal(m.output_shape) if m.output_shape else {}))
-            for op in operations]
+    """Answer with the smallest valid answer: every required member present and empty (lists [], strings ""),
+    and the list a paginated operation returns, empty."""
+    return [(f"before-call.{op}", _short_circuit(_emptiest)) for op in operations]
+
+
+def _emptiest(model: Any) -> dict[str, Any]:
+    import botocore.session
+
+    if model.output_shape is None:
+        return {}
+    out: dict[str, Any] = minimal(model.output_shape)
+    service = model.service_model
+    try:
+        config = botocore.session.get_session().get_paginator_model(
+            service.service_name, service.api_version).get_paginator(model.name)
+    except Exception:  # noqa: BLE001 - not paginated (or no paginator model): nothing more is expected
+        return out
+    keys = config["result_key"] if isinstance(config["result_key"], list) else [config["result_key"]]
+    for key in keys:
+        top = key.split(".")[0].split("[")[0]
+        if top in model.output_shape.members:
+            out.setdefault(top, minimal(model.output_shape.members[top]))
+    return out
 
 
 def minimal(shape: Any) -> Any:
@@ -73,7 +93,9 @@ def minimal(shape: Any) -> Any:
     kind = shape.type_name
     if kind == "structure":
         return {n: minimal(shape.members[n]) for n in getattr(shape, "required_members", [])}
-    return {"list": [], "map": {}, "string": (shape.enum or [""])[0], "boolean": False, "integer": 0, "long": 0,
+    if kind == "string":
+        return (getattr(shape, "enum", None) or [""])[0]
+    return {"list": [], "map": {}, "boolean": False, "integer": 0, "long": 0,
             "float": 0.0, "double": 0.0, "blob": b"",
             "timestamp": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}.get(kind)
 

@@ -24,6 +24,7 @@ class Audit:
     exit: int
     errors: list[str]
     operations: set[str] = field(default_factory=set)
+    account_failed: bool = False  # the account itself could not be reached: the report's coverage says so
 
 
 def audit(regions: list[str], hooks: Hooks | None = None) -> Audit:
@@ -33,17 +34,38 @@ def audit(regions: list[str], hooks: Hooks | None = None) -> Audit:
     graph = collect(factory, regions)
     doc = build_report(evaluate_rules(graph, RULES), graph)
     return Audit({(f["rule_id"], f["resource"]["arn"]): f["status"] for f in doc["findings"]}, doc["complete"],
-                 exit_code(doc, Severity.LOW), [f"{e.operation}: {e.code}" for e in graph.errors], seen)
+                 exit_code(doc, Severity.LOW), [f"{e.operation}: {e.code}" for e in graph.errors], seen,
+                 any(c["status"] == "failed" for c in doc["scope"]["coverage"]))
 
 
-def problems(clean: Audit, faulty: Audit, kind: str) -> list[str]:
+# An empty answer is a real account state, not always a fault: under these, the rule rightly passes.
+EMPTY_IS_A_STATE = {
+    ("application-auto-scaling.DescribeScalableTargets", "SM-04-min-instances"):
+        "no scalable target: no autoscaling minimum can scale the variant below 2 instances",
+    ("resource-groups-tagging-api.GetResources", "SM-15-batch-workload"):
+        "GetResources lists only tagged resources: an endpoint absent from it has no tags, so no batch tag",
+    ("iam.ListRolePolicies", "SM-11-execution-role"):
+        "no inline policy: the role's permissions are its attached (scoped) policies only",
+    ("sagemaker.DescribeModel", "SM-03-model-exists"):
+        "an answer to DescribeModel says the model exists (the clean run's model was deleted)",
+}
+
+
+def problems(clean: Audit, faulty: Audit, kind: str, operation: str = "") -> list[str]:
     """How the faulty audit broke the promise: a pass the clean run did not have, or an unannounced gap."""
     out = [f"{rule} on {arn}: pass, clean run said {clean.statuses[(rule, arn)]}"
            for (rule, arn), status in sorted(faulty.statuses.items())
-           if status == "pass" and clean.statuses.get((rule, arn)) in ("fail", "error")]
+           if status == "pass" and clean.statuses.get((rule, arn)) in ("fail", "error")
+           and not (kind == "empty" and (operation, rule) in EMPTY_IS_A_STATE)]
     undecided = any(s == "error" for s in faulty.statuses.values()) or faulty.errors
     if undecided and (faulty.complete or faulty.exit != 3):
         out.append(f"undecidable findings but complete={faulty.complete}, exit {faulty.exit}")
+    errored = {rule for (rule, _), status in faulty.statuses.items() if status == "error"}
+    gone = sorted(k for k in clean.statuses if k not in faulty.statuses and k[0] not in errored)
+    # an empty answer may truly mean "none"; a refused one never does. With the account unreachable no resource
+    # is known to carry an error: its coverage entry is `failed` and the audit incomplete instead.
+    if kind != "empty" and gone and not faulty.account_failed:
+        out.append(f"{len(gone)} findings vanished with no error for their rule, e.g. {gone[0]}")
     if kind != "empty" and faulty.complete and faulty.statuses != clean.statuses:
         # a refused or unreadable answer either shows in the report or changes nothing (read another way)
         changed = sorted(k for k in clean.statuses.keys() | faulty.statuses.keys()
@@ -54,7 +76,7 @@ def problems(clean: Audit, faulty: Audit, kind: str) -> list[str]:
 
 def sweep(regions: list[str], clean: Audit, cases: list[tuple[str, str]]) -> dict[tuple[str, str], list[str]]:
     """{(operation, fault kind): problems} for every case."""
-    return {(op, kind): problems(clean, audit(regions, inject(kind, op)), kind) for op, kind in cases}
+    return {(op, kind): problems(clean, audit(regions, inject(kind, op)), kind, op) for op, kind in cases}
 
 
 def table(results: dict[tuple[str, str], list[str]]) -> str:

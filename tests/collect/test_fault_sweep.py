@@ -24,6 +24,7 @@ SAMPLE = [
     ("application-auto-scaling.DescribeScalableTargets", "malformed"),
     ("resource-groups-tagging-api.GetResources", "malformed"),
     ("sagemaker.DescribeEndpoint", "empty"),
+    ("sagemaker.DescribeModelPackage", "denied"),  # containers take their image from the package
 ]
 FULL = os.environ.get("FAULT_SWEEP") == "full"
 

@@ -102,3 +102,19 @@ def test_a_failed_parent_read_makes_rules_about_hidden_children_error_on_the_kno
 def test_reads_that_hide_nothing_add_no_findings() -> None:
     graph = chain(model_errors={"tags": "denied"})
     assert hiding_nodes(graph) == {}
+
+
+def test_a_failed_listing_reports_rules_about_the_listed_types_as_error_on_the_region() -> None:
+    region = "aws:123456789012:us-east-1"
+    graph = build_graph({
+        "nodes": [{"id": region, "type": "aws.region", "name": "us-east-1"}],
+        "listing_errors": [{"operation": "list_endpoints", "affects": ["sagemaker.endpoint", "sagemaker.model"]}],
+    })
+    hidden = hiding_nodes(graph)
+    assert {n for hits in hidden.values() for n, _ in hits} == {region}
+    assert {"sagemaker.endpoint", "sagemaker.variant", "sagemaker.model", "s3.bucket"} <= set(hidden)
+    assert "aws.region" not in hidden
+    got = evaluate_rules(graph, [BY_ID["SM-04-min-instances"], BY_ID["SM-03-model-exists"]], Config()).findings
+    assert [(f.rule_id, f.resource.arn, f.status.value) for f in got] == [
+        ("SM-03-model-exists", region, "error"), ("SM-04-min-instances", region, "error")]
+    assert "list_endpoints failed: AccessDenied" in got[0].message
