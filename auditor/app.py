@@ -226,7 +226,7 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
         graph.save(opts.save_snapshot)
     _flag_regions_not_collected(graph, rules, config)
     evaluation = evaluate_rules(graph, rules, config)
-    doc = build_report(evaluation, graph)
+    doc = build_report(evaluation, graph, designations=config.designations)
     doc["timings"] = {"collect_seconds": round(collected - started, 3),
                       "evaluate_seconds": round(time.perf_counter() - collected, 3),
                       "workers": opts.workers}
@@ -265,7 +265,8 @@ def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config
     fresh = doc
     if any(c.outcome == "applied" for c in changes):
         fresh_graph = obtain_graph(opts, collect_options(rules, config), regions)
-        fresh = build_report(evaluate_rules(fresh_graph, rules, config), fresh_graph)
+        fresh = build_report(evaluate_rules(fresh_graph, rules, config), fresh_graph,
+                             designations=config.designations)
         verify(changes, fresh)
     annotate(doc, changes)
     if fresh is not doc:
