@@ -16,7 +16,7 @@ from auditor.graph import ResourceGraph
 from auditor.model import Severity
 
 log = logging.getLogger("auditor")
-FORMATS = ("json", "html", "csv", "junit", "asff", "sarif")
+FORMATS = ("json", "html", "csv", "junit", "asff", "sarif", "ocsf")
 DEFAULT_FORMATS = ["json", "html"]
 
 

@@ -54,3 +54,14 @@ def annotate(findings: Iterable[dict[str, Any]], graph: ResourceGraph, productio
         refs = references.get(f["rule_id"])
         if refs:
             f["references"] = refs
+
+
+def references_text(refs: dict[str, Any] | None) -> str:
+    """Compliance references as one line: Security Hub controls, AWS Config rules, the policy section."""
+    if not refs:
+        return ""
+    parts = [f"Security Hub {c}" for c in refs.get("security_hub", [])]
+    parts += [f"AWS Config {c}" for c in refs.get("config_rules", [])]
+    if refs.get("policy_section"):
+        parts.append(f"Policy: {refs['policy_section']}")
+    return "; ".join(parts)

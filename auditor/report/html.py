@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.report import matrix
+from auditor.report.context import references_text
 
 COLORS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#b26a00", "exempt": "#1565c0"}
 SEVRANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
@@ -24,17 +25,6 @@ def templates_dir() -> Path:
         if cand.is_dir():
             return cand
     raise FileNotFoundError("reports/templates not found beside the auditor package")
-
-
-def references_text(refs: dict[str, Any] | None) -> str:
-    """Compliance references as one line: Security Hub controls, AWS Config rules, the policy section."""
-    if not refs:
-        return ""
-    parts = [f"Security Hub {c}" for c in refs.get("security_hub", [])]
-    parts += [f"AWS Config {c}" for c in refs.get("config_rules", [])]
-    if refs.get("policy_section"):
-        parts.append(f"Policy: {refs['policy_section']}")
-    return "; ".join(parts)
 
 
 def exemption_text(ex: dict[str, Any]) -> str:
