@@ -168,7 +168,9 @@
     old.parentNode.replaceChild(body, old);
     var passes = F.reduce(function (n, f) { return n + (f.status === "pass" ? 1 : 0); }, 0);
     $("f-count").textContent = shown.length + " of " + F.length + " findings";
-    $("f-scope").textContent = state.st ? "" : "(violations and could-not-tell; " + passes + " passing hidden)";
+    var advisory = F.reduce(function (n, f) { return n + (f.advisory && f.status === "fail" ? 1 : 0); }, 0);
+    $("f-scope").textContent = state.st ? "" : "(violations and could-not-tell; " + passes + " passing hidden" +
+      (advisory ? "; " + advisory + " advisory shown apart: status \u201cadvisory\u201d" : "") + ")";
     $("f-passes").hidden = !!state.st;
     $("p-info").textContent = "page " + page + " of " + pages;
     $("p-prev").disabled = page <= 1;

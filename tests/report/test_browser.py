@@ -18,6 +18,7 @@ from auditor.engine.config import Config
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.report import html
+from auditor.report.drift import classify
 from auditor.report.model import assemble, build_report
 from tests.conftest import build_graph
 from tests.report.test_matrix import report as fleet_report
@@ -108,22 +109,24 @@ def finding(rule: str, policy: int, severity: str, status: str, account: str, re
 
 
 FINDINGS = [
-    finding("SM-04-min-instances", 4, "high", "fail", A, "us-east-1", "alpha-prod", "production", drift="new"),
-    finding("SM-02-bucket-versioning", 2, "low", "fail", B, "eu-west-1", "=HYPERLINK(1)", "non-production",
-            drift="still-failing"),
+    finding("SM-04-min-instances", 4, "high", "fail", A, "us-east-1", "alpha-prod", "production"),
+    finding("SM-02-bucket-versioning", 2, "low", "fail", B, "eu-west-1", "=HYPERLINK(1)", "non-production"),
     finding("SM-06-auto-rollback", 6, "critical", "error", A, "eu-west-1", "gamma-dev", "non-production"),
     finding("SM-04-multi-az", 4, "high", "fail", B, "us-east-1", "delta-dev", "non-production"),
     finding("SM-04-multi-az", 4, "medium", "pass", A, "us-east-1", "alpha-prod", "production"),
     finding("SM-13-right-size", 13, "medium", "exempt", A, "us-east-1", "alpha-prod", "production",
             exemption={"kind": "waiver", "reason": "accepted"}),
     finding("SM-11-trail", 11, "high", "fail", A, "us-east-1", "trail-region", None, rtype="aws.region"),
+    finding("SM-09-ab-testing", 9, "medium", "fail", A, "us-east-1", "epsilon-adv", "non-production", advisory=True),
 ]
 DEFAULT = ["gamma-dev", "alpha-prod", "delta-dev", "trail-region", "=HYPERLINK(1)"]  # severity, then production
 
 
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    doc = assemble(findings=[dict(f) for f in FINDINGS], errors=[], rules_by_policy={}, rules_evaluated=7,
+    findings = [dict(f) for f in FINDINGS]
+    classify(findings, [FINDINGS[1]])  # drift as a run with --baseline marks it: only =HYPERLINK(1) failed before
+    doc = assemble(findings=findings, errors=[], rules_by_policy={}, rules_evaluated=7,
                    scope={"accounts": [A, B], "regions": ["eu-west-1", "us-east-1"], "collected_at": "t",
                           "evaluated_at": "t"}, manual_checks=[], expired_waivers=[], api_calls={})
     path = tmp_path_factory.mktemp("triage") / "report.html"
@@ -163,18 +166,20 @@ def choose(page: Any, control: str, value: str) -> None:
 
 def test_default_view_is_violations_and_undecided_most_severe_and_production_first(page: Any) -> None:
     assert names(page) == DEFAULT
-    assert page.inner_text("#f-count") == "5 of 7 findings"
-    assert "1 passing hidden" in page.inner_text("#f-scope")
+    assert page.inner_text("#f-count") == f"5 of {len(FINDINGS)} findings"
+    assert "1 passing hidden; 1 advisory shown apart" in page.inner_text("#f-scope")
     page.click("#f-passes")
-    assert len(names(page)) == 7 and "st=all" in page.evaluate("location.hash")
+    assert len(names(page)) == len(FINDINGS) and "st=all" in page.evaluate("location.hash")
     # status is never colour alone: each status cell carries its glyph and word
     statuses = {t.split("\n")[0] for t in page.locator("#findings tbody td:first-child").all_inner_texts()}
-    assert statuses == {"✗ fail", "? could not tell", "⊘ exempt", "✓ pass"}
+    assert statuses == {"✗ fail", "? could not tell", "⊘ exempt", "✓ pass", "✗ advisory fail"}
 
 
 @pytest.mark.parametrize(("control", "value", "expected"), [
     ("f-status", "exempt", ["alpha-prod"]),
     ("f-status", "error", ["gamma-dev"]),
+    ("f-status", "advisory", ["epsilon-adv"]),  # advisory rules are shown apart from violations
+    ("f-status", "fail", ["alpha-prod", "delta-dev", "trail-region", "=HYPERLINK(1)"]),
     ("f-severity", "high", ["alpha-prod", "delta-dev", "trail-region"]),
     ("f-env", "production", ["alpha-prod"]),
     ("f-env", "none", ["trail-region"]),
@@ -182,14 +187,14 @@ def test_default_view_is_violations_and_undecided_most_severe_and_production_fir
     ("f-rule", "SM-06-auto-rollback", ["gamma-dev"]),
     ("f-account", B, ["delta-dev", "=HYPERLINK(1)"]),
     ("f-region", "eu-west-1", ["gamma-dev", "=HYPERLINK(1)"]),
-    ("f-drift", "new", ["alpha-prod"]),
-    ("f-drift", "still-failing", ["=HYPERLINK(1)"]),
+    ("f-drift", "new", ["alpha-prod", "delta-dev", "trail-region"]),
+    ("f-drift", "still_failing", ["=HYPERLINK(1)"]),
     ("f-text", "DELTA", ["delta-dev"]),
 ])
 def test_each_filter_narrows_the_view(page: Any, control: str, value: str, expected: list[str]) -> None:
     choose(page, control, value)
     assert names(page) == expected
-    assert page.inner_text("#f-count") == f"{len(expected)} of 7 findings"
+    assert page.inner_text("#f-count") == f"{len(expected)} of {len(FINDINGS)} findings"
 
 
 def test_sorting_shows_its_direction_and_toggles(page: Any) -> None:
