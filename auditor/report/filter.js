@@ -317,6 +317,7 @@
     document.body.appendChild(a);
     a.click();
     a.remove();
+    setTimeout(function () { URL.revokeObjectURL(a.href); }, 60000);  // after the download has surely started
   }
 
   // -- print: every violation with evidence and remediation -----------------------------------------------------------

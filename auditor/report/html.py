@@ -17,6 +17,7 @@ COLORS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#b26a00", "exempt": "#
 SEVRANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 POLICY_COUNT = 15
 PRINT_LIMIT = 2000  # violations rendered for print up front; above this only when the reader prints
+DATA_OPEN = '<script type="application/json" id="report-data">'
 
 
 def templates_dir() -> Path:
@@ -91,6 +92,14 @@ def embed(data: dict[str, Any]) -> str:
     # ASCII-only JSON: the browser decodes it several times faster than UTF-8 with non-ASCII text in it
     raw = json.dumps(data, separators=(",", ":")).encode()
     return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+
+
+def embedded(page: str) -> dict[str, Any]:
+    """The findings data of a rendered page (for tests and tools that read a report.html back)."""
+    start = page.index(DATA_OPEN) + len(DATA_OPEN)
+    raw = gzip.decompress(base64.b64decode(page[start:page.index("</script>", start)]))
+    data: dict[str, Any] = json.loads(raw)
+    return data
 
 
 def render(doc: dict[str, Any], drift: dict[str, Any] | None = None) -> str:
