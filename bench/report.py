@@ -17,6 +17,7 @@ import argparse
 import json
 import random
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -103,12 +104,12 @@ def synthesize(n: int, seed: int = 7) -> dict[str, Any]:
 
 
 FIRST_RENDER = """() => { const c = document.getElementById('f-count'); return !!(c && c.textContent.trim()); }"""
-FILTER = """async () => {
+FILTER = """async (value) => {
   const sel = document.getElementById('f-severity');
   const count = document.getElementById('f-count');
   const before = count.textContent;
   const t0 = performance.now();
-  sel.value = 'critical';
+  sel.value = value;
   sel.dispatchEvent(new Event('input', {bubbles: true}));
   sel.dispatchEvent(new Event('change', {bubbles: true}));
   await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
@@ -129,9 +130,13 @@ def measure(path: Path, timeout_s: float) -> dict[str, Any]:
             page.goto(path.as_uri(), wait_until="commit", timeout=timeout_s * 1000)
             page.wait_for_function(FIRST_RENDER, timeout=timeout_s * 1000, polling=20)
             out["first_render_s"] = round(time.perf_counter() - t0, 3)
-            took, changed = page.evaluate(FILTER)
-            out["filter_ms"] = round(took, 1)
-            out["filter_changed_count"] = changed
+            # a reader changes a filter after the page has settled, not within its first frames
+            page.evaluate("() => new Promise(r => requestIdleCallback(() => r(), {timeout: 2000}))")
+            # median of several changes: a loaded machine makes single figures noisy
+            runs = [page.evaluate(FILTER, v) for v in ("critical", "high", "medium", "low", "")]
+            out["filter_ms"] = round(statistics.median(t for t, _ in runs), 1)
+            out["filter_ms_max"] = round(max(t for t, _ in runs), 1)
+            out["filter_changed_count"] = all(changed for _, changed in runs)
         except Exception as exc:  # noqa: BLE001 - a page that never opens is a result, not a crash
             out["first_render_s"] = f"did not finish within {timeout_s:.0f} s ({type(exc).__name__})"
         browser.close()

@@ -2,7 +2,7 @@
 // Every piece of data goes into the page through textContent or a validated URL: names are attacker-controlled text.
 (function () {
   "use strict";
-  var PAGE = 100;
+  var PAGE = 50;
   var GLYPH = { fail: "\u2717", error: "?", exempt: "\u2298", pass: "\u2713" };
   var LABEL = { fail: "fail", error: "could not tell", exempt: "exempt", pass: "pass" };
   var SEV = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
@@ -130,7 +130,8 @@
     }
     writeHash();
     sortMarks();
-    drawMatrix();
+    var mkey = [state.acct, state.reg, state.env].join("\n");
+    if (mkey !== drawnMatrix) { drawnMatrix = mkey; drawMatrix(); }  // the matrix follows only these filters
     draw();
   }
 
@@ -219,7 +220,7 @@
 
   // -- the endpoint matrix, account-level rows and shared resources: pages of rows, all of them when printing -------
   var CELL = { f: "fail", e: "error", x: "exempt", p: "pass" };
-  var MPAGE = 100, pages = {}, printing = false;
+  var MPAGE = 100, pages = {}, printing = false, drawnMatrix = null;
 
   function matrixRows(groups) {
     var out = [];
