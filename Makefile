@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench bench-scale mutation mutation-rules fault-sweep wheel image clean
+.PHONY: demo test lint typecheck bench bench-scale mutation mutation-rules fault-sweep wheel image bench-report clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) (set PYTHON=python3 if that is 3.11+)"; exit 2; }
@@ -59,3 +59,7 @@ image:
 
 clean:
 	rm -rf $(VENV) demo-report dist .pytest_cache .mypy_cache .ruff_cache mutants
+
+## HTML report at 1,000 and 10,000 endpoints in headless Chromium (needs `pip install playwright` and chromium).
+bench-report: $(STAMP)
+	$(BIN)/python bench/report.py

@@ -16,7 +16,7 @@ from auditor.graph import ResourceGraph
 from auditor.model import Severity
 
 log = logging.getLogger("auditor")
-FORMATS = ("json", "html", "csv", "junit", "asff", "sarif")
+FORMATS = ("json", "html", "csv", "junit", "asff", "sarif", "ocsf")
 DEFAULT_FORMATS = ["json", "html"]
 
 
@@ -229,7 +229,7 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
         graph.save(opts.save_snapshot)
     _flag_regions_not_collected(graph, rules, config)
     evaluation = evaluate_rules(graph, rules, config)
-    doc = build_report(evaluation, graph)
+    doc = build_report(evaluation, graph, designations=config.designations)
     doc["timings"] = {"collect_seconds": round(collected - started, 3),
                       "evaluate_seconds": round(time.perf_counter() - collected, 3),
                       "workers": opts.workers}
@@ -276,7 +276,8 @@ def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config
     out = doc
     if any(c.outcome == "applied" for c in result.changes):
         fresh_graph = obtain_graph(opts, collect_options(rules, config), regions)
-        out = build_report(evaluate_rules(fresh_graph, rules, config), fresh_graph)
+        out = build_report(evaluate_rules(fresh_graph, rules, config), fresh_graph,
+                           designations=config.designations)
         out["timings"] = doc.get("timings", {})
         verify(result.changes, out)
     annotate(out, result, before=doc if out is not doc else None)

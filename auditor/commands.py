@@ -113,6 +113,8 @@ def rules(argv: list[str], console: Any, err: Any) -> int:
     ls = sub.add_parser("list", help="list the rules")
     ls.add_argument("--rules-dir", type=Path, action="append", default=[])
     ls.add_argument("--policy", type=int)
+    ls.add_argument("--json", action="store_true", help="print the rules as JSON (severity, policy, remediator, "
+                    "compliance references)")
     show = sub.add_parser("show", help="show one rule")
     show.add_argument("rule_id")
     show.add_argument("--rules-dir", type=Path, action="append", default=[])
@@ -130,6 +132,9 @@ def rules(argv: list[str], console: Any, err: Any) -> int:
         console.print(f"{len(loaded)} rule(s) valid", highlight=False)
         return exitcodes.OK
     loaded = load_rules(a.rules_dir or None, remediators=catalogue())
+    if a.cmd == "list" and a.json:
+        console.print_json(json.dumps([rule_summary(r) for r in loaded if not a.policy or r.policy == a.policy]))
+        return exitcodes.OK
     if a.cmd == "list":
         t = Table(header_style="bold")
         t.add_column("id", no_wrap=True)
@@ -147,6 +152,13 @@ def rules(argv: list[str], console: Any, err: Any) -> int:
         return exitcodes.INVALID_INPUT
     console.print(Path(match[0].source).read_text(), highlight=False, markup=False)
     return exitcodes.OK
+
+
+def rule_summary(r: Any) -> dict[str, Any]:
+    """What `audit rules list --json` says about a rule: data for other tools (no rich markup)."""
+    return {"id": r.id, "policy": r.policy, "title": r.title, "severity": r.severity.value, "resource": r.resource,
+            "kind": r.kind, "remediator": r.remediation.get("remediator"), "references": r.references,
+            "source": r.source}
 
 
 def merge(argv: list[str], console: Any, err: Any) -> int:

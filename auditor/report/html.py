@@ -1,31 +1,96 @@
-"""The self-contained HTML report: jinja2 with autoescape, inline CSS/JS/SVG, a CSP that allows only our script."""
+"""The self-contained HTML report: jinja2 with autoescape, the findings embedded once as data, our script by hash."""
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
+import json
 from importlib import resources
 from typing import Any
 
+from auditor.report import matrix
+from auditor.report.context import references_text
+
 COLORS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#b26a00", "exempt": "#1565c0"}
-WORST = {"fail": 4, "error": 3, "exempt": 2, "pass": 1}
 SEVRANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
-MATRIX_ROWS = 400
+POLICY_COUNT = 15
+PRINT_LIMIT = 2000  # violations rendered for print up front; above this only when the reader prints
+DATA_OPEN = '<script type="application/json" id="report-data">'
 
 
-def _matrix(findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], bool]:
-    rows: dict[str, dict[str, Any]] = {}
-    for f in findings:
+def exemption_text(ex: dict[str, Any]) -> str:
+    if not ex:
+        return ""
+    owner = f" · owner {ex['owner']}" if ex.get("owner") else ""
+    expires = f" · expires {ex['expires']}" if ex.get("expires") else ""
+    return f"{ex.get('kind', '')}: {ex.get('reason', '')}{owner}{expires}"
+
+
+def payload(doc: dict[str, Any], m: matrix.Matrix) -> dict[str, Any]:
+    """The findings as compact tables: rules and resources once each, a finding as a row of indices and text."""
+    rules: dict[str, int] = {}
+    rule_rows: list[list[Any]] = []
+    res: dict[str, int] = {}
+    res_rows: list[list[Any]] = []
+    rows: list[list[Any]] = []
+    for f in doc["findings"]:
+        rem = f.get("remediation") or {}
+        ri = rules.get(f["rule_id"])
+        if ri is None:
+            ri = rules[f["rule_id"]] = len(rule_rows)
+            rule_rows.append([f["rule_id"], f["title"], f["severity"], f["policy"], rem.get("remediator") or "",
+                              rem.get("guidance", ""), references_text(f.get("references"))])
         r = f["resource"]
-        row = rows.setdefault(r["arn"], {"arn": r["arn"], "name": r["name"], "type": r["type"], "cells": {}})
-        key = str(f["policy"])
-        if WORST[f["status"]] > WORST.get(row["cells"].get(key, ""), 0):
-            row["cells"][key] = f["status"]
-    ordered = sorted(rows.values(), key=lambda r: (-max(WORST[s] for s in r["cells"].values()), r["type"], r["name"]))
-    if len(ordered) > MATRIX_ROWS:
-        bad = [r for r in ordered if any(s in ("fail", "error") for s in r["cells"].values())]
-        return bad[:MATRIX_ROWS], True
-    return ordered, False
+        xi = res.get(r["arn"])
+        if xi is None:
+            xi = res[r["arn"]] = len(res_rows)
+            res_rows.append([r["arn"], r["type"], r["name"], r["account"], r["region"], f.get("environment", "")])
+        eps = matrix.endpoints_of(f)  # ARNs for now: indices once every endpoint has a resource row
+        ex = f.get("exemption") or {}
+        rows.append([ri, f["status"], xi, f["message"], f.get("drift", ""), 1 if f.get("advisory") else 0,
+                     eps, f.get("evidence", {}),
+                     exemption_text(ex),
+                     rem.get("outcome", ""),
+                     rem.get("guidance", "") if rem.get("guidance", "") != rule_rows[ri][5] else None])
+    # endpoints only reached through dependencies still need an identity for the endpoint filter
+    for row in rows:
+        for arn in row[6]:
+            if arn not in res:
+                ref = matrix.ref_from_arn(arn)
+                res[arn] = len(res_rows)
+                res_rows.append([arn, ref["type"], ref["name"], ref["account"], ref["region"], ""])
+        row[6] = [res[a] for a in row[6]]
+    return {"rules": rule_rows, "resources": res_rows, "findings": rows, "matrix": matrix_payload(m, res)}
+
+
+def matrix_payload(m: matrix.Matrix, res: dict[str, int]) -> dict[str, Any]:
+    """Rows as [resource index, environment, 15 cells "f3"/"p12"/""], groups as [account, region, rows]."""
+    def row(r: matrix.Row) -> list[Any]:
+        cells = [f"{c[0][0] if c[0] != 'exempt' else 'x'}{c[1]}" if (c := r.cells.get(p)) else ""
+                 for p in range(1, POLICY_COUNT + 1)]
+        return [res[r.arn], r.environment, cells]
+
+    def groups(gs: list[matrix.Group]) -> list[list[Any]]:
+        return [[g.account, g.region, [row(r) for r in g.rows]] for g in gs]
+
+    return {"endpoints": groups(m.endpoints), "account_level": groups(m.account_level),
+            "shared": [[res[r.arn], r.worst, [res[e] for e in r.endpoints]] for r in m.shared]}
+
+
+def embed(data: dict[str, Any]) -> str:
+    """gzip + base64: 10x smaller than the JSON, and no byte of attacker text can close the <script> element."""
+    # ASCII-only JSON: the browser decodes it several times faster than UTF-8 with non-ASCII text in it
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.b64encode(gzip.compress(raw, compresslevel=6, mtime=0)).decode("ascii")
+
+
+def embedded(page: str) -> dict[str, Any]:
+    """The findings data of a rendered page (for tests and tools that read a report.html back)."""
+    start = page.index(DATA_OPEN) + len(DATA_OPEN)
+    raw = gzip.decompress(base64.b64decode(page[start:page.index("</script>", start)]))
+    data: dict[str, Any] = json.loads(raw)
+    return data
 
 
 def render(doc: dict[str, Any], drift: dict[str, Any] | None = None) -> str:
@@ -39,11 +104,10 @@ def render(doc: dict[str, Any], drift: dict[str, Any] | None = None) -> str:
     script = resources.files("auditor.report").joinpath("filter.js").read_text()
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
     policies = [{"num": int(n), **p} for n, p in doc["summary"]["by_policy"].items()]
-    matrix, truncated = _matrix(doc["findings"])
-    findings = sorted(doc["findings"], key=lambda f: (-WORST[f["status"]], -SEVRANK[f["severity"]], f["policy"],
-                                                      f["rule_id"], f["resource"]["arn"]))
+    violations = sum(1 for f in doc["findings"] if f["status"] in ("fail", "error"))
+    m = matrix.build(doc["findings"])
     return env.get_template("report.html.j2").render(
-        doc=doc, policies=policies, findings=findings, matrix=matrix, matrix_truncated=truncated,
-        colors=COLORS, sevrank=SEVRANK, drift=drift, script=script, script_hash=f"sha256-{digest}",
+        doc=doc, policies=policies, matrix=m, colors=COLORS,
+        drift=drift, script=script, script_hash=f"sha256-{digest}", data=embed(payload(doc, m)),
+        print_eager=violations <= PRINT_LIMIT,
     )
-

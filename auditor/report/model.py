@@ -7,10 +7,13 @@ from collections import Counter
 from typing import Any
 
 from auditor import __version__
+from auditor.engine.conditions import Designation
+from auditor.engine.config import DEFAULT_DESIGNATIONS
 from auditor.engine.evaluator import Evaluation
 from auditor.graph import ResourceGraph
 from auditor.model import Severity, Status
 from auditor.policies import POLICIES
+from auditor.report.context import annotate
 
 SCHEMA_VERSION = "1.0"
 STATUSES = [s.value for s in Status]
@@ -22,7 +25,8 @@ def score(counts: dict[str, int]) -> float | None:
     return round(100.0 * counts.get("pass", 0) / denom, 1) if denom else None
 
 
-def build_report(ev: Evaluation, graph: ResourceGraph, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_report(ev: Evaluation, graph: ResourceGraph, extra: dict[str, Any] | None = None,
+                 designations: dict[str, Designation] | None = None) -> dict[str, Any]:
     meta = graph.meta
     scope = {
         "accounts": list(meta.get("accounts") or sorted({meta.get("account", "")} - {""}) or ["unknown"]),
@@ -34,8 +38,11 @@ def build_report(ev: Evaluation, graph: ResourceGraph, extra: dict[str, Any] | N
     }
     if meta.get("shard"):
         scope["shard"] = meta["shard"]
+    findings = [f.to_dict() for f in ev.findings]
+    annotate(findings, graph, (designations or DEFAULT_DESIGNATIONS).get("production"),
+             {r.id: r.references for r in ev.rules})
     doc = assemble(
-        findings=[f.to_dict() for f in ev.findings],
+        findings=findings,
         errors=[e.to_dict() for e in graph.errors],
         rules_by_policy={str(n): sorted({r.id for r in ev.rules if r.policy == n}) for n in POLICIES},
         rules_evaluated=len([r for r in ev.rules if not r.manual]),

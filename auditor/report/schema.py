@@ -36,6 +36,13 @@ def report_schema() -> dict[str, Any]:
                                            "guidance": {"type": "string"},
                                            "outcome": {"type": "string"}}},
             "exemption": {"type": "object", "required": ["kind", "reason"]},
+            # report context added at assembly (report/context.py): what the finding affects, and the rule's refs
+            "endpoints": {"type": "array", "items": {"type": "string"}},
+            "environment": {"enum": ["production", "non-production"]},
+            "references": {"type": "object", "properties": {
+                "policy_section": {"type": "string"},
+                **{k: {"type": "array", "items": {"type": "string"}} for k in ("security_hub", "config_rules",
+                                                                                 "aws_docs")}}},
         },
     }
     policy_summary = {

@@ -10,9 +10,10 @@ from collections import Counter
 from typing import Any
 
 from auditor.policies import title
+from auditor.report.context import references_text
 
 CSV_COLUMNS = ["rule_id", "policy", "policy_title", "severity", "status", "drift", "resource_arn", "resource_type",
-               "resource_name", "account", "region", "message", "remediator", "guidance", "exempt_reason"]
+               "resource_name", "account", "region", "message", "remediator", "guidance", "exempt_reason", "references"]
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 _XML_BAD = re.compile(r"[^\x09\x0a\x0d\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
@@ -35,7 +36,8 @@ def render_csv(doc: dict[str, Any]) -> str:
         w.writerow([_cell(x) for x in (
             f["rule_id"], f["policy"], title(f["policy"]), f["severity"], f["status"], f.get("drift", ""), r["arn"],
             r["type"], r["name"], r["account"], r["region"], f["message"], f["remediation"].get("remediator") or "",
-            f["remediation"].get("guidance", ""), (f.get("exemption") or {}).get("reason", ""))])
+            f["remediation"].get("guidance", ""), (f.get("exemption") or {}).get("reason", ""),
+            references_text(f.get("references")))])
     return buf.getvalue()
 
 
@@ -61,13 +63,15 @@ def render_junit(doc: dict[str, Any]) -> str:
                                  name=_x(f"{f['rule_id']} {f['resource']['name']}"))
             if f["status"] == "fail":
                 el = ET.SubElement(case, "failure", message=_x(f["message"][:500]), type=f["severity"])
-                el.text = _x(f"{f['resource']['arn']}\n{f['message']}\n{f['remediation'].get('guidance', '')}")
+                el.text = _x(f"{f['resource']['arn']}\n{f['message']}\n{f['remediation'].get('guidance', '')}\n"
+                             f"{references_text(f.get('references'))}".rstrip())
             elif f["status"] == "error":
                 el = ET.SubElement(case, "error", message=_x(f["message"][:500]), type="could-not-tell")
                 el.text = _x("\n".join(f["evidence"].get("unknown", [])))
             elif f["status"] == "exempt":
                 ET.SubElement(case, "skipped", message=_x((f.get("exemption") or {}).get("reason", "exempt")))
     for k, v in totals.items():
-        root.set(k, str(v))
+        if k != "skipped":  # <testsuites> has no skipped count in the Jenkins/GitLab schema; each suite has one
+            root.set(k, str(v))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -50,6 +50,12 @@ def _sarif(doc: dict[str, Any], rules: list[Any]) -> str:
     return json.dumps(render(doc, rules), indent=1) + "\n"
 
 
+def _ocsf(doc: dict[str, Any], rules: list[Any]) -> str:
+    from auditor.report.ocsf import render
+
+    return json.dumps(render(doc), indent=1) + "\n"
+
+
 WRITERS: dict[str, tuple[str, Renderer]] = {
     "json": ("report.json", _json),
     "html": ("report.html", _html),
@@ -57,6 +63,7 @@ WRITERS: dict[str, tuple[str, Renderer]] = {
     "junit": ("junit.xml", _junit),
     "asff": ("asff.json", _asff),
     "sarif": ("report.sarif", _sarif),
+    "ocsf": ("findings.ocsf.json", _ocsf),
 }
 
 

@@ -24,7 +24,8 @@ NODE_FACETS = ("describe", "tags")
 # read fails, exactly the attributes it set are unknown. An endpoint's and a variant's configuration come from
 # DescribeEndpointConfig, not from DescribeEndpoint.
 READS: dict[str, tuple[str, ...]] = {"sagemaker.endpoint": ("config",), "sagemaker.variant": ("config",),
-                                    "sagemaker.model": ("search",)}  # models come from Search pages
+                                    "sagemaker.model": ("search",),  # models come from Search pages
+                                    "sagemaker.container": ("package",)}  # image and artifact from the package
 
 
 @dataclass(frozen=True)

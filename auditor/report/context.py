@@ -1,0 +1,67 @@
+"""Per-finding report context computed once from the graph: dependent endpoints, environment, rule references."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from auditor.engine.conditions import Designation
+from auditor.graph import ResourceGraph
+
+ENDPOINT = "sagemaker.endpoint"
+# Region membership is not a dependency: trails and region-wide rules are account-level rows, not every endpoint's.
+NOT_DEPENDENCIES = frozenset({"in_region"})
+PRODUCTION = "production"
+NON_PRODUCTION = "non-production"
+
+
+def dependents(graph: ResourceGraph) -> dict[str, set[str]]:
+    """Every node reachable from an endpoint (variants, models, containers, artifacts, buckets, keys, roles…) ->
+    the endpoints that depend on it; an endpoint maps to itself."""
+    out: dict[str, set[str]] = {}
+    succ = graph.g.succ
+    for ep in graph.nodes_of_type(ENDPOINT):
+        seen = {ep}
+        stack = [ep]
+        while stack:
+            node = stack.pop()
+            for dst, labels in succ[node].items():
+                if dst not in seen and any(lbl not in NOT_DEPENDENCIES for lbl in labels):
+                    seen.add(dst)
+                    stack.append(dst)
+        for node in seen:
+            out.setdefault(node, set()).add(ep)
+    return out
+
+
+def is_designated(graph: ResourceGraph, node_id: str, d: Designation) -> bool:
+    tags = graph.attrs(node_id).get("tags") or {}
+    actual = tags.get(d.tag)
+    return actual is not None and str(actual).lower() in {v.lower() for v in d.values}
+
+
+def annotate(findings: Iterable[dict[str, Any]], graph: ResourceGraph, production: Designation | None,
+             references: dict[str, dict[str, Any]]) -> None:
+    """Add `endpoints` (the endpoints a finding's resource serves), `environment` (production if any of them is
+    designated production) and the rule's compliance `references` to each finding dict, in place."""
+    deps = dependents(graph)
+    prod = {ep for ep in graph.nodes_of_type(ENDPOINT) if production and is_designated(graph, ep, production)}
+    for f in findings:
+        eps = sorted(deps.get(f["resource"]["arn"], ()))
+        if eps:
+            f["endpoints"] = eps
+            f["environment"] = PRODUCTION if any(e in prod for e in eps) else NON_PRODUCTION
+        refs = references.get(f["rule_id"])
+        if refs:
+            f["references"] = refs
+
+
+def references_text(refs: dict[str, Any] | None) -> str:
+    """Compliance references as one line: Security Hub controls, AWS Config rules, the policy section."""
+    if not refs:
+        return ""
+    parts = [f"Security Hub {c}" for c in refs.get("security_hub", [])]
+    parts += [f"AWS Config {c}" for c in refs.get("config_rules", [])]
+    if refs.get("policy_section"):
+        parts.append(f"Policy: {refs['policy_section']}")
+    return "; ".join(parts)
