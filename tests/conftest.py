@@ -17,8 +17,10 @@ REGION = "us-east-1"
 
 
 @pytest.fixture(autouse=True)
-def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch real AWS: fake credentials, no profile, a default region."""
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Never touch real AWS: fake credentials, no profile, a default region. Never the real home: the run
+    history goes to a fresh state directory per test."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
     for k in list(os.environ):
         if k.startswith("AWS_"):
             monkeypatch.delenv(k, raising=False)
