@@ -176,8 +176,12 @@ def permissions(argv: list[str], console: Any, err: Any) -> int:
     p = argparse.ArgumentParser(prog="audit permissions",
                                 description="Print the IAM policy the audit needs, generated from the collectors.")
     p.add_argument("--remediate", action="store_true", help="include what the remediators need")
+    p.add_argument("--security-hub", action="store_true", help="include what --security-hub needs")
+    p.add_argument("--notify", action="store_true", help="include what --notify sns:TOPIC needs")
+    p.add_argument("--history", metavar="s3://BUCKET/PREFIX", help="include what an S3 --history needs")
     a = p.parse_args(argv)
-    console.print_json(json.dumps(policy_document(remediate=a.remediate)))
+    console.print_json(json.dumps(policy_document(remediate=a.remediate, security_hub=a.security_hub,
+                                                  notify=a.notify, history=a.history)))
     return exitcodes.OK
 
 

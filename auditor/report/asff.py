@@ -40,7 +40,7 @@ def cut_id(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return f"{text[: limit - 18]}#{digest}"
+    return f"{text[: limit - 17]}#{digest}"
 
 
 def to_asff(f: dict[str, Any], when: str, default_region: str) -> dict[str, Any]:

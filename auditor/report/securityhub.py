@@ -26,12 +26,18 @@ def previously_sent(factory: Any, regions: list[str]) -> dict[str, dict[str, Any
 
 
 def _archivable(old: dict[str, Any], doc: dict[str, Any], rules: set[str]) -> bool:
-    """Only a complete run that looked where the finding was, with its rule, may say its resource is gone."""
+    """Only a run that evaluated the finding's rule and read its account-region without a collection error may say
+    that its resource is gone (an undecidable finding elsewhere does not hide resources here)."""
     fields = old.get("ProductFields") or {}
-    region = fields.get("auditor/region", "")
-    return bool(doc["complete"]) and fields.get("auditor/rule") in rules \
-        and old.get("AwsAccountId") in doc["scope"]["accounts"] \
-        and (region in doc["scope"]["regions"] or region in ("", "global"))
+    account, region = old.get("AwsAccountId"), fields.get("auditor/region", "")
+    if fields.get("auditor/rule") not in rules or account not in doc["scope"]["accounts"] \
+            or not (region in doc["scope"]["regions"] or region in ("", "global")):
+        return False
+    for c in doc["scope"].get("coverage", []):
+        if c.get("account") == account and (c.get("status") != "audited" or region in c.get("failed_regions", {})):
+            return False
+    return not any(e.get("account") in (account, "", None) and e.get("region") in (region, "", "global", None)
+                   for e in doc["collection_errors"])
 
 
 def plan(doc: dict[str, Any], previous: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
