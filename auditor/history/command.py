@@ -66,16 +66,24 @@ def _table(runs: list[RunSummary], location: str, console: Any) -> None:
 
     from auditor.report.terminal import clean, scope_text
 
-    t = Table(title=Text(f"{len(runs)} run(s) in {clean(location)}"), header_style="bold")
-    for col in ("run", "date", "kind", "scope", "score", "fail crit/high/med/low/info", "complete"):
-        t.add_column(col)
+    from rich import box
+
+    console.print(Text(f"{len(runs)} run(s) in {clean(location)}"))
+    t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    t.add_column("run", no_wrap=True, min_width=23)
+    t.add_column("date (UTC)", no_wrap=True, min_width=16)
+    t.add_column("complete", no_wrap=True)
+    t.add_column("score", no_wrap=True)
+    t.add_column("fails c/h/m/l/i", no_wrap=True, header_style="bold")
+    t.add_column("scope", overflow="fold")
     for r in runs:
         sev = "/".join(str(r.failing_by_severity.get(s, 0)) for s in ("critical", "high", "medium", "low", "info"))
-        t.add_row(r.run_id, r.evaluated_at or r.started_at, r.kind,
-                  Text(clean(f"{scope_text(r.accounts, 'account')}; {scope_text(r.regions, 'region')}; "
-                             f"{len(r.rules)} rules")),
+        kind = "" if r.kind == "audit" else f" ({r.kind})"
+        t.add_row(r.run_id, (r.evaluated_at or r.started_at)[:16].replace("T", " "),
+                  Text("yes") if r.complete else Text("NO", style="bold yellow"),
                   "-" if r.score is None else f"{r.score:.1f}%", sev,
-                  Text("yes") if r.complete else Text("NO", style="bold yellow"))
+                  Text(clean(f"{scope_text(r.accounts, 'account')}; {scope_text(r.regions, 'region')}; "
+                             f"{len(r.rules)} rules{kind}")))
     console.print(t)
 
 
