@@ -61,12 +61,11 @@ def run(argv: list[str], console: Any, err: Any) -> int:
 
 
 def _table(runs: list[RunSummary], location: str, console: Any) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
     from auditor.report.terminal import clean, scope_text
-
-    from rich import box
 
     console.print(Text(f"{len(runs)} run(s) in {clean(location)}"))
     t = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
