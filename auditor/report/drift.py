@@ -34,6 +34,7 @@ def classify(current: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> d
     before = {key(f) for f in baseline if f.get("status") == "fail"}
     now = {key(f) for f in current if f["status"] == "fail"}
     for f in current:
+        f.pop("drift", None)  # a merged shard report's own drift was against another baseline
         if f["status"] == "fail":
             f["drift"] = "still_failing" if key(f) in before else "new"
         elif key(f) in before and f["status"] in ("pass", "exempt"):
@@ -51,12 +52,13 @@ def classify(current: list[dict[str, Any]], baseline: list[dict[str, Any]]) -> d
 
 def carry_first_seen(current: list[dict[str, Any]], previous: list[dict[str, Any]], now: str) -> None:
     """Each violation's `first_seen`: carried from the previous run while it keeps failing (or could not be
-    decided: an unreadable night does not restart the clock), else now."""
+    decided: an unreadable night does not restart the clock), else the date it already carries (a merged shard
+    report's, from the shard's history), else now."""
     seen = {key(f): f["first_seen"] for f in previous
             if f.get("first_seen") and f.get("status") in ("fail", "error")}
     for f in current:
         if f["status"] == "fail":
-            f["first_seen"] = seen.get(key(f), now)
+            f["first_seen"] = seen.get(key(f)) or f.get("first_seen") or now
         elif f["status"] == "error" and key(f) in seen:
             f["first_seen"] = seen[key(f)]
 

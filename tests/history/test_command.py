@@ -80,3 +80,24 @@ def test_a_damaged_history_is_one_line_and_exit_6_for_audit_and_history(tmp_path
     snap = tmp_path / "none.json"
     assert main(["--snapshot", str(snap), "--history", str(bad), "--quiet"]) in (2, 6)  # no snapshot either
     assert main(["--demo", "--history", str(bad), "--no-history"]) == 2  # exclusive flags
+
+
+def test_a_merge_is_recorded_with_first_seen_from_its_shards(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                             ) -> None:
+    shard = report([finding("a"), finding("b", "pass")], when="2026-11-25T02:00:00Z")
+    shard["findings"][0]["first_seen"] = "2026-11-01T02:00:00Z"  # the shard's own history dated it
+    (tmp_path / "s0").mkdir()
+    (tmp_path / "s0" / "report.json").write_text(json.dumps(shard))
+    path = str(tmp_path / "h.sqlite3")
+    args = ["merge", str(tmp_path / "s0"), "--output", str(tmp_path / "merged"), "--format", "json", "--quiet",
+            "--history", path]
+    assert main(args) == 1
+    assert main(args) == 1
+    capsys.readouterr()
+    assert main(["history", "--history", path, "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)["runs"]
+    assert [r["kind"] for r in runs] == ["merge", "merge"]
+    merged = json.loads((tmp_path / "merged" / "report.json").read_text())
+    [a] = [f for f in merged["findings"] if f["status"] == "fail"]
+    assert (a["drift"], a["first_seen"]) == ("still_failing", "2026-11-01T02:00:00Z")
+    assert merged["history"]["run_id"] == runs[-1]["run_id"]

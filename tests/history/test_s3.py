@@ -112,3 +112,30 @@ def test_prune_and_unreadable_index(bucket: Any) -> None:
         store.runs()
     with pytest.raises(HistoryError, match="cannot read the index"):
         S3History("s3://no-such-bucket/h").runs()
+
+
+def test_two_concurrent_audits_sharing_an_s3_history_both_get_recorded(bucket: Any, tmp_path: Any,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    from auditor.cli import main
+
+    snap = tmp_path / "snap.json"
+    assert main(["snapshot", "--demo", "--output", str(snap), "--quiet"]) == 0
+    location = f"s3://{BUCKET}/nightly"
+    codes: list[int] = []
+
+    def audit(i: int) -> None:
+        codes.append(main(["--snapshot", str(snap), "--quiet", "--format", "json", "--rules", "SM-02-*",
+                           "--output", str(tmp_path / f"out{i}"), "--history", location]))
+
+    threads = [threading.Thread(target=audit, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert codes == [1, 1]
+    recorded = {r.run_id for r in S3History(location).runs()}
+    reports = [json.loads((tmp_path / f"out{i}" / "report.json").read_text()) for i in range(2)]
+    assert recorded == {d["history"]["run_id"] for d in reports} and len(recorded) == 2
+    capsys.readouterr()
+    assert main(["history", "--history", location, "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["runs"]) == 2
