@@ -6,19 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from auditor.engine.operators import _timestamp as parse_time  # ISO 8601 (Z or offset) to aware UTC, or None
 from auditor.history import RunSummary
 
 LIMIT = 30  # runs shown, the current one included
-
-
-def parse_time(text: str | None) -> dt.datetime | None:
-    if not text:
-        return None
-    try:
-        t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
 
 
 def point(r: RunSummary) -> dict[str, Any]:

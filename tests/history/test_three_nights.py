@@ -3,33 +3,18 @@ and the third report shows what the remediation resolved and since when the rest
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
 
 from auditor.cli import main
-from auditor_demo.fleet import REGIONS
+from tests.remediate.test_remediation import REGION_ARGS, demo  # noqa: F401 - the seeded demo account fixture
 
-REGION_ARGS = ["--region", ",".join(REGIONS)]
-
-
-@pytest.fixture
-def demo(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from auditor_demo.seed import Seeder
-
-    monkeypatch.setenv("AUDITOR_WAIT_DELAY", "0")
-    seeder = Seeder(boto3.Session(), dt.datetime.now(dt.UTC))
-    seeder.run()
-    seeder.backdate()
-    yield
+pytestmark = pytest.mark.usefixtures("demo")
 
 
-def test_three_nights_with_remediation_between(demo: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                               ) -> None:
+def test_three_nights_with_remediation_between(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     history = str(tmp_path / "history.sqlite3")
     nights = [tmp_path / f"night{i}" for i in (1, 2, 3)]
     common = [*REGION_ARGS, "--quiet", "--format", "json,html", "--history", history]
