@@ -62,6 +62,8 @@ class History(Protocol):
 
     def report(self, run_id: str) -> dict[str, Any]: ...
 
+    def findings(self, run_id: str) -> list[dict[str, Any]]: ...
+
     def prune(self, before: str) -> int: ...
 
 
@@ -121,8 +123,15 @@ def finding_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str | No
             for f in doc["findings"]]
 
 
+def as_findings(rows: list[tuple[str, str, str, str, str | None]]) -> list[dict[str, Any]]:
+    """Stored finding rows in the shape drift reads (key, status, severity, first_seen)."""
+    return [{"rule_id": r, "resource": {"arn": a}, "status": st, "severity": sev, "first_seen": fs}
+            for r, a, st, sev, fs in rows]
+
+
 def compress(doc: dict[str, Any]) -> bytes:
-    return gzip.compress(json.dumps(doc, separators=(",", ":")).encode(), mtime=0)
+    # level 6: nearly level 9's size at a fraction of its time on a large organisation's report
+    return gzip.compress(json.dumps(doc, separators=(",", ":")).encode(), compresslevel=6, mtime=0)
 
 
 def decompress(blob: bytes, where: str) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def _baseline_from_history(store: History, runs: list[RunSummary], warn: Callabl
             "it all the same, as no run of this scope was ever complete"
         warn(f"the last run of this scope, {last.run_id} ({last.evaluated_at}), was incomplete: drift is against "
              f"{fallback}")
-    return store.report(base.run_id), base
+    return {"findings": store.findings(base.run_id)}, base
 
 
 def prepare(store: History | None, doc: dict[str, Any], baseline: tuple[Path, dict[str, Any]] | None,
@@ -61,7 +61,7 @@ def prepare(store: History | None, doc: dict[str, Any], baseline: tuple[Path, di
     doc["drift"] = drift
     previous = base_doc
     if runs and (base_run is None or runs[-1].run_id != base_run.run_id):
-        previous = store.report(runs[-1].run_id) if store is not None else base_doc
+        previous = {"findings": store.findings(runs[-1].run_id)} if store is not None else base_doc
     carry_first_seen(doc["findings"], previous["findings"], now)
     if store is None:
         return Prepared(None, None, started)

@@ -113,6 +113,9 @@ class S3History:
             raise self._fail(f"read run {run_id}", exc) from None
         return decompress(body, f"{self.location} run {run_id}")
 
+    def findings(self, run_id: str) -> list[dict[str, Any]]:
+        return list(self.report(run_id)["findings"])
+
     def prune(self, before: str) -> int:
         def drop(runs: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[str]]:
             old = [r["run_id"] for r in runs if str(r.get("started_at", "")) < before]

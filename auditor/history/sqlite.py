@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from auditor.history import HistoryError, RunSummary, compress, decompress, finding_rows
+from auditor.history import HistoryError, RunSummary, as_findings, compress, decompress, finding_rows
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -107,10 +107,14 @@ class SqliteHistory:
             raise HistoryError(f"{self.path}: no run {run_id!r} (`audit history` lists them)")
         return decompress(row[0], f"{self.path} run {run_id}")
 
-    def findings(self, run_id: str) -> list[tuple[str, str, str, str, str | None]]:
+    def rows(self, run_id: str) -> list[tuple[str, str, str, str, str | None]]:
         return list(self._run("read the findings", lambda db: db.execute(
             "SELECT rule_id, arn, status, severity, first_seen FROM findings WHERE run_id = ? "
             "ORDER BY rule_id, arn", (run_id,)).fetchall()))
+
+    def findings(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's findings from the findings table: no report to decompress and parse."""
+        return as_findings(self.rows(run_id))
 
     def prune(self, before: str) -> int:
         def delete(db: sqlite3.Connection) -> int:

@@ -39,7 +39,7 @@ def test_a_run_is_stored_with_scope_counts_and_each_findings_key_status_and_seve
         run_id, ["123456789012"], ["us-east-1"], ["SM-04-min-instances"], False)
     assert run.by_status == {"pass": 1, "fail": 1, "error": 1, "exempt": 0} and run.tool_version
     assert run.failing_by_severity["high"] == 1
-    assert store.findings(run_id) == [
+    assert store.rows(run_id) == [
         ("SM-04-min-instances", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/a", "fail", "high", None),
         ("SM-04-min-instances", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/b", "pass", "low", None),
         ("SM-04-min-instances", "arn:aws:sagemaker:us-east-1:123456789012:endpoint/c", "error", "high", None)]
@@ -100,4 +100,5 @@ def test_prune_drops_old_runs_and_their_findings(tmp_path: Path) -> None:
     new = record(store, report([finding("a")]), now - dt.timedelta(days=2))
     assert store.prune(cutoff(30, now)) == 1
     assert [r.run_id for r in store.runs()] == [new]
-    assert store.findings(old) == [] and len(store.findings(new)) == 1
+    assert store.rows(old) == [] and len(store.rows(new)) == 1
+    assert store.findings(new)[0]["resource"]["arn"].endswith("/a")
