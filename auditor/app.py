@@ -217,10 +217,9 @@ def run_audit(opts: AuditOptions, console: Any) -> int:
 def _run_audit(opts: AuditOptions, console: Any) -> int:
     from auditor.engine.evaluator import evaluate_rules
     from auditor.report import terminal
-    from auditor.report.drift import load_baseline
     from auditor.report.model import build_report
     from auditor.report.writers import write_all
-    from auditor.unattended import after_reports, before_reports, open_store
+    from auditor.unattended import after_reports, before_reports, explicit_baseline, open_store
 
     if opts.security_hub and opts.demo:
         raise UsageError("--security-hub imports into a real account's Security Hub; the demo account has none")
@@ -232,8 +231,8 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
         raise UsageError("--remediate changes one account at a time: run it without --accounts/--shard, "
                          "with that account's credentials (--profile)")
     rules, config = load_inputs(opts)
-    baseline = (opts.baseline, load_baseline(opts.baseline)) if opts.baseline else None
     store = open_store(opts.history, opts.no_history)
+    baseline = explicit_baseline(opts.baseline, store)
     started = time.perf_counter()
     graph = obtain_graph(opts, collect_options(rules, config), config.regions)
     collected = time.perf_counter()

@@ -81,8 +81,9 @@ def audit_parser() -> argparse.ArgumentParser:
     out.add_argument("--output", type=Path, default=Path("audit-report"), help="report directory (default %(default)s)")
     out.add_argument("--format", default="json,html",
                      help="comma-separated: json,html,csv,junit,asff,sarif (default %(default)s)")
-    out.add_argument("--baseline", type=Path, metavar="REPORT",
-                     help="a previous report.json: mark violations new / still failing / resolved")
+    out.add_argument("--baseline", type=Path, metavar="REPORT|RUN",
+                     help="a previous report.json or a run id from `audit history` (default: the history's last "
+                     "complete run of the same scope): mark violations new / still failing / resolved")
     out.add_argument("--fail-on-new", action="store_true",
                      help="exit 1 only for violations new since the baseline (history or --baseline)")
     out.add_argument("--history", metavar="PATH|s3://BUCKET/PREFIX",

@@ -3,12 +3,15 @@ and notifications after; each failure said in one line and turned into its own e
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from auditor import exitcodes
 from auditor.history import History, HistoryError, open_history
 from auditor.history.nightly import Prepared, prepare, record
+
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 
 
 def _err(text: str) -> None:
@@ -29,6 +32,17 @@ def open_store(location: str | None, disabled: bool) -> History | None:
     store = open_history(location)
     store.runs()
     return store
+
+
+def explicit_baseline(path: Path | None, store: History | None) -> tuple[Path, dict[str, Any]] | None:
+    """--baseline: a report.json, or the id of a run in the history (`audit history` lists them)."""
+    from auditor.report.drift import load_baseline
+
+    if path is None:
+        return None
+    if not path.exists() and store is not None and RUN_ID.fullmatch(str(path)):
+        return Path(f"run {path}"), store.report(str(path))
+    return path, load_baseline(path)
 
 
 def before_reports(store: History | None, doc: dict[str, Any], baseline: tuple[Path, dict[str, Any]] | None,

@@ -101,3 +101,17 @@ def test_a_merge_is_recorded_with_first_seen_from_its_shards(tmp_path: Path, cap
     [a] = [f for f in merged["findings"] if f["status"] == "fail"]
     assert (a["drift"], a["first_seen"]) == ("still_failing", "2026-11-01T02:00:00Z")
     assert merged["history"]["run_id"] == runs[-1]["run_id"]
+
+
+def test_baseline_can_name_a_run_of_the_history(tmp_path: Path) -> None:
+    snap = tmp_path / "snap.json"
+    assert main(["snapshot", "--demo", "--output", str(snap), "--quiet"]) == 0
+    path = str(tmp_path / "h.sqlite3")
+    base = ["--snapshot", str(snap), "--quiet", "--format", "json", "--rules", "SM-02-*", "--history", path]
+    assert main([*base, "--output", str(tmp_path / "one")]) == 1
+    first = json.loads((tmp_path / "one" / "report.json").read_text())["history"]["run_id"]
+    assert main([*base, "--output", str(tmp_path / "two")]) == 1
+    assert main([*base, "--output", str(tmp_path / "three"), "--baseline", first, "--fail-on-new"]) == 0
+    drift = json.loads((tmp_path / "three" / "report.json").read_text())["drift"]
+    assert drift["baseline"] == f"run {first}" and drift["new"] == 0 and drift["still_failing"] > 0
+    assert main([*base, "--output", str(tmp_path / "four"), "--baseline", "20991231T000000Z-abcdef"]) == 6
