@@ -94,7 +94,8 @@ def audit_parser() -> argparse.ArgumentParser:
                      help="send one message when there are new violations or the audit is incomplete or failed "
                      "(repeatable)")
     out.add_argument("--security-hub", action="store_true",
-                     help="import failing findings into AWS Security Hub (BatchImportFindings, 100 per call)")
+                     help="send the findings' lifecycle to AWS Security Hub: FAILED, PASSED once resolved, ARCHIVED "
+                     "when the resource is gone, exempt as SUPPRESSED, undecided as NOT_AVAILABLE")
     out.add_argument("--fail-on", default="low",
                      help="exit 1 when a violation of at least this severity exists (default %(default)s)")
     out.add_argument("-q", "--quiet", action="store_true", help="no summary or progress: for cron (errors only)")
