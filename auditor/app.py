@@ -55,6 +55,9 @@ class AuditOptions:
     shard: Any = None  # scope.Shard
     workers: int = 8
     err: Any = None  # the stderr console: errors and the "incomplete" reason reach it even with --quiet
+    history: str | None = None  # None: the default SQLite file; or a path, or s3://bucket/prefix
+    no_history: bool = False
+    notify: list[Any] = field(default_factory=list)  # notify.Target
 
 
 def parse_formats(text: str) -> list[str]:
@@ -201,27 +204,38 @@ def account(opts: AuditOptions) -> Iterator[None]:
 
 def run_audit(opts: AuditOptions, console: Any) -> int:
     with account(opts):
-        return _run_audit(opts, console)
+        from auditor.history import HistoryError
+        from auditor.unattended import history_failed, notify_failure
+
+        try:
+            return _run_audit(opts, console)
+        except HistoryError as exc:  # unreadable or unwritable history: its own exit code, before any AWS call
+            notify_failure(opts.notify, exc, opts.profile)
+            return history_failed(exc)
+        except Exception as exc:
+            notify_failure(opts.notify, exc, opts.profile)  # the run that failed is the one someone must hear of
+            raise
 
 
 def _run_audit(opts: AuditOptions, console: Any) -> int:
     from auditor.engine.evaluator import evaluate_rules
     from auditor.report import terminal
-    from auditor.report.drift import classify, load_baseline
     from auditor.report.model import build_report
     from auditor.report.writers import write_all
+    from auditor.unattended import after_reports, before_reports, explicit_baseline, open_store
 
     if opts.security_hub and opts.demo:
         raise UsageError("--security-hub imports into a real account's Security Hub; the demo account has none")
-    if opts.fail_on_new and not opts.baseline:
-        raise UsageError("--fail-on-new needs --baseline PREVIOUS/report.json")
+    if opts.fail_on_new and not opts.baseline and opts.no_history:
+        raise UsageError("--fail-on-new needs the history or --baseline PREVIOUS/report.json")
     if opts.remediate and opts.snapshot:
         raise UsageError("--remediate changes a live account: it cannot run on a --snapshot")
     if opts.remediate and (opts.accounts is not None or opts.shard is not None):
         raise UsageError("--remediate changes one account at a time: run it without --accounts/--shard, "
                          "with that account's credentials (--profile)")
     rules, config = load_inputs(opts)
-    baseline = load_baseline(opts.baseline) if opts.baseline else None
+    store = open_store(opts.history, opts.no_history)
+    baseline = explicit_baseline(opts.baseline, store)
     started = time.perf_counter()
     graph = obtain_graph(opts, collect_options(rules, config), config.regions)
     collected = time.perf_counter()
@@ -236,22 +250,25 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     refused = False
     if opts.remediate:  # the report describes the account after remediation (the state before is in it too)
         doc, refused = _remediate(opts, doc, rules, config, graph, console)
-    if baseline is not None:
-        doc["drift"] = {"baseline": str(opts.baseline), **classify(doc["findings"], baseline["findings"])}
+    prep = before_reports(store, doc, baseline)  # drift, first_seen and trends of the report that is written
     written = write_all(doc, rules, opts.output, opts.formats)
-    delivery_failed = opts.security_hub and not _security_hub(opts, doc, graph, console)
     if not opts.quiet:
         terminal.print_summary(doc, console)
         for p in written:
             console.print(f"wrote {p}", highlight=False, markup=False)
+    imposed = after_reports(prep, doc, "audit", written, opts.output, console, opts.quiet,
+                            (lambda d: _security_hub(opts, d, graph, console)) if opts.security_hub else None,
+                            opts.notify, opts.profile)
     if opts.stats:
         print_stats(doc, graph, console)
     if opts.err is not None and not doc["complete"]:
         opts.err.print(terminal.incomplete_reason(doc), soft_wrap=True)
     code = exit_code(doc, opts.fail_on, only_new=opts.fail_on_new)
+    if imposed == exitcodes.OUTPUT_FAILED:
+        return imposed
     if refused:
         return exitcodes.REFUSED
-    return exitcodes.DELIVERY_FAILED if delivery_failed and code == exitcodes.OK else code
+    return imposed if imposed is not None and code == exitcodes.OK else code
 
 
 def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config: Any, graph: ResourceGraph,
@@ -315,26 +332,30 @@ def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool
 
 
 def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph, console: Any) -> bool:
-    """Import failing findings into Security Hub; False (and say why) when any was rejected or the call failed."""
+    """Send this run's Security Hub lifecycle; False (and say why) when a batch or finding was rejected."""
     from auditor.collect.errors import classify
-    from auditor.report.asff import import_findings, render
+    from auditor.report.securityhub import deliver
     from auditor.session import SessionFactory
 
     region = (opts.regions or graph.meta.get("regions") or [None])[0]
     factory = SessionFactory(profile=opts.profile, region=region)
     try:
-        result = import_findings(factory, render(doc), region or factory.region_name() or "us-east-1")
+        result = deliver(factory, doc, region or factory.region_name() or "us-east-1")
     except Exception as exc:  # noqa: BLE001 - reported, the reports on disk are already written
-        err = classify("securityhub", "BatchImportFindings", exc)
+        err = classify("securityhub", "GetFindings", exc)
         console.print(f"Security Hub import failed: {err.code}: {err.message}", highlight=False, markup=False)
         return False
     doc["security_hub"] = result
+    states = ", ".join(f"{k} {v}" for k, v in sorted(result["by_state"].items()))
     console.print(f"Security Hub: imported {result['imported']} of {result['submitted']} findings "
-                  f"in {result['calls']} call(s)", highlight=False)
+                  f"in {result['calls']} call(s) ({states or 'nothing to send'})", highlight=False, markup=False)
+    for b in result["failed_batches"]:
+        console.print(f"  batch of {b['count']} in {b['region']} failed ({b['first_id']} .. {b['last_id']}): "
+                      f"{b['error']}", highlight=False, markup=False)
     for f in result["failed"][:10]:
         console.print(f"  rejected {f.get('Id')}: {f.get('ErrorCode')} {f.get('ErrorMessage')}", highlight=False,
                       markup=False)
-    return not result["failed"]
+    return not result["failed"] and not result["failed_batches"]
 
 
 def _flag_regions_not_collected(graph: ResourceGraph, rules: list[Any], config: Any) -> None:

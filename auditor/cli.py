@@ -63,7 +63,7 @@ def audit_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="audit", description="Audit SageMaker model deployments against the deployment policies.",
         epilog=EPILOG + "\n\nsubcommands: audit snapshot | merge | rules list|show|validate|schema | permissions | "
-        "schemas | undo | restore | apply",
+        "schemas | undo | restore | apply | history [show RUN | prune --keep-days N]",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _common(p)
@@ -81,11 +81,21 @@ def audit_parser() -> argparse.ArgumentParser:
     out.add_argument("--output", type=Path, default=Path("audit-report"), help="report directory (default %(default)s)")
     out.add_argument("--format", default="json,html",
                      help="comma-separated: json,html,csv,junit,asff,sarif (default %(default)s)")
-    out.add_argument("--baseline", type=Path, metavar="REPORT",
-                     help="a previous report.json: mark violations new / still failing / resolved")
-    out.add_argument("--fail-on-new", action="store_true", help="exit 1 only for violations new since --baseline")
+    out.add_argument("--baseline", type=Path, metavar="REPORT|RUN",
+                     help="a previous report.json or a run id from `audit history` (default: the history's last "
+                     "complete run of the same scope): mark violations new / still failing / resolved")
+    out.add_argument("--fail-on-new", action="store_true",
+                     help="exit 1 only for violations new since the baseline (history or --baseline)")
+    out.add_argument("--history", metavar="PATH|s3://BUCKET/PREFIX",
+                     help="run history: a SQLite file or an S3 location (default: "
+                     "$XDG_STATE_HOME/sagemaker-auditor/history.sqlite3); drift is against its last complete run")
+    out.add_argument("--no-history", action="store_true", help="neither read nor record the run history")
+    out.add_argument("--notify", action="append", default=[], metavar="sns:TOPIC_ARN|webhook:URL",
+                     help="send one message when there are new violations or the audit is incomplete or failed "
+                     "(repeatable)")
     out.add_argument("--security-hub", action="store_true",
-                     help="import failing findings into AWS Security Hub (BatchImportFindings, 100 per call)")
+                     help="send the findings' lifecycle to AWS Security Hub: FAILED, PASSED once resolved, ARCHIVED "
+                     "when the resource is gone, exempt as SUPPRESSED, undecided as NOT_AVAILABLE")
     out.add_argument("--fail-on", default="low",
                      help="exit 1 when a violation of at least this severity exists (default %(default)s)")
     out.add_argument("-q", "--quiet", action="store_true", help="no summary or progress: for cron (errors only)")
@@ -158,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv and argv[0] == "apply":
             return _apply(argv[1:], console, err)
+        if argv and argv[0] == "history":
+            from auditor.history.command import run as history_command
+
+            return int(history_command(argv[1:], console, err))
         if argv and argv[0] in SUBCOMMANDS:
             from auditor import commands
 
@@ -239,6 +253,15 @@ def _audit(argv: list[str], console: Any, err: Any) -> int:
         stats=args.stats, baseline=args.baseline, fail_on_new=args.fail_on_new, security_hub=args.security_hub,
         remediate=args.remediate,
     )
+    from auditor.notify import NotifyError, parse_target
+
+    if args.history and args.no_history:
+        raise UsageError("--history and --no-history are exclusive")
+    try:
+        opts.notify = [parse_target(t) for t in args.notify]
+    except NotifyError as exc:
+        raise UsageError(str(exc)) from None
+    opts.history, opts.no_history = args.history, args.no_history
     from auditor.remediate.flow import RemediationOptions
 
     if (args.dry_run or args.yes or args.only or args.journal or args.plan_out or args.include_always_on) \

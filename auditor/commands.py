@@ -177,6 +177,9 @@ def merge(argv: list[str], console: Any, err: Any) -> int:
     p.add_argument("--format", default="json,html", help=f"comma-separated: {','.join(FORMATS)}")
     p.add_argument("--fail-on", default="low", help="exit 1 for a violation of at least this severity")
     p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--history", metavar="PATH|s3://BUCKET/PREFIX", help="record the merged run here (default: "
+                   "$XDG_STATE_HOME/sagemaker-auditor/history.sqlite3)")
+    p.add_argument("--no-history", action="store_true", help="do not record the merged run")
     a = p.parse_args(argv)
     formats, fail_on = parse_formats(a.format), parse_severity("--fail-on", a.fail_on)
     try:
@@ -185,6 +188,13 @@ def merge(argv: list[str], console: Any, err: Any) -> int:
     except MergeError as exc:
         err.print(f"audit merge: error: {exc}", highlight=False, markup=False, soft_wrap=True)
         return exitcodes.INVALID_INPUT
+    from auditor.history import HistoryError
+    from auditor.unattended import after_reports, before_reports, history_failed, open_store
+
+    try:  # a merged run is recorded like an audit: drift, first_seen and trends against its own scope
+        prep = before_reports(open_store(a.history, a.no_history), doc, None, "merge")
+    except HistoryError as exc:
+        return history_failed(exc)
     rules = load_rules(None) if "sarif" in formats else []
     written = write_all(doc, rules, a.output, formats)
     if not a.quiet:
@@ -192,7 +202,8 @@ def merge(argv: list[str], console: Any, err: Any) -> int:
         console.print(f"merged {len(docs)} report(s)", highlight=False)
         for path in written:
             console.print(f"wrote {path}", highlight=False, markup=False)
-    return exit_code(doc, fail_on)
+    imposed = after_reports(prep, doc, "merge", written, a.output, console, a.quiet)
+    return imposed if imposed == exitcodes.OUTPUT_FAILED else exit_code(doc, fail_on)
 
 
 def permissions(argv: list[str], console: Any, err: Any) -> int:
@@ -203,13 +214,17 @@ def permissions(argv: list[str], console: Any, err: Any) -> int:
     p.add_argument("--remediate", action="store_true", help="include what the remediators need")
     p.add_argument("--format", choices=("json", "cloudformation"), default="json",
                    help="the policy (json), or the audit role's CloudFormation template (deploy/aws/audit-role.yaml)")
+    p.add_argument("--security-hub", action="store_true", help="include what --security-hub needs")
+    p.add_argument("--notify", action="store_true", help="include what --notify sns:TOPIC needs")
+    p.add_argument("--history", metavar="s3://BUCKET/PREFIX", help="include what an S3 --history needs")
     a = p.parse_args(argv)
     if a.format == "cloudformation":
         from auditor.cloudformation import audit_role_template, render
 
         console.print(render(audit_role_template()), end="", highlight=False, markup=False, soft_wrap=True)
         return exitcodes.OK
-    console.print_json(json.dumps(policy_document(remediate=a.remediate)))
+    console.print_json(json.dumps(policy_document(remediate=a.remediate, security_hub=a.security_hub,
+                                                  notify=a.notify, history=a.history)))
     return exitcodes.OK
 
 

@@ -82,11 +82,32 @@ def remediation_actions() -> list[str]:
     return sorted({p for spec in load_builtin().values() for p in spec.permissions})
 
 
-def policy_document(remediate: bool = False) -> dict[str, Any]:
+# --security-hub reads what earlier runs sent (to resolve and archive it) and imports this run's lifecycle.
+SECURITY_HUB_ACTIONS = ["securityhub:BatchImportFindings", "securityhub:GetFindings"]
+NOTIFY_ACTIONS = ["sns:Publish"]
+S3_HISTORY_ACTIONS = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+
+
+def policy_document(remediate: bool = False, security_hub: bool = False, notify: bool = False,
+                    history: str | None = None) -> dict[str, Any]:
     statements = _statements(audit_actions(), "SageMakerAuditorReadOnly")
     if remediate:
         extra = [a for a in remediation_actions() if a not in audit_actions()]
         statements += _statements(extra, "SageMakerAuditorRemediation")
+    if security_hub:
+        statements.append({"Sid": "SageMakerAuditorSecurityHub", "Effect": "Allow", "Action": SECURITY_HUB_ACTIONS,
+                           "Resource": "*"})
+    if notify:
+        statements.append({"Sid": "SageMakerAuditorNotify", "Effect": "Allow", "Action": NOTIFY_ACTIONS,
+                           "Resource": "*"})
+    if history and history.startswith("s3://"):  # only the history's own prefix
+        bucket, _, prefix = history[len("s3://"):].partition("/")
+        base = f"arn:aws:s3:::{bucket}/{prefix.strip('/') + '/' if prefix.strip('/') else ''}"
+        statements.append({"Sid": "SageMakerAuditorHistory", "Effect": "Allow", "Action": S3_HISTORY_ACTIONS,
+                           "Resource": f"{base}*"})
+        # without ListBucket, S3 answers a missing index.json (the first run) with 403 instead of 404
+        statements.append({"Sid": "SageMakerAuditorHistoryList", "Effect": "Allow", "Action": ["s3:ListBucket"],
+                           "Resource": f"arn:aws:s3:::{bucket}"})
     return {"Version": "2012-10-17", "Statement": statements}
 
 

@@ -12,7 +12,10 @@ Added faithfully to the AWS API reference:
 - Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
 - CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
-  percentile statistics (pNN, pNN.NN), and bucketing that is linear in the data.
+  percentile statistics (pNN, pNN.NN), and bucketing that is linear in the data;
+- S3 object requests atomic with respect to each other, as S3's conditional writes (IfMatch / IfNoneMatch) are:
+  moto checks the condition and then writes, so two threads could both pass the check (or one read a key's
+  body while another replaced it).
 
 `install()` is idempotent and patches classes, so it works for `mock_aws` and for `ThreadedMotoServer`.
 """
@@ -43,6 +46,7 @@ def install() -> None:
     _patch_cloudwatch()
     _patch_autoscaling()
     _patch_tagging()
+    _patch_s3()
     _INSTALLED = True
 
 
@@ -396,6 +400,24 @@ def _patch_autoscaling() -> None:
         return json.dumps(out)
 
     _patch(ApplicationAutoScalingResponse, "describe_scalable_targets", describe_scalable_targets)
+
+
+# -- S3 ------------------------------------------------------------------------------------------------
+
+def _patch_s3() -> None:
+    """One object request at a time: S3 evaluates a conditional write and applies it as one step."""
+    import threading
+
+    from moto.s3.responses import S3Response
+
+    lock = threading.RLock()
+    original = S3Response.key_response
+
+    def key_response(self: Any, request: Any, full_url: str, headers: dict[str, Any]) -> Any:
+        with lock:
+            return original(self, request, full_url, headers)
+
+    _patch(S3Response, "key_response", key_response)
 
 
 # -- Resource Groups Tagging API ----------------------------------------------------------------------

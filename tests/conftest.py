@@ -21,9 +21,19 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_real_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Module- and session-scoped fixtures run audits too: the history goes to a tmp dir for the whole session."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state-session")))
+        yield
+
+
 @pytest.fixture(autouse=True)
-def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Never touch real AWS: fake credentials, no profile, a default region."""
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Never touch real AWS: fake credentials, no profile, a default region. Never the real home: the run
+    history goes to a fresh state directory per test."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("xdg-state")))
     for k in list(os.environ):
         if k.startswith("AWS_"):
             monkeypatch.delenv(k, raising=False)

@@ -181,3 +181,30 @@ def test_get_resources_answers_an_arn_list_in_full(aws: None) -> None:
     assert got[arns[42]] == {"k1": "v", "k2": "42"}
     with pytest.raises(ClientError, match="cannot be combined"):
         tagging.get_resources(ResourceARNList=arns[:2], ResourcesPerPage=10)
+
+
+def test_s3_conditional_create_lets_exactly_one_of_many_concurrent_writers_win(aws: None) -> None:
+    import threading
+
+    s3 = boto3.client("s3", region_name=R)
+    s3.create_bucket(Bucket="race-bucket")
+    start = threading.Barrier(8)
+    won: list[int] = []
+    refused: list[str] = []
+
+    def put(i: int) -> None:
+        client = boto3.client("s3", region_name=R)
+        start.wait(timeout=10)
+        try:
+            client.put_object(Bucket="race-bucket", Key="k", Body=str(i).encode(), IfNoneMatch="*")
+            won.append(i)
+        except ClientError as exc:
+            refused.append(exc.response["Error"]["Code"])
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(won) == 1 and refused == ["PreconditionFailed"] * 7
+    assert s3.get_object(Bucket="race-bucket", Key="k")["Body"].read() == str(won[0]).encode()

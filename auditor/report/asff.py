@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Iterator
 from typing import Any
 
 SCHEMA_VERSION = "2018-10-08"
 BATCH = 100  # BatchImportFindings accepts at most 100 findings per call
+# Security Hub's limits (BatchImportFindings guidelines, ASFF reference): 240 KB per finding, 6 MB per batch.
+MAX_FINDING_BYTES = 240 * 1024
+MAX_BATCH_BYTES = 6 * 1024 * 1024
+LIMITS = {"Id": 512, "GeneratorId": 512, "Title": 256, "Description": 1024, "Recommendation.Text": 512,
+          "Resources.Id": 512, "Resources.Type": 256, "ProductFields.key": 128, "ProductFields.value": 2048,
+          "Details.Other.key": 128, "Details.Other.value": 1024}
 SEVERITY = {"critical": "CRITICAL", "high": "HIGH", "medium": "MEDIUM", "low": "LOW", "info": "INFORMATIONAL"}
-COMPLIANCE = {"pass": "PASSED", "fail": "FAILED", "error": "NOT_AVAILABLE", "exempt": "PASSED"}
+# An exempt finding is a violation someone accepted: FAILED and SUPPRESSED, never PASSED.
+COMPLIANCE = {"pass": "PASSED", "fail": "FAILED", "error": "NOT_AVAILABLE", "exempt": "FAILED"}
+WORKFLOW = {"pass": "RESOLVED", "fail": "NEW", "error": "NEW", "exempt": "SUPPRESSED"}
 RESOURCE_TYPE = {"s3.bucket": "AwsS3Bucket", "s3.object": "AwsS3Object", "iam.role": "AwsIamRole",
                  "kms.key": "AwsKmsKey", "ec2.security_group": "AwsEc2SecurityGroup", "ec2.subnet": "AwsEc2Subnet",
                  "ec2.vpc": "AwsEc2Vpc", "cloudtrail.trail": "AwsCloudTrailTrail"}
@@ -18,6 +28,19 @@ def finding_id(f: dict[str, Any]) -> str:
     """Stable across runs, so Security Hub updates a finding instead of duplicating it."""
     digest = hashlib.sha256(f"{f['rule_id']}|{f['resource']['arn']}".encode()).hexdigest()[:32]
     return f"sagemaker-auditor/{f['resource']['account']}/{f['resource']['region']}/{f['rule_id']}/{digest}"
+
+
+def cut(text: str, limit: int) -> str:
+    """Truncate to `limit` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: limit - 1] + "\N{HORIZONTAL ELLIPSIS}"
+
+
+def cut_id(text: str, limit: int) -> str:
+    """An identifier truncated yet still unique: the prefix plus a digest of the whole."""
+    if len(text) <= limit:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{text[: limit - 17]}#{digest}"
 
 
 def to_asff(f: dict[str, Any], when: str, default_region: str) -> dict[str, Any]:
@@ -34,19 +57,57 @@ def to_asff(f: dict[str, Any], when: str, default_region: str) -> dict[str, Any]
         "CreatedAt": when,
         "UpdatedAt": when,
         "Severity": {"Label": SEVERITY[f["severity"]]},
-        "Title": f"{f['rule_id']}: {f['title']}"[:256],
-        "Description": f["message"][:1024] or f["title"],
-        "Resources": [{"Type": RESOURCE_TYPE.get(r["type"], "Other"), "Id": r["arn"], "Partition": "aws",
-                       "Region": region, "Details": {"Other": {"auditor_type": r["type"], "name": r["name"][:1024]}}}],
+        "Title": cut(f"{f['rule_id']}: {f['title']}", LIMITS["Title"]),
+        "Description": cut(f["message"] or f["title"], LIMITS["Description"]),
+        "Resources": [{"Type": RESOURCE_TYPE.get(r["type"], "Other"), "Id": cut_id(r["arn"], LIMITS["Resources.Id"]),
+                       "Partition": "aws", "Region": region,
+                       "Details": {"Other": {"auditor_type": cut(r["type"], LIMITS["Details.Other.value"]),
+                                             "name": cut(r["name"], LIMITS["Details.Other.value"])}}}],
         "Compliance": {"Status": COMPLIANCE[f["status"]]},
-        "ProductFields": {"auditor/policy": str(f["policy"]), "auditor/status": f["status"]},
+        "ProductFields": {"auditor/policy": str(f["policy"]), "auditor/status": f["status"],
+                          "auditor/rule": cut(f["rule_id"], LIMITS["ProductFields.value"]),
+                          "auditor/region": cut(r["region"], LIMITS["ProductFields.value"])},
         "RecordState": "ACTIVE",
-        "Workflow": {"Status": "NEW" if f["status"] in ("fail", "error") else "RESOLVED"},
+        "Workflow": {"Status": WORKFLOW[f["status"]]},
     }
+    if f.get("first_seen"):  # the history knows when the violation began: CreatedAt stays that moment
+        out["CreatedAt"] = f["first_seen"]
     guidance = f["remediation"].get("guidance")
     if guidance:
-        out["Remediation"] = {"Recommendation": {"Text": guidance[:512]}}
-    return out
+        out["Remediation"] = {"Recommendation": {"Text": cut(guidance, LIMITS["Recommendation.Text"])}}
+    return fit(out)
+
+
+def size(finding: dict[str, Any]) -> int:
+    return len(json.dumps(finding, separators=(",", ":")).encode())
+
+
+def fit(finding: dict[str, Any]) -> dict[str, Any]:
+    """Keep a finding under Security Hub's 240 KB: drop optional detail, largest first, until it fits."""
+    for optional in ("Remediation", "ProductFields", "Resources.Details"):
+        if size(finding) <= MAX_FINDING_BYTES:
+            break
+        if optional == "Resources.Details":
+            for res in finding["Resources"]:
+                res.pop("Details", None)
+        else:
+            finding.pop(optional, None)
+    return finding
+
+
+def batches(findings: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    """At most BATCH findings and MAX_BATCH_BYTES of request per batch (with room for the JSON envelope)."""
+    batch: list[dict[str, Any]] = []
+    used = 0
+    for f in findings:
+        n = size(f) + 1
+        if batch and (len(batch) >= BATCH or used + n > MAX_BATCH_BYTES - 1024):
+            yield batch
+            batch, used = [], 0
+        batch.append(f)
+        used += n
+    if batch:
+        yield batch
 
 
 def render(doc: dict[str, Any]) -> list[dict[str, Any]]:
@@ -56,15 +117,28 @@ def render(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def import_findings(factory: Any, findings: list[dict[str, Any]], region: str) -> dict[str, Any]:
-    """Import failing (and undecided) findings in batches of 100; report what Security Hub rejected."""
-    client = factory.client("securityhub", region=region)
-    todo = [f for f in findings if f["Compliance"]["Status"] in ("FAILED", "NOT_AVAILABLE")]
-    result: dict[str, Any] = {"submitted": len(todo), "imported": 0, "failed": [], "calls": 0}
-    for i in range(0, len(todo), BATCH):
-        resp = client.batch_import_findings(Findings=todo[i:i + BATCH])
-        result["calls"] += 1
-        result["imported"] += resp.get("SuccessCount", 0)
-        result["failed"] += resp.get("FailedFindings", [])
+    """Import these findings, each in the region of its ProductArn, in batches within Security Hub's limits; a batch
+    that fails is reported (region, first and last Id, reason) and the remaining batches are still sent."""
+    from auditor.collect.errors import classify
+
+    result: dict[str, Any] = {"submitted": len(findings), "imported": 0, "failed": [], "calls": 0,
+                              "failed_batches": []}
+    by_region: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        by_region.setdefault(f["ProductArn"].split(":")[3] or region, []).append(f)
+    for reg, todo in sorted(by_region.items()):
+        client = factory.client("securityhub", region=reg)
+        for batch in batches(todo):
+            result["calls"] += 1
+            try:
+                resp = client.batch_import_findings(Findings=batch)
+            except Exception as exc:  # noqa: BLE001 - reported; the other batches still go
+                err = classify("securityhub", "BatchImportFindings", exc)
+                result["failed_batches"].append({"region": reg, "count": len(batch), "first_id": batch[0]["Id"],
+                                                 "last_id": batch[-1]["Id"], "error": f"{err.code}: {err.message}"})
+                continue
+            result["imported"] += resp.get("SuccessCount", 0)
+            result["failed"] += resp.get("FailedFindings", [])
     return result
 
 

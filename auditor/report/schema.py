@@ -43,8 +43,23 @@ def report_schema() -> dict[str, Any]:
                 "policy_section": {"type": "string"},
                 **{k: {"type": "array", "items": {"type": "string"}} for k in ("security_hub", "config_rules",
                                                                                  "aws_docs")}}},
+            "first_seen": {"type": "string", "description": "when this violation was first seen (run history)"},
+            "drift": {"enum": ["new", "still_failing", "resolved"]},
         },
     }
+    drift = {"type": "object", "required": ["baseline", "new", "still_failing", "resolved", "resolved_findings"],
+             "properties": {"baseline": {"type": "string"}, "baseline_run": {"type": ["string", "null"]},
+                            "since": {"type": ["string", "null"]}, "text": {"type": "string"},
+                            "new": {"type": "integer"}, "still_failing": {"type": "integer"},
+                            "resolved": {"type": "integer"},
+                            "resolved_findings": {"type": "array", "items": {
+                                "type": "object", "required": ["rule_id", "arn", "status_now"]}}}}
+    trends = {"type": "object", "required": ["runs", "open_violations"], "properties": {
+        "runs": {"type": "array", "items": {"type": "object", "required": ["run_id", "at", "complete", "score",
+                                                                              "policy_scores", "opened", "closed"]}},
+        "open_violations": {"type": "array", "items": {
+            "type": "object", "required": ["rule_id", "arn", "first_seen", "age_days"],
+            "properties": {"age_days": {"type": "integer", "minimum": 0}}}}}}
     policy_summary = {
         "type": "object",
         "required": ["section", "title", "pass", "fail", "error", "exempt", "score", "rules"],
@@ -105,6 +120,10 @@ def report_schema() -> dict[str, Any]:
                     "change_id", "remediator", "resource", "outcome"]}},
                 "skipped": {"type": "array"},
                 "before": {"type": "object", "required": ["complete", "summary", "findings"]}}},
+            "drift": drift,
+            "trends": trends,
+            "history": {"type": "object", "required": ["location", "run_id"],
+                        "properties": {"location": {"type": "string"}, "run_id": {"type": "string"}}},
             "timings": {"type": "object", "properties": {
                 "collect_seconds": {"type": "number"}, "evaluate_seconds": {"type": "number"},
                 "workers": {"type": "integer"}}},

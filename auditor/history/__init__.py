@@ -1,0 +1,151 @@
+"""Run history: every audit and merge recorded (SQLite by default, or S3), behind one small interface."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import hashlib
+import json
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+APP = "sagemaker-auditor"
+
+
+class HistoryError(RuntimeError):
+    """The history cannot be opened, read or written (the message names the location and the problem)."""
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One recorded run: what it covered, whether it was complete, and its counts (never its findings)."""
+
+    run_id: str
+    kind: str  # "audit" or "merge"
+    started_at: str  # when it was recorded, UTC, microseconds: orders the runs
+    evaluated_at: str
+    scope_key: str
+    accounts: list[str]
+    regions: list[str]
+    rules: list[str]
+    tool_version: str
+    complete: bool
+    score: float | None
+    by_status: dict[str, int]
+    failing_by_severity: dict[str, int]
+    policy_scores: dict[str, float | None] = field(default_factory=dict)
+    new: int | None = None
+    resolved: int | None = None
+    shard: str | None = None
+    report_location: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunSummary:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+class History(Protocol):
+    """What a history backend offers; everything else (baselines, first_seen, trends) is built on these."""
+
+    location: str
+
+    def record(self, summary: RunSummary, doc: dict[str, Any]) -> None: ...
+
+    def runs(self) -> list[RunSummary]: ...
+
+    def report(self, run_id: str) -> dict[str, Any]: ...
+
+    def findings(self, run_id: str) -> list[dict[str, Any]]: ...
+
+    def prune(self, before: str) -> int: ...
+
+
+def default_path() -> Path:
+    """$XDG_STATE_HOME/sagemaker-auditor/history.sqlite3 (default ~/.local/state/...), per the XDG base dirs."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / APP / "history.sqlite3"
+
+
+def open_history(location: str | None) -> History:
+    """`s3://bucket/prefix` or a file path (None: the default file)."""
+    if location and location.startswith("s3://"):
+        from auditor.history.s3 import S3History
+
+        return S3History(location)
+    from auditor.history.sqlite import SqliteHistory
+
+    return SqliteHistory(Path(location) if location else default_path())
+
+
+def rules_of(doc: dict[str, Any]) -> list[str]:
+    return sorted({r for p in doc["summary"]["by_policy"].values() for r in p.get("rules", [])})
+
+
+def scope_key(doc: dict[str, Any]) -> str:
+    """Runs are compared only with runs of the same accounts, regions, rules and shard (not tool version)."""
+    s = doc["scope"]
+    ident = {"accounts": sorted(s["accounts"]), "regions": sorted(s["regions"]), "rules": rules_of(doc),
+             "shard": s.get("shard")}
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def now_utc() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def summarize(doc: dict[str, Any], kind: str, report_location: str | None = None,
+              when: dt.datetime | None = None) -> RunSummary:
+    when = when or now_utc()
+    drift = doc.get("drift") or {}
+    summ = doc["summary"]
+    return RunSummary(
+        run_id=f"{when:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", kind=kind,
+        started_at=when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
+        evaluated_at=str(doc["scope"].get("evaluated_at") or ""), scope_key=scope_key(doc),
+        accounts=list(doc["scope"]["accounts"]), regions=list(doc["scope"]["regions"]), rules=rules_of(doc),
+        tool_version=str(doc["tool"]["version"]), complete=bool(doc["complete"]), score=summ["score"],
+        by_status=dict(summ["by_status"]), failing_by_severity=dict(summ["failing_by_severity"]),
+        policy_scores={n: p["score"] for n, p in summ["by_policy"].items()},
+        new=drift.get("new"), resolved=drift.get("resolved"), shard=doc["scope"].get("shard"),
+        report_location=report_location)
+
+
+def finding_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str | None]]:
+    """Per finding: the stable key (rule id, resource ARN), status, severity and first_seen."""
+    return [(f["rule_id"], f["resource"]["arn"], f["status"], f["severity"], f.get("first_seen"))
+            for f in doc["findings"]]
+
+
+def as_findings(rows: list[tuple[str, str, str, str, str | None]]) -> list[dict[str, Any]]:
+    """Stored finding rows in the shape drift reads (key, status, severity, first_seen)."""
+    return [{"rule_id": r, "resource": {"arn": a}, "status": st, "severity": sev, "first_seen": fs}
+            for r, a, st, sev, fs in rows]
+
+
+def compress(doc: dict[str, Any]) -> bytes:
+    # level 6: nearly level 9's size at a fraction of its time on a large organisation's report
+    # default=str as report.json has it: the stored report reads back as the one written (timestamps as text)
+    return gzip.compress(json.dumps(doc, separators=(",", ":"), default=str).encode(), compresslevel=6, mtime=0)
+
+
+def decompress(blob: bytes, where: str) -> dict[str, Any]:
+    try:
+        doc = json.loads(gzip.decompress(blob))
+    except (OSError, EOFError, ValueError) as exc:
+        raise HistoryError(f"{where}: the stored report is damaged ({exc})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("findings"), list):
+        raise HistoryError(f"{where}: the stored report is not an auditor report")
+    return doc
+
+
+def cutoff(keep_days: int, now: dt.datetime | None = None) -> str:
+    """The started_at before which `prune --keep-days N` removes runs."""
+    return ((now or now_utc()) - dt.timedelta(days=keep_days)).isoformat(timespec="microseconds").replace(
+        "+00:00", "Z")
