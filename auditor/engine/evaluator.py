@@ -169,6 +169,11 @@ def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], 
             return None
         if scope.value is None:
             return _make(rule, ref, Status.ERROR, scope, ctx, prefix="cannot tell whether this rule applies: ")
+    if rule.out_of_scope is not None:
+        gone = evaluate(ctx, rule.out_of_scope["when"], node_id)
+        if gone.value is True:  # not judged, but said: the evidence shows what put it out of scope
+            return _make(rule, ref, Status.EXEMPT, gone, ctx,
+                         exemption={"kind": "out_of_scope", "reason": rule.out_of_scope["reason"].strip()})
     if rule.undecidable is not None:
         guard = evaluate(ctx, rule.undecidable["when"], node_id)
         if guard.value is not False:
@@ -217,6 +222,9 @@ def _make(rule: Rule, ref: ResourceRef, status: Status, outcome: Outcome, ctx: E
     if status is Status.ERROR:
         detail = "; ".join(dict.fromkeys(outcome.unknown)) or "the data needed could not be read"
         message = f"{head} — could not tell: {prefix}{detail}"
+    elif exemption and exemption["kind"] == "out_of_scope":
+        held = [_describe(e) for e in outcome.evidence if e.get("result") is True and "check" in e]
+        message = f"{ref.name} is out of scope: {exemption['reason']}" + (f" ({'; '.join(held)})" if held else "")
     elif status in (Status.FAIL, Status.EXEMPT):
         failing = [_describe(e) for e in outcome.evidence if e.get("result") is False]
         message = f"{head} — {'; '.join(dict.fromkeys(failing))}" if failing else head

@@ -45,6 +45,8 @@ class Rule:
     references: dict[str, Any]
     source: str
     notes: str = ""
+    out_of_scope: dict[str, Any] | None = None
+    advisory: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -179,6 +181,10 @@ def check_rule(file: Path, located: Located, designations: set[str],
             checker.condition([key], doc[key], types)
     if isinstance(doc.get("undecidable"), dict) and "when" in doc["undecidable"]:
         checker.condition(["undecidable", "when"], doc["undecidable"]["when"], types)
+    if isinstance(doc.get("out_of_scope"), dict) and "when" in doc["out_of_scope"]:
+        checker.condition(["out_of_scope", "when"], doc["out_of_scope"]["when"], types)
+    if doc.get("advisory") is True and doc.get("severity") != "info":
+        checker.err(["advisory"], "an advisory rule has severity info (it is never a violation)")
     if isinstance(doc.get("exempt_when"), dict) and "condition" in doc["exempt_when"]:
         checker.condition(["exempt_when", "condition"], doc["exempt_when"]["condition"], types)
     rem = doc.get("remediation")
@@ -202,7 +208,8 @@ def _to_rule(file: Path, doc: dict[str, Any]) -> Rule:
         basis=doc.get("basis", "proven"), scope=doc.get("scope"), assertion=doc.get("assert"),
         exempt_when=doc.get("exempt_when"), undecidable=doc.get("undecidable"), params=dict(doc.get("params") or {}),
         messages=dict(doc.get("messages") or {}), remediation=dict(doc.get("remediation") or {}),
-        references=dict(doc.get("references") or {}), source=str(file), notes=doc.get("notes", ""), raw=doc,
+        references=dict(doc.get("references") or {}), source=str(file), notes=doc.get("notes", ""),
+        out_of_scope=doc.get("out_of_scope"), advisory=bool(doc.get("advisory", False)), raw=doc,
     )
 
 

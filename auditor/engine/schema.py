@@ -91,6 +91,18 @@ def rule_schema() -> dict[str, Any]:
                 "description": "when the condition holds, the finding is error with this reason: the API cannot decide",
                 "properties": {"when": {"$ref": "#/$defs/condition"}, "reason": {"type": "string", "minLength": 5}},
             },
+            "out_of_scope": {
+                "type": "object", "required": ["when", "reason"], "additionalProperties": False,
+                "description": "when the condition holds, the resource is reported exempt (kind out_of_scope) with "
+                               "this reason and the evidence that decided it, instead of being judged: e.g. an "
+                               "endpoint that is not running has no utilisation to measure",
+                "properties": {"when": {"$ref": "#/$defs/condition"}, "reason": {"type": "string", "minLength": 5}},
+            },
+            "advisory": {
+                "type": "boolean", "default": False,
+                "description": "the policy text does not require this: its failures are reported apart and never "
+                               "count against the policy or the exit code (use severity info)",
+            },
             "exempt_when": {
                 "type": "object", "required": ["condition", "reason"], "additionalProperties": False,
                 "properties": {"condition": {"$ref": "#/$defs/condition"}, "reason": {"type": "string"}},
