@@ -359,6 +359,7 @@ def print_stats(doc: dict[str, Any], graph: ResourceGraph, console: Any) -> None
 def exit_code(doc: dict[str, Any], fail_on: Severity, only_new: bool = False) -> int:
     if not doc["complete"]:
         return exitcodes.INCOMPLETE
-    failing = [f for f in doc["findings"] if f["status"] == "fail" and Severity(f["severity"]).rank >= fail_on.rank
+    failing = [f for f in doc["findings"] if f["status"] == "fail" and not f.get("advisory")
+               and Severity(f["severity"]).rank >= fail_on.rank
                and (not only_new or f.get("drift") == "new")]
     return exitcodes.VIOLATIONS if failing else exitcodes.OK

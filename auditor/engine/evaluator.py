@@ -239,4 +239,5 @@ def _make(rule: Rule, ref: ResourceRef, status: Status, outcome: Outcome, ctx: E
         evidence["params"] = {k: ctx.params[k] for k in sorted(rule.params)}
     remediation = {"remediator": rule.remediation.get("remediator"), "guidance": rule.remediation.get("guidance", "")}
     return Finding(rule_id=rule.id, policy=rule.policy, title=rule.title, severity=rule.severity, status=status,
-                   resource=ref, message=message, evidence=evidence, remediation=remediation, exemption=exemption)
+                   resource=ref, message=message, evidence=evidence, remediation=remediation, exemption=exemption,
+                   advisory=rule.advisory)

@@ -31,7 +31,8 @@ def render(doc: dict[str, Any], rules: list[Any]) -> dict[str, Any]:
             "message": {"text": f["message"]},
             "locations": [{"logicalLocations": [{"fullyQualifiedName": f["resource"]["arn"],
                                                  "name": f["resource"]["name"], "kind": f["resource"]["type"]}]}],
-            "properties": {"status": f["status"], "policy": f["policy"], "region": f["resource"]["region"]},
+            "properties": {"status": f["status"], "policy": f["policy"], "region": f["resource"]["region"],
+                           "advisory": bool(f.get("advisory"))},
         })
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
