@@ -45,7 +45,8 @@ def _advisory_fail(f: dict[str, Any]) -> bool:
 
 
 def render_junit(doc: dict[str, Any]) -> str:
-    """Policies are suites; fail -> <failure>, error -> <error>, exempt and advisory fail -> <skipped>, pass -> an empty case."""
+    """Policies are suites; fail -> <failure>, error -> <error>, exempt and advisory fail -> <skipped>, pass -> an
+    empty case."""
     root = ET.Element("testsuites", name="sagemaker-auditor")
     by_policy: dict[int, list[dict[str, Any]]] = {}
     for f in doc["findings"]:
