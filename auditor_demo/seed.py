@@ -145,6 +145,9 @@ class Seeder:
             # an earlier approved version: the rollback target
             if group in ("fraud-detector", "pricing", "nightly-scoring"):
                 self.package_arns[group].append(self._version(sm, group, image, uri, "Approved", True))
+            # an earlier version that was rejected: no rollback target (recommender is a first version: none needed)
+            if group == "search-ranker":
+                self.package_arns[group].append(self._version(sm, group, image, uri, "Rejected", False))
         arn = self._version(sm, group, image, uri, ep.package_status, ep.package_metrics)
         self.package_arns[group].append(arn)
         return arn
