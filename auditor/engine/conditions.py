@@ -132,6 +132,9 @@ def _leaf(ctx: EvalContext, cond: dict[str, Any], node_id: str) -> Outcome:
     ev = {"resource": where, "check": path, "op": op.name, "actual": actual, "result": ok}
     if op.needs_value:
         ev["expected"] = expected
+    explain = node["data"].get("explain")
+    if isinstance(explain, dict) and isinstance(explain.get(path), str):
+        ev["explain"] = explain[path]  # the collector's words for a derived value (what is configured, what it means)
     return Outcome(ok, [ev])
 
 

@@ -211,6 +211,8 @@ def _describe(ev: dict[str, Any]) -> str:
         return f"{ev['resource']}: {ev['note']}"
     if "op" in ev:
         exp = f" {ev['expected']!r}" if "expected" in ev else ""
+        if "explain" in ev:
+            return f"{ev['resource']}: {ev['explain']} (expected {ev['check']} {ev['op']}{exp})"
         return f"{ev['resource']}: {ev['check']} is {ev.get('actual')!r}, expected {ev['op']}{exp}"
     return f"{ev['resource']}: {ev['check']}"
 
