@@ -39,6 +39,7 @@ class Endpoint:
     artifact: str = "s3://acme-ml-models-prod/models/{model}/v1.2.0/model.tar.gz"
     artifact_sse: str | None = "aws:kms"
     package: str | None = None  # model package group to register in
+    deploy_by_content: bool = False  # registered, but the model is built from the image and artifact, not the package
     package_status: str = "Approved"
     package_metrics: bool = True
     vpc: str | None = "multi-az"  # multi-az | single-az | open-sg | None
@@ -103,7 +104,7 @@ def fleet() -> list[Endpoint]:
         ], package="nightly-scoring"),
         Endpoint("fraud-detector-staging", PRIMARY, {"environment": "staging", "team": "risk"}, [
             Variant("main", "ml.m5.large", count=1),
-        ], package="fraud-detector", monitors=(), monitor_alarm=False),
+        ], package="fraud-detector", deploy_by_content=True, monitors=(), monitor_alarm=False),
         # Development endpoints: idle ones, an always-on one, a private-registry image, a deleted model.
         Endpoint("nlp-playground-dev", PRIMARY, dict(DEV), [
             Variant("main", "ml.g5.2xlarge", count=1, hourly_invocations=IDLE, gpu_load=0.5),

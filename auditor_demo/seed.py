@@ -172,7 +172,9 @@ class Seeder:
         uri = self.artifact(ep, model)
         container: dict[str, Any] = {"Image": image, "ModelDataUrl": uri}
         if ep.package:
-            container = {"ModelPackageName": self.package(ep, image, uri)}
+            arn = self.package(ep, image, uri)
+            if not ep.deploy_by_content:  # else: in the registry by image + artifact only (an inferred match)
+                container = {"ModelPackageName": arn}
         if ep.private_registry:
             container["ImageConfig"] = {"RepositoryAccessMode": "Vpc"}
         args: dict[str, Any] = {

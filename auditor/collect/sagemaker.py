@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from auditor.collect.base import STAGE_ROOTS, CollectError, Context, collector, parse_s3_uri, tags_to_dict
+from auditor.collect.registry_match import match_unregistered
 from auditor.collect.sagemaker_bulk import (
     describe_config,
     describe_endpoint,
@@ -97,6 +98,7 @@ def collect_sagemaker(ctx: Context) -> None:
             # a response missing fields or shaped unexpectedly: this endpoint is unreadable, the rest goes on
             unexpected = CollectError(SM, "describe_endpoint", "UnexpectedResponse", f"{type(exc).__name__}: {exc}")
             ctx.node_failed(s["EndpointArn"], "describe", unexpected)
+    match_unregistered(ctx, lambda arn: _package(ctx, arn), describe_package(ctx))
     _transform_jobs(ctx)
 
 
@@ -254,6 +256,8 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
         **parse_image(image),
         "repository_access_mode": (c.get("ImageConfig") or {}).get("RepositoryAccessMode", "Platform"),
         "model_package_name": c.get("ModelPackageName"),
+        # how the registry link is known: named by the container, or inferred from equal image and artifact
+        "package_basis": "declared" if c.get("ModelPackageName") else None,
         "artifact_uri": uri,
         "has_artifact": uri is not None,
         "mode": c.get("Mode", "SingleModel"),

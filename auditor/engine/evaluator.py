@@ -234,7 +234,11 @@ def _make(rule: Rule, ref: ResourceRef, status: Status, outcome: Outcome, ctx: E
             message = f"{message} [exempt: {exemption['reason']}]"
     else:
         message = head
-    evidence: dict[str, Any] = {"basis": rule.basis, "checks": outcome.evidence}
+    # A check on an attribute named *_basis that reads "inferred" (e.g. a registry link matched by content) makes the
+    # finding rest on inference, whatever the rule's own basis.
+    inferred = any(str(e.get("check", "")).endswith("_basis") and e.get("actual") == "inferred"
+                   for e in outcome.evidence)
+    evidence: dict[str, Any] = {"basis": "inferred" if inferred else rule.basis, "checks": outcome.evidence}
     if outcome.unknown:
         evidence["unknown"] = list(dict.fromkeys(outcome.unknown))
     if rule.params:
