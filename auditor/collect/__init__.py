@@ -15,6 +15,7 @@ from auditor.collect import (  # noqa: F401 - importing registers the collectors
     cloudwatch,
     ec2,
     iam,
+    iam_access,
     kms,
     logs_events,
     monitoring,
