@@ -60,6 +60,11 @@ class Endpoint:
 
 
 PROD = {"environment": "production", "team": "risk", "cost-center": "cc-1042"}
+# Policy 3 allows a custom DynamoDB registry: the demo keeps one (keyed by model name) holding churn-model-prod.
+REGISTRY_TABLE: dict[str, Any] = {"table": "ml-model-registry", "region": PRIMARY, "key": {"kind": "model_name", "attribute": "model_name"}}
+REGISTRY_ITEMS: list[dict[str, Any]] = [{"model_name": "churn-model-prod-model", "version": "3.4.0", "approval_status": "Approved",
+                   "training_metrics": {"auc": "0.91", "f1": "0.84"},
+                   "deployment_config": {"instance_type": "ml.m5.xlarge", "instances": "2"}}]
 DEV = {"environment": "development", "team": "ml-platform"}
 CANARY = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
     "Type": "CANARY", "WaitIntervalInSeconds": 600, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}}}

@@ -8,7 +8,7 @@ from typing import Any
 
 from auditor.collect.base import parse_s3_uri
 from auditor.collect.sagemaker import instance_types
-from auditor_demo.fleet import ACCOUNT, PRIMARY, REGIONS, Endpoint, Variant, fleet
+from auditor_demo.fleet import ACCOUNT, PRIMARY, REGIONS, REGISTRY_ITEMS, REGISTRY_TABLE, Endpoint, Variant, fleet
 
 LEAST_PRIVILEGE = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::acme-ml-models-prod/models/*"},
@@ -48,8 +48,22 @@ class Seeder:
         self.buckets()
         self.trail()
         self.events()
+        self.registry_table()
         for ep in fleet():
             self.endpoint(ep)
+
+    def registry_table(self) -> None:
+        """Policy 3's custom registry: a DynamoDB table with one registered model."""
+        ddb = self.c("dynamodb", REGISTRY_TABLE["region"])
+        key = REGISTRY_TABLE["key"]["attribute"]
+        ddb.create_table(TableName=REGISTRY_TABLE["table"], BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}])
+        from boto3.dynamodb.types import TypeSerializer
+
+        for item in REGISTRY_ITEMS:
+            ddb.put_item(TableName=REGISTRY_TABLE["table"], Item={k: TypeSerializer().serialize(v)
+                                                                   for k, v in item.items()})
 
     # -- shared infrastructure ------------------------------------------------------------------
     def iam(self) -> None:

@@ -13,6 +13,7 @@ from auditor.collect import (  # noqa: F401 - importing registers the collectors
     autoscaling,
     cloudtrail,
     cloudwatch,
+    dynamodb,
     ec2,
     iam,
     iam_access,

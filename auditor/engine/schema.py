@@ -162,6 +162,41 @@ def config_schema() -> dict[str, Any]:
             "remediation": {"type": "object", "description": "remediator name -> parameter overrides",
                             "additionalProperties": {"type": "object"}},
             "regions": {"type": "array", "items": {"type": "string"}},
+            "registry_table": registry_table_schema(),
+        },
+    }
+
+
+def registry_table_schema() -> dict[str, Any]:
+    """Policy 3's custom DynamoDB registry: where it is, what identifies a model, which attributes hold what."""
+    name = {"type": "string", "minLength": 1}
+    return {
+        "type": "object", "required": ["table"], "additionalProperties": False,
+        "description": "a DynamoDB table used as the model registry (policy 3 allows it beside SageMaker's)",
+        "properties": {
+            "table": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{3,255}$"},
+            "region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-\d$",
+                       "description": "the table's region (default: each audited region's own)"},
+            "key": {
+                "type": "object", "additionalProperties": False,
+                "properties": {
+                    "kind": {"enum": ["model_name", "image_artifact", "tag"], "default": "model_name",
+                             "description": "what identifies a model: its SageMaker name, its container image and "
+                                            "artifact URI, or the value of one of its tags"},
+                    "attribute": dict(name, description="the item attribute holding the model name or tag value "
+                                                        "(default model_name); BatchGetItem when it is the table's "
+                                                        "whole primary key, else a paged Scan"),
+                    "tag": dict(name, description="kind tag: the tag key whose value identifies the model"),
+                    "image_attribute": dict(name, description="kind image_artifact: default image"),
+                    "artifact_attribute": dict(name, description="kind image_artifact: default artifact_uri"),
+                },
+            },
+            "attributes": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"version": name, "metrics": name, "deployment_config": name, "approval": name},
+                "description": "attribute names (defaults: version, training_metrics, deployment_config, "
+                               "approval_status)",
+            },
         },
     }
 
