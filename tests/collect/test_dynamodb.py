@@ -64,7 +64,7 @@ def test_versioned_table_is_scanned_and_the_newest_version_decides(aws: None) ->
     assert "dynamodb:Scan" in factory.counter.to_dict()["by_operation"]
 
 
-def test_tag_and_image_artifact_keys(aws: None) -> None:
+def test_tag_key_reads_the_models_tag_value_case_insensitively(aws: None) -> None:
     seed_endpoint("churn", model="churn-model")
     boto3.client("sagemaker", region_name=REGION).add_tags(
         ResourceArn=f"arn:aws:sagemaker:{REGION}:123456789012:model/churn-model",
