@@ -8,6 +8,7 @@ from typing import Any
 from auditor.collect.base import CollectError, Context, parse_s3_uri
 
 SM = "sagemaker"
+BATCH_PACKAGES = 100  # BatchDescribeModelPackage: 1 to 100 ARNs a call
 Key = tuple[str, str]  # (image reference, normalised artifact URI)
 
 
@@ -75,10 +76,8 @@ def match_unregistered(ctx: Context, package_node: Callable[[str], str],
         for c in loose:
             _unknown(ctx, c, err, record=False)
         return
-    cached = ctx.cache.setdefault("packages", {})
     arns = [s["ModelPackageArn"] for s in summaries if isinstance(s, dict) and s.get("ModelPackageArn")]
-    cached.update(ctx.fetch_all(describe, [a for a in arns if a not in cached]))
-    described = {a: cached[a] for a in arns}
+    described = batch_describe(ctx, arns, describe)
     unreadable = [r for r in described.values() if isinstance(r, CollectError)]
     index = package_index(described)
     for c in loose:
@@ -95,6 +94,28 @@ def match_unregistered(ctx: Context, package_node: Callable[[str], str],
                 "candidates": len(found)})
         elif unreadable:  # the match may be among the packages that could not be read
             _unknown(ctx, c, unreadable[0], record=True)
+
+
+def batch_describe(ctx: Context, arns: list[str], describe: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
+    """Each package's inference specification: BatchDescribeModelPackage (100 a call); if the bulk read is refused,
+    one DescribeModelPackage each (more calls, same answer). {arn: answer, or the CollectError it failed with}."""
+    cached = ctx.cache.setdefault("packages", {})
+    out: dict[str, Any] = {a: cached[a] for a in arns if a in cached}
+    todo = [a for a in arns if a not in cached]
+    try:
+        for i in range(0, len(todo), BATCH_PACKAGES):
+            resp = ctx.call(SM, "batch_describe_model_package", ModelPackageArnList=todo[i:i + BATCH_PACKAGES])
+            out.update(resp.get("ModelPackageSummaries") or {})
+            for arn, e in (resp.get("BatchDescribeModelPackageErrorMap") or {}).items():
+                out[arn] = CollectError(SM, "batch_describe_model_package", str(e.get("ErrorCode") or "Error"),
+                                        str(e.get("ErrorResponse") or ""))
+    except CollectError:
+        fetched = ctx.fetch_all(describe, todo)
+        cached.update(fetched)
+        out.update(fetched)
+    for a in arns:  # an ARN the answer left out is not "no match": it is unread
+        out.setdefault(a, CollectError(SM, "batch_describe_model_package", "Missing", "not in the answer"))
+    return out
 
 
 def _unknown(ctx: Context, container: str, err: CollectError, record: bool) -> None:

@@ -77,6 +77,7 @@ def _prefetched(ctx: Context, kind: str, key: str, fetch: Callable[[str], Any]) 
 @collector("sagemaker", STAGE_ROOTS, permissions=[
     "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
     "sagemaker:DescribeModel", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
+    "sagemaker:BatchDescribeModelPackage",
     "sagemaker:ListTags", "sagemaker:ListTransformJobs", "sagemaker:Search", "tag:GetResources",
 ])
 def collect_sagemaker(ctx: Context) -> None:

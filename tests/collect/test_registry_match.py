@@ -82,3 +82,28 @@ def test_unreadable_registry_makes_unmatched_models_error_never_fail(aws: None) 
     got = _registry_findings(graph)
     assert {got[("SM-03-registered", n)].status.value for n in ("by-content", "other-artifact")} == {"error"}
     assert any(e.operation == "list_model_packages" for e in graph.errors)
+
+
+def _more_versions() -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    for v in ("v2.0.0", "v3.0.0"):  # versions registered with other artifacts: read in bulk, never matched
+        sm.create_model_package(ModelPackageGroupName="fraud", ModelApprovalStatus="Approved", InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": ART.replace("v1.2.0", v)}],
+            "SupportedContentTypes": ["application/json"], "SupportedResponseMIMETypes": ["application/json"]})
+
+
+def test_the_registry_is_read_in_bulk_and_only_the_matched_version_is_described(aws: None) -> None:
+    _seed()
+    _more_versions()
+    graph, factory = run()
+    ops = factory.counter.to_dict()["by_operation"]
+    assert ops["sagemaker:BatchDescribeModelPackage"] == 1 and ops["sagemaker:DescribeModelPackage"] == 1
+    assert _registry_findings(graph)[("SM-03-registered", "by-content")].status.value == "pass"
+
+
+def test_a_refused_bulk_read_falls_back_to_one_describe_per_version(aws: None) -> None:
+    _seed()
+    _more_versions()
+    graph, factory = run(deny("sagemaker.BatchDescribeModelPackage"))
+    assert factory.counter.to_dict()["by_operation"]["sagemaker:DescribeModelPackage"] == 3
+    assert _registry_findings(graph)[("SM-03-registered", "by-content")].status.value == "pass"
