@@ -122,6 +122,8 @@ def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
             out["idle_window_hours"] = max(1, int(parse_duration(p["idle_window"]).total_seconds() // 3600))
         if "utilisation_window" in p:
             out["utilisation_window_days"] = max(1, int(parse_duration(p["utilisation_window"]).days))
+    if config.registry_table:
+        out["registry_table"] = config.registry_table
     return out
 
 
@@ -169,9 +171,10 @@ def obtain_graph(opts: AuditOptions, collect_opts: dict[str, Any], regions_hint:
     from auditor.session import SessionFactory
 
     if opts.demo:  # the caller keeps demo_account() open around the whole run
-        from auditor_demo.fleet import REGIONS
+        from auditor_demo.fleet import REGIONS, REGISTRY_TABLE
 
         regions = opts.regions or list(REGIONS)
+        collect_opts = {"registry_table": REGISTRY_TABLE, **collect_opts}  # the demo's own custom registry
     else:
         regions = opts.regions or regions_hint
     factory = SessionFactory(profile=opts.profile, region=next((r for r in regions if r != "all"), None),
@@ -394,6 +397,7 @@ def print_stats(doc: dict[str, Any], graph: ResourceGraph, console: Any) -> None
 def exit_code(doc: dict[str, Any], fail_on: Severity, only_new: bool = False) -> int:
     if not doc["complete"]:
         return exitcodes.INCOMPLETE
-    failing = [f for f in doc["findings"] if f["status"] == "fail" and Severity(f["severity"]).rank >= fail_on.rank
+    failing = [f for f in doc["findings"] if f["status"] == "fail" and not f.get("advisory")
+               and Severity(f["severity"]).rank >= fail_on.rank
                and (not only_new or f.get("drift") == "new")]
     return exitcodes.VIOLATIONS if failing else exitcodes.OK

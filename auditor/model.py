@@ -69,6 +69,7 @@ class Finding:
     evidence: dict[str, Any] = field(default_factory=dict)
     remediation: dict[str, Any] = field(default_factory=dict)
     exemption: dict[str, Any] | None = None
+    advisory: bool = False  # the policy text does not require it: never a violation, counted apart
 
     def sort_key(self) -> tuple[int, int, str, str]:
         return (self.policy, -self.severity.rank, self.rule_id, self.resource.arn)
@@ -87,6 +88,8 @@ class Finding:
         }
         if self.exemption is not None:
             out["exemption"] = self.exemption
+        if self.advisory:
+            out["advisory"] = True
         return out
 
 

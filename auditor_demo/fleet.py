@@ -39,6 +39,7 @@ class Endpoint:
     artifact: str = "s3://acme-ml-models-prod/models/{model}/v1.2.0/model.tar.gz"
     artifact_sse: str | None = "aws:kms"
     package: str | None = None  # model package group to register in
+    deploy_by_content: bool = False  # registered, but the model is built from the image and artifact, not the package
     package_status: str = "Approved"
     package_metrics: bool = True
     vpc: str | None = "multi-az"  # multi-az | single-az | open-sg | None
@@ -59,6 +60,11 @@ class Endpoint:
 
 
 PROD = {"environment": "production", "team": "risk", "cost-center": "cc-1042"}
+# Policy 3 allows a custom DynamoDB registry: the demo keeps one (keyed by model name) holding churn-model-prod.
+REGISTRY_TABLE: dict[str, Any] = {"table": "ml-model-registry", "region": PRIMARY, "key": {"kind": "model_name", "attribute": "model_name"}}
+REGISTRY_ITEMS: list[dict[str, Any]] = [{"model_name": "churn-model-prod-model", "version": "3.4.0", "approval_status": "Approved",
+                   "training_metrics": {"auc": "0.91", "f1": "0.84"},
+                   "deployment_config": {"instance_type": "ml.m5.xlarge", "instances": "2"}}]
 DEV = {"environment": "development", "team": "ml-platform"}
 CANARY = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
     "Type": "CANARY", "WaitIntervalInSeconds": 600, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}}}}
@@ -103,7 +109,7 @@ def fleet() -> list[Endpoint]:
         ], package="nightly-scoring"),
         Endpoint("fraud-detector-staging", PRIMARY, {"environment": "staging", "team": "risk"}, [
             Variant("main", "ml.m5.large", count=1),
-        ], package="fraud-detector", monitors=(), monitor_alarm=False),
+        ], package="fraud-detector", deploy_by_content=True, monitors=(), monitor_alarm=False),
         # Development endpoints: idle ones, an always-on one, a private-registry image, a deleted model.
         Endpoint("nlp-playground-dev", PRIMARY, dict(DEV), [
             Variant("main", "ml.g5.2xlarge", count=1, hourly_invocations=IDLE, gpu_load=0.5),

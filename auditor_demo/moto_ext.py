@@ -10,6 +10,7 @@ Added faithfully to the AWS API reference:
 - endpoint-config ARNs as strings, so the Resource Groups Tagging API reports their tags;
 - Resource Groups Tagging API GetResources with ResourceARNList answered in full, without paging, as AWS does;
 - Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
+- BatchDescribeModelPackage (summaries with InferenceSpecification, unknown ARNs in the error map);
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
 - CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
   percentile statistics (pNN, pNN.NN), and bucketing that is linear in the data;
@@ -30,6 +31,8 @@ from typing import Any
 _INSTALLED = False
 SCHEDULE_PAGE_DEFAULT = 10  # ListMonitoringSchedules MaxResults default
 SEARCH_PAGE_DEFAULT = 10  # Search MaxResults default
+PACKAGE_SUMMARY = ("ModelPackageGroupName", "ModelPackageVersion", "ModelPackageArn", "ModelPackageDescription",
+                   "CreationTime", "InferenceSpecification", "ModelPackageStatus", "ModelApprovalStatus")
 JOB_KINDS = {
     "DataQuality": "data-quality",
     "ModelQuality": "model-quality",
@@ -340,6 +343,25 @@ def _patch_sagemaker() -> None:
         return ActionResult(out)
 
     _patch(SageMakerResponse, "search", search)
+
+    # BatchDescribeModelPackage (moto has none): 1 to 100 ARNs; the answer maps each ARN to its summary, and ARNs
+    # that cannot be described go to BatchDescribeModelPackageErrorMap, as the API reference describes.
+    def batch_describe_model_package(self: Any) -> Any:
+        arns = self._get_param("ModelPackageArnList") or []
+        if not 1 <= len(arns) <= 100:
+            raise _validation("ModelPackageArnList must hold 1 to 100 ARNs")
+        found: dict[str, Any] = {}
+        errors: dict[str, Any] = {}
+        for arn in arns:
+            try:
+                full = self.sagemaker_backend.describe_model_package(arn).gen_response_object()
+            except Exception:  # noqa: BLE001 - moto's not-found error; reported per ARN as AWS does
+                errors[arn] = {"ErrorCode": "ValidationException", "ErrorResponse": f"Model package {arn} not found"}
+                continue
+            found[arn] = {k: full[k] for k in PACKAGE_SUMMARY if full.get(k) is not None}
+        return ActionResult({"ModelPackageSummaries": found, "BatchDescribeModelPackageErrorMap": errors})
+
+    _patch(SageMakerResponse, "batch_describe_model_package", batch_describe_model_package)
 
 
 def _search_model(model: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from auditor.collect.base import parse_s3_uri
 from auditor.collect.sagemaker import instance_types
-from auditor_demo.fleet import ACCOUNT, PRIMARY, REGIONS, Endpoint, Variant, fleet
+from auditor_demo.fleet import ACCOUNT, PRIMARY, REGIONS, REGISTRY_ITEMS, REGISTRY_TABLE, Endpoint, Variant, fleet
 
 LEAST_PRIVILEGE = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::acme-ml-models-prod/models/*"},
@@ -48,8 +48,22 @@ class Seeder:
         self.buckets()
         self.trail()
         self.events()
+        self.registry_table()
         for ep in fleet():
             self.endpoint(ep)
+
+    def registry_table(self) -> None:
+        """Policy 3's custom registry: a DynamoDB table with one registered model."""
+        ddb = self.c("dynamodb", REGISTRY_TABLE["region"])
+        key = REGISTRY_TABLE["key"]["attribute"]
+        ddb.create_table(TableName=REGISTRY_TABLE["table"], BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}])
+        from boto3.dynamodb.types import TypeSerializer
+
+        for item in REGISTRY_ITEMS:
+            ddb.put_item(TableName=REGISTRY_TABLE["table"], Item={k: TypeSerializer().serialize(v)
+                                                                   for k, v in item.items()})
 
     # -- shared infrastructure ------------------------------------------------------------------
     def iam(self) -> None:
@@ -145,6 +159,9 @@ class Seeder:
             # an earlier approved version: the rollback target
             if group in ("fraud-detector", "pricing", "nightly-scoring"):
                 self.package_arns[group].append(self._version(sm, group, image, uri, "Approved", True))
+            # an earlier version that was rejected: no rollback target (recommender is a first version: none needed)
+            if group == "search-ranker":
+                self.package_arns[group].append(self._version(sm, group, image, uri, "Rejected", False))
         arn = self._version(sm, group, image, uri, ep.package_status, ep.package_metrics)
         self.package_arns[group].append(arn)
         return arn
@@ -169,7 +186,9 @@ class Seeder:
         uri = self.artifact(ep, model)
         container: dict[str, Any] = {"Image": image, "ModelDataUrl": uri}
         if ep.package:
-            container = {"ModelPackageName": self.package(ep, image, uri)}
+            arn = self.package(ep, image, uri)
+            if not ep.deploy_by_content:  # else: in the registry by image + artifact only (an inferred match)
+                container = {"ModelPackageName": arn}
         if ep.private_registry:
             container["ImageConfig"] = {"RepositoryAccessMode": "Vpc"}
         args: dict[str, Any] = {

@@ -151,3 +151,11 @@ def test_cli_and_a_snapshot_audit_import_neither_moto_nor_the_demo_package(
     code, leaked = res.stdout.split(" ", 1)
     assert leaked.strip() == "[]"
     assert int(code) == exitcodes.INCOMPLETE and (tmp_path / "report.json").exists()
+
+
+def test_demo_model_in_the_custom_dynamodb_registry_counts_as_registered(demo_run: tuple[int, Path]) -> None:
+    doc = json.loads((demo_run[1] / "report.json").read_text())
+    got = {(f["rule_id"], f["resource"]["name"]): f["status"] for f in doc["findings"]}
+    assert got[("SM-03-registered", "churn-model-prod")] == "pass"
+    assert got[("SM-03-custom-registry-metadata", "churn-model-prod-model#0")] == "pass"
+    assert got[("SM-03-registered", "fraud-detector-prod-eu")] == "fail"  # in neither registry

@@ -35,6 +35,9 @@ def test_golden_case(rule_id: str, case: dict[str, Any]) -> None:
     ev = evaluate_rules(graph, [rule], config)
     got = {f.resource.arn: f.status.value for f in ev.findings}
     assert got == case["expect"], [f.message for f in ev.findings]
+    messages = {f.resource.arn: f.message for f in ev.findings}
+    for node, text in (case.get("expect_message") or {}).items():  # optional: words the message must contain
+        assert text in messages[node], messages[node]
     for f in ev.findings:
         if f.status.value == "error":
             assert f.evidence.get("unknown"), "an error finding must say what could not be read"

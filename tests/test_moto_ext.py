@@ -208,3 +208,19 @@ def test_s3_conditional_create_lets_exactly_one_of_many_concurrent_writers_win(a
         t.join(30)
     assert len(won) == 1 and refused == ["PreconditionFailed"] * 7
     assert s3.get_object(Bucket="race-bucket", Key="k")["Body"].read() == str(won[0]).encode()
+
+
+def test_batch_describe_model_package_maps_arns_to_summaries_and_errors(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    sm.create_model_package_group(ModelPackageGroupName="g")
+    spec = {"Containers": [{"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1",
+                            "ModelDataUrl": "s3://b/models/x/v1.0.0/model.tar.gz"}],
+            "SupportedContentTypes": ["application/json"], "SupportedResponseMIMETypes": ["application/json"]}
+    arn = sm.create_model_package(ModelPackageGroupName="g", InferenceSpecification=spec,
+                                  ModelApprovalStatus="Approved")["ModelPackageArn"]
+    gone = arn.replace("/g/1", "/g/9")
+    resp = sm.batch_describe_model_package(ModelPackageArnList=[arn, gone])
+    summary = resp["ModelPackageSummaries"][arn]
+    assert summary["ModelPackageVersion"] == 1 and summary["ModelApprovalStatus"] == "Approved"
+    assert summary["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == spec["Containers"][0]["ModelDataUrl"]
+    assert set(resp["BatchDescribeModelPackageErrorMap"]) == {gone}

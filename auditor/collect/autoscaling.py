@@ -90,6 +90,7 @@ def policy_facts(p: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
         elif units:
             per_unit = round(float(target) / units, 2)
     expected_metric = "GPUUtilization" if variant.get("is_gpu") else "CPUUtilization"
+    explain = _explain(metric, target, units, normalised_by_math, per_unit, expected_metric)
     return {
         "metric_name": metric or predefined,
         "metric_namespace": namespace,
@@ -103,4 +104,30 @@ def policy_facts(p: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
         "scale_out_cooldown": cfg.get("ScaleOutCooldown"),
         "scale_in_cooldown": cfg.get("ScaleInCooldown"),
         "disable_scale_in": cfg.get("DisableScaleIn", False),
+        "explain": explain,
     }
+
+
+POLICY_PER_UNIT = 70  # the policy's utilisation target, per vCPU (per GPU for GPUUtilization)
+
+
+def _explain(metric: str | None, target: Any, units: Any, by_math: bool, per_unit: float | None,
+             expected: str) -> dict[str, str]:
+    """What the configured target means, in words a finding can quote (the summed metric is the usual trap)."""
+    out: dict[str, str] = {}
+    if metric in UTILISATION and target is not None:
+        unit = "vCPU" if metric == "CPUUtilization" else "GPU"
+        if by_math:
+            out["target_per_unit"] = (f"target {float(target):g} on {metric} divided per {unit} by metric math "
+                                      f"= {float(target):g} % per {unit}")
+        elif units and per_unit is not None:
+            out["target_per_unit"] = (
+                f"target {float(target):g} on {metric} summed over {units} {unit}s = {per_unit:g} % per {unit}; "
+                f"the policy asks {POLICY_PER_UNIT} % per {unit} -> set {POLICY_PER_UNIT * units:g} or use metric "
+                f"math dividing by {units}")
+        else:
+            out["target_per_unit"] = f"target {float(target):g} on {metric}, but the instance's {unit} count is unknown"
+    if metric != expected:
+        tracked = metric or "no utilisation metric"
+        out["tracks_expected_metric"] = f"tracks {tracked}; this instance scales on {expected}"
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from auditor.collect.base import STAGE_SIGNALS, CollectError, Context, collector
@@ -12,6 +13,7 @@ CW = "cloudwatch"
 ENDPOINT_NS = "/aws/sagemaker/Endpoints"
 INVOCATION_NS = "AWS/SageMaker"
 ENDPOINT_DIMS = ("EndpointName", "Endpoint")  # Model Monitor metrics use "Endpoint"
+LATENCY_DIMS = ("EndpointName", "VariantName")  # ModelLatency is published only per endpoint and variant
 MAX_QUERIES = 500  # GetMetricData limit per call
 
 
@@ -61,6 +63,7 @@ def _alarms(ctx: Context) -> None:
             "state": a.get("StateValue"), "actions_enabled": a.get("ActionsEnabled"),
             "alarm_actions": a.get("AlarmActions", []), "threshold": a.get("Threshold"),
             "comparison": a.get("ComparisonOperator"), "composite": "AlarmRule" in a,
+            **latency_statistics(metrics),
         })
         alarm_ids[a["AlarmName"]] = aid
         for m in metrics:
@@ -92,6 +95,25 @@ def _alarm_metrics(a: dict[str, Any]) -> list[dict[str, Any]]:
                         "stat": stat.get("Stat"),
                         "dimensions": {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}})
     return out
+
+
+def _tail_rank(stat: str) -> float:
+    """How far into the tail a statistic looks: Maximum first, then pNN by percentile; anything else is 0."""
+    if stat == "Maximum":
+        return 101.0
+    m = re.fullmatch(r"p(\d{1,3}(?:\.\d+)?)", stat)
+    return float(m.group(1)) if m else 0.0
+
+
+def latency_statistics(metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    """The statistics an alarm applies to ModelLatency as SageMaker publishes it (AWS/SageMaker, EndpointName and
+    VariantName): a one-dimension query matches no data, so it does not count. `latency_statistic` is the one
+    looking furthest into the tail (a metric-math alarm may combine several variants' queries)."""
+    stats = sorted({str(m["stat"]) for m in metrics
+                    if m["metric_name"] == "ModelLatency" and m["namespace"] == INVOCATION_NS and m["stat"]
+                    and set(LATENCY_DIMS) <= set(m["dimensions"])})
+    best = max(stats, key=_tail_rank, default=None)
+    return {"latency_statistics": stats, "latency_statistic": best}
 
 
 def _dashboards(ctx: Context) -> None:

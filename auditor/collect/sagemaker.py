@@ -10,6 +10,7 @@ from importlib import resources
 from typing import Any
 
 from auditor.collect.base import STAGE_ROOTS, CollectError, Context, collector, parse_s3_uri, tags_to_dict
+from auditor.collect.registry_match import match_unregistered
 from auditor.collect.sagemaker_bulk import (
     describe_config,
     describe_endpoint,
@@ -76,6 +77,7 @@ def _prefetched(ctx: Context, kind: str, key: str, fetch: Callable[[str], Any]) 
 @collector("sagemaker", STAGE_ROOTS, permissions=[
     "sagemaker:ListEndpoints", "sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig",
     "sagemaker:DescribeModel", "sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages",
+    "sagemaker:BatchDescribeModelPackage",
     "sagemaker:ListTags", "sagemaker:ListTransformJobs", "sagemaker:Search", "tag:GetResources",
 ])
 def collect_sagemaker(ctx: Context) -> None:
@@ -97,6 +99,7 @@ def collect_sagemaker(ctx: Context) -> None:
             # a response missing fields or shaped unexpectedly: this endpoint is unreadable, the rest goes on
             unexpected = CollectError(SM, "describe_endpoint", "UnexpectedResponse", f"{type(exc).__name__}: {exc}")
             ctx.node_failed(s["EndpointArn"], "describe", unexpected)
+    match_unregistered(ctx, lambda arn: _package(ctx, arn), describe_package(ctx))
     _transform_jobs(ctx)
 
 
@@ -263,6 +266,8 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
         **parse_image(image),
         "repository_access_mode": (c.get("ImageConfig") or {}).get("RepositoryAccessMode", "Platform"),
         "model_package_name": c.get("ModelPackageName"),
+        # how the registry link is known: named by the container, or inferred from equal image and artifact
+        "package_basis": "declared" if c.get("ModelPackageName") else None,
         "artifact_uri": uri,
         "has_artifact": uri is not None,
         "mode": c.get("Mode", "SingleModel"),

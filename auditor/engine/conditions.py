@@ -173,6 +173,9 @@ def _leaf(ctx: EvalContext, cond: AttrCond | TagCond, node_id: str) -> Outcome:
           "result": ok}
     if op.needs_value:
         ev["expected"] = expected
+    explain = ctx.graph.attrs(node_id)["data"].get("explain")
+    if isinstance(explain, dict) and isinstance(explain.get(path), str):
+        ev["explain"] = explain[path]  # the collector's words for a derived value (what is configured, what it means)
     return Outcome(ok, [ev])
 
 

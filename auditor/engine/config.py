@@ -58,6 +58,7 @@ class Config:
     waivers: list[Waiver] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     remediation: dict[str, dict[str, Any]] = field(default_factory=dict)
+    registry_table: dict[str, Any] | None = None  # policy 3's custom DynamoDB registry, read by the collector
     source: str | None = None
 
 
@@ -84,6 +85,11 @@ def load_config(path: Path | None, remediators: Mapping[str, Collection[str]] | 
     cfg.severity = Severity(doc["severity"]) if doc.get("severity") else None
     cfg.regions = list(doc.get("regions") or [])
     cfg.remediation = {k: dict(v) for k, v in (doc.get("remediation") or {}).items()}
+    cfg.registry_table = dict(doc["registry_table"]) if doc.get("registry_table") else None
+    if cfg.registry_table and (cfg.registry_table.get("key") or {}).get("kind") == "tag" \
+            and not cfg.registry_table["key"].get("tag"):
+        raise InputError(path, located.line(["registry_table", "key"]),
+                         "registry_table.key: kind tag needs the tag key whose value identifies the model (tag: NAME)")
     for name, params in cfg.remediation.items():
         if remediators is None:
             break

@@ -240,6 +240,11 @@ def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], 
             return None
         if scope.value is None:
             return _make(rule, ref, Status.ERROR, scope, ctx, prefix="cannot tell whether this rule applies: ")
+    if rule.out_of_scope is not None:
+        gone = evaluate(ctx, rule.out_of_scope.when, node_id)
+        if gone.value is True:  # not judged, but said: the evidence shows what put it out of scope
+            return _make(rule, ref, Status.EXEMPT, gone, ctx,
+                         exemption={"kind": "out_of_scope", "reason": rule.out_of_scope.reason.strip()})
     if rule.undecidable is not None:
         guard = evaluate(ctx, rule.undecidable.when, node_id)
         if guard.value is not False:
@@ -277,6 +282,8 @@ def _describe(ev: dict[str, Any]) -> str:
         return f"{ev['resource']}: {ev['note']}"
     if "op" in ev:
         exp = f" {ev['expected']!r}" if "expected" in ev else ""
+        if "explain" in ev:
+            return f"{ev['resource']}: {ev['explain']} (expected {ev['check']} {ev['op']}{exp})"
         return f"{ev['resource']}: {ev['check']} is {ev.get('actual')!r}, expected {ev['op']}{exp}"
     return f"{ev['resource']}: {ev['check']}"
 
@@ -288,6 +295,9 @@ def _make(rule: Rule, ref: ResourceRef, status: Status, outcome: Outcome, ctx: E
     if status is Status.ERROR:
         detail = "; ".join(dict.fromkeys(outcome.unknown)) or "the data needed could not be read"
         message = f"{head} — could not tell: {prefix}{detail}"
+    elif exemption and exemption["kind"] == "out_of_scope":
+        held = [_describe(e) for e in outcome.evidence if e.get("result") is True and "check" in e]
+        message = f"{ref.name} is out of scope: {exemption['reason']}" + (f" ({'; '.join(held)})" if held else "")
     elif status in (Status.FAIL, Status.EXEMPT):
         failing = [_describe(e) for e in outcome.evidence if e.get("result") is False]
         message = f"{head} — {'; '.join(dict.fromkeys(failing))}" if failing else head
@@ -295,11 +305,16 @@ def _make(rule: Rule, ref: ResourceRef, status: Status, outcome: Outcome, ctx: E
             message = f"{message} [exempt: {exemption['reason']}]"
     else:
         message = head
-    evidence: dict[str, Any] = {"basis": rule.basis, "checks": outcome.evidence}
+    # A check on an attribute named *_basis that reads "inferred" (e.g. a registry link matched by content) makes the
+    # finding rest on inference, whatever the rule's own basis.
+    inferred = any(str(e.get("check", "")).endswith("_basis") and e.get("actual") == "inferred"
+                   for e in outcome.evidence)
+    evidence: dict[str, Any] = {"basis": "inferred" if inferred else rule.basis, "checks": outcome.evidence}
     if outcome.unknown:
         evidence["unknown"] = list(dict.fromkeys(outcome.unknown))
     if rule.params:
         evidence["params"] = {k: ctx.params[k] for k in sorted(rule.params)}
     remediation = {"remediator": rule.remediation.get("remediator"), "guidance": rule.remediation.get("guidance", "")}
     return Finding(rule_id=rule.id, policy=rule.policy, title=rule.title, severity=rule.severity, status=status,
-                   resource=ref, message=message, evidence=evidence, remediation=remediation, exemption=exemption)
+                   resource=ref, message=message, evidence=evidence, remediation=remediation, exemption=exemption,
+                   advisory=rule.advisory)

@@ -45,6 +45,8 @@ class Rule:
     references: dict[str, Any]
     source: str
     notes: str = ""
+    out_of_scope: Undecidable | None = None  # same shape (condition, reason): when it holds, exempt, not judged
+    advisory: bool = False
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -79,6 +81,7 @@ def compile_rule(file: Path, located: Located, designations: set[str],
     compiled: dict[str, Any] = {}
     places: list[tuple[str, list[str | int]]] = [("scope", ["scope"]), ("assert", ["assert"]),
                                                  ("undecidable", ["undecidable", "when"]),
+                                                 ("out_of_scope", ["out_of_scope", "when"]),
                                                  ("exempt_when", ["exempt_when", "condition"])]
     for key, path in places:
         holder = doc.get(str(path[0]))
@@ -87,6 +90,8 @@ def compile_rule(file: Path, located: Located, designations: set[str],
             continue
         if holder is not None:
             compiled[key] = c.condition(path, holder if len(path) == 1 else holder[path[1]], types)
+    if doc.get("advisory") is True and doc.get("severity") != "info":
+        c.err(["advisory"], "an advisory rule has severity info (it is never a violation)")
     rem = doc.get("remediation")
     if isinstance(rem, dict) and rem.get("remediator") is not None and remediators is not None \
             and rem["remediator"] not in remediators:
@@ -107,7 +112,7 @@ def compile_rule(file: Path, located: Located, designations: set[str],
 
 
 def _to_rule(file: Path, doc: dict[str, Any], compiled: dict[str, Any]) -> Rule:
-    und, ex = doc.get("undecidable"), doc.get("exempt_when")
+    und, ex, oos = doc.get("undecidable"), doc.get("exempt_when"), doc.get("out_of_scope")
     return Rule(
         id=doc["id"], policy=doc["policy"], title=doc["title"], severity=Severity(doc["severity"]),
         rationale=doc["rationale"].strip(), resource=doc["resource"], kind=doc.get("kind", "automated"),
@@ -116,7 +121,9 @@ def _to_rule(file: Path, doc: dict[str, Any], compiled: dict[str, Any]) -> Rule:
         undecidable=Undecidable(compiled["undecidable"], und["reason"]) if und else None,
         params=dict(doc.get("params") or {}), messages=dict(doc.get("messages") or {}),
         remediation=dict(doc.get("remediation") or {}), references=dict(doc.get("references") or {}),
-        source=str(file), notes=doc.get("notes", ""), raw=doc,
+        source=str(file), notes=doc.get("notes", ""),
+        out_of_scope=Undecidable(compiled["out_of_scope"], oos["reason"]) if oos else None,
+        advisory=bool(doc.get("advisory", False)), raw=doc,
     )
 
 

@@ -38,6 +38,18 @@ def rule_schema() -> dict[str, Any]:
                 "description": "when the condition holds, the finding is error with this reason: the API cannot decide",
                 "properties": {"when": {"$ref": "#/$defs/condition"}, "reason": {"type": "string", "minLength": 5}},
             },
+            "out_of_scope": {
+                "type": "object", "required": ["when", "reason"], "additionalProperties": False,
+                "description": "when the condition holds, the resource is reported exempt (kind out_of_scope) with "
+                               "this reason and the evidence that decided it, instead of being judged: e.g. an "
+                               "endpoint that is not running has no utilisation to measure",
+                "properties": {"when": {"$ref": "#/$defs/condition"}, "reason": {"type": "string", "minLength": 5}},
+            },
+            "advisory": {
+                "type": "boolean", "default": False,
+                "description": "the policy text does not require this: its failures are reported apart and never "
+                               "count against the policy or the exit code (use severity info)",
+            },
             "exempt_when": {
                 "type": "object", "required": ["condition", "reason"], "additionalProperties": False,
                 "properties": {"condition": {"$ref": "#/$defs/condition"}, "reason": {"type": "string"}},
@@ -97,6 +109,41 @@ def config_schema() -> dict[str, Any]:
             "remediation": {"type": "object", "description": "remediator name -> parameter overrides",
                             "additionalProperties": {"type": "object"}},
             "regions": {"type": "array", "items": {"type": "string"}},
+            "registry_table": registry_table_schema(),
+        },
+    }
+
+
+def registry_table_schema() -> dict[str, Any]:
+    """Policy 3's custom DynamoDB registry: where it is, what identifies a model, which attributes hold what."""
+    name = {"type": "string", "minLength": 1}
+    return {
+        "type": "object", "required": ["table"], "additionalProperties": False,
+        "description": "a DynamoDB table used as the model registry (policy 3 allows it beside SageMaker's)",
+        "properties": {
+            "table": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{3,255}$"},
+            "region": {"type": "string", "pattern": r"^[a-z]{2}(-[a-z]+)+-\d$",
+                       "description": "the table's region (default: each audited region's own)"},
+            "key": {
+                "type": "object", "additionalProperties": False,
+                "properties": {
+                    "kind": {"enum": ["model_name", "image_artifact", "tag"], "default": "model_name",
+                             "description": "what identifies a model: its SageMaker name, its container image and "
+                                            "artifact URI, or the value of one of its tags"},
+                    "attribute": dict(name, description="the item attribute holding the model name or tag value "
+                                                        "(default model_name); BatchGetItem when it is the table's "
+                                                        "whole primary key, else a paged Scan"),
+                    "tag": dict(name, description="kind tag: the tag key whose value identifies the model"),
+                    "image_attribute": dict(name, description="kind image_artifact: default image"),
+                    "artifact_attribute": dict(name, description="kind image_artifact: default artifact_uri"),
+                },
+            },
+            "attributes": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"version": name, "metrics": name, "deployment_config": name, "approval": name},
+                "description": "attribute names (defaults: version, training_metrics, deployment_config, "
+                               "approval_status)",
+            },
         },
     }
 

@@ -64,13 +64,19 @@ def assemble(findings: list[dict[str, Any]], errors: list[dict[str, Any]], rules
     findings = sorted(findings, key=finding_order)
     errors = sorted(errors, key=lambda e: json.dumps(e, sort_keys=True))
     expired_waivers = sorted(expired_waivers, key=lambda w: json.dumps(w, sort_keys=True))
-    by_status = Counter(f["status"] for f in findings)
-    failing_by_sev = Counter(f["severity"] for f in findings if f["status"] == "fail")
+    # Advisory findings (the policy text does not require them) are counted apart: they never decide a policy's
+    # counts and score, the audit's completeness or the exit code.
+    judged = [f for f in findings if not f.get("advisory")]
+    advisory = Counter(f["status"] for f in findings if f.get("advisory"))
+    by_status = Counter(f["status"] for f in judged)
+    failing_by_sev = Counter(f["severity"] for f in judged if f["status"] == "fail")
     per_policy: dict[str, Any] = {}
     for n, (section, title) in POLICIES.items():
-        c = Counter(f["status"] for f in findings if f["policy"] == n)
+        c = Counter(f["status"] for f in judged if f["policy"] == n)
         counts = {s: c.get(s, 0) for s in STATUSES}
         per_policy[str(n)] = {"section": section, "title": title, **counts, "score": score(counts),
+                              "advisory_fail": sum(1 for f in findings if f["policy"] == n and f.get("advisory")
+                                                   and f["status"] == "fail"),
                               "rules": list(rules_by_policy.get(str(n), []))}
     complete = not errors and by_status.get("error", 0) == 0
     return {
@@ -81,6 +87,7 @@ def assemble(findings: list[dict[str, Any]], errors: list[dict[str, Any]], rules
         "summary": {
             "total": len(findings),
             "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+            "advisory": {"total": sum(advisory.values()), "by_status": {s: advisory.get(s, 0) for s in STATUSES}},
             "failing_by_severity": {s.value: failing_by_sev.get(s.value, 0) for s in Severity},
             "score": score(dict(by_status)),
             "by_policy": per_policy,

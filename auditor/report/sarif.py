@@ -85,7 +85,8 @@ def result(f: dict[str, Any], index: dict[str, int]) -> dict[str, Any]:
         }],
         "partialFingerprints": {FINGERPRINT: fingerprint(f["rule_id"], r["arn"])},
         "properties": {"status": f["status"], "policy": f["policy"], "account": r["account"], "region": r["region"],
-                       "resourceType": r["type"], "references": f.get("references", {})},
+                       "resourceType": r["type"], "references": f.get("references", {}),
+                       "advisory": bool(f.get("advisory"))},
     }
     if f["rule_id"] in index:
         out["ruleIndex"] = index[f["rule_id"]]

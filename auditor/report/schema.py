@@ -45,6 +45,8 @@ def report_schema() -> dict[str, Any]:
                                                                                  "aws_docs")}}},
             "first_seen": {"type": "string", "description": "when this violation was first seen (run history)"},
             "drift": {"enum": ["new", "still_failing", "resolved"]},
+            "advisory": {"type": "boolean", "description": "the policy text does not require it: counted apart, "
+                                                           "never a violation"},
         },
     }
     drift = {"type": "object", "required": ["baseline", "new", "still_failing", "resolved", "resolved_findings"],
@@ -63,7 +65,8 @@ def report_schema() -> dict[str, Any]:
     policy_summary = {
         "type": "object",
         "required": ["section", "title", "pass", "fail", "error", "exempt", "score", "rules"],
-        "properties": {"score": {"type": ["number", "null"]}, "title": {"type": "string"}},
+        "properties": {"score": {"type": ["number", "null"]}, "title": {"type": "string"},
+                       "advisory_fail": {"type": "integer", "minimum": 0}},
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -97,6 +100,9 @@ def report_schema() -> dict[str, Any]:
                 "properties": {
                     "total": {"type": "integer"},
                     "by_status": COUNTS,
+                    "advisory": {"type": "object", "required": ["total", "by_status"],
+                                 "description": "advisory findings, counted apart from by_status and by_policy",
+                                 "properties": {"total": {"type": "integer", "minimum": 0}, "by_status": COUNTS}},
                     "score": {"type": ["number", "null"]},
                     "by_policy": {"type": "object", "additionalProperties": policy_summary,
                                   "propertyNames": {"pattern": r"^([1-9]|1[0-5])$"}},

@@ -45,8 +45,13 @@ def _x(text: Any) -> str:
     return _XML_BAD.sub("\N{REPLACEMENT CHARACTER}", str(text))
 
 
+def _advisory_fail(f: dict[str, Any]) -> bool:
+    return bool(f.get("advisory")) and f["status"] == "fail"
+
+
 def render_junit(doc: dict[str, Any]) -> str:
-    """Policies are suites; fail -> <failure>, error -> <error>, exempt -> <skipped>, pass -> an empty case."""
+    """Policies are suites; fail -> <failure>, error -> <error>, exempt and advisory fail -> <skipped>, pass -> an
+    empty case."""
     root = ET.Element("testsuites", name="sagemaker-auditor")
     by_policy: dict[int, list[dict[str, Any]]] = {}
     for f in doc["findings"]:
@@ -54,14 +59,16 @@ def render_junit(doc: dict[str, Any]) -> str:
     totals: Counter[str] = Counter()
     for n in sorted(by_policy):
         items = by_policy[n]
-        c = Counter(f["status"] for f in items)
+        c = Counter("exempt" if _advisory_fail(f) else f["status"] for f in items)
         suite = ET.SubElement(root, "testsuite", name=_x(f"policy {n}: {title(n)}"), tests=str(len(items)),
                               failures=str(c["fail"]), errors=str(c["error"]), skipped=str(c["exempt"]))
         totals.update({"tests": len(items), "failures": c["fail"], "errors": c["error"], "skipped": c["exempt"]})
         for f in items:
             case = ET.SubElement(suite, "testcase", classname=_x(f"policy{n}.{f['rule_id']}"),
                                  name=_x(f"{f['rule_id']} {f['resource']['name']}"))
-            if f["status"] == "fail":
+            if _advisory_fail(f):  # not a violation: the policy text does not require it
+                ET.SubElement(case, "skipped", message=_x(f"advisory: {f['message'][:480]}"))
+            elif f["status"] == "fail":
                 el = ET.SubElement(case, "failure", message=_x(f["message"][:500]), type=f["severity"])
                 el.text = _x(f"{f['resource']['arn']}\n{f['message']}\n{f['remediation'].get('guidance', '')}\n"
                              f"{references_text(f.get('references'))}".rstrip())

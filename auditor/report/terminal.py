@@ -58,7 +58,7 @@ def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
         table.add_row(n, Text(clean(p["title"])), *(str(p[s]) if p[s] else "·" for s in
                                                      ("pass", "fail", "error", "exempt")), sc)
     console.print(table)
-    bad = [f for f in doc["findings"] if f["status"] in ("fail", "error")]
+    bad = [f for f in doc["findings"] if f["status"] in ("fail", "error") and not f.get("advisory")]
     bad.sort(key=lambda f: (f["status"] != "fail", -SEVERITY_RANK[f["severity"]], f["policy"], f["rule_id"],
                             f["resource"]["arn"]))
     if bad:
@@ -99,3 +99,7 @@ def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
     if summ["score"] is not None:
         tail.append(f" · compliance score {summ['score']:.1f}%")
     console.print(tail)
+    adv = (summ.get("advisory") or {}).get("by_status") or {}
+    if any(adv.values()):  # apart from the violations: the policy text does not require these
+        console.print(Text(f"Advisory (not required by the policies, not counted above): {adv.get('fail', 0)} fail, "
+                           f"{adv.get('error', 0)} error, {adv.get('pass', 0)} pass", style="cyan"))

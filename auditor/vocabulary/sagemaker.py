@@ -61,6 +61,12 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         derived("dashboard_metrics", MAP, "metric name -> statistics shown for this endpoint on any dashboard",
                 of=raw("statistics", LIST, "statistics shown (Sum, p99, ...)")),
         derived("invocations_window", NUMBER, "invocations summed over the variants in the idle window"),
+        derived("invoke_principals", LIST, "principals whose identity policies allow sagemaker:InvokeEndpoint on it"),
+        derived("invoke_wildcard_grants", LIST, "grants of InvokeEndpoint through a wildcard resource (principal, "
+                "policy, statement, action, resource, condition)"),
+        derived("invoke_access_basis", STRING, "proven, or inferred when a wildcard grant carries a condition"),
+        derived("explain", MAP, "attribute -> the collector's words for a derived value",
+                of=raw("text", STRING, "explanation")),
     ],
     "sagemaker.endpoint_config": [
         raw("production_variants", LIST, "ProductionVariants as returned"),
@@ -124,6 +130,16 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         raw("artifact_uri", STRING, "ModelDataUrl or ModelDataSource S3 URI"),
         derived("has_artifact", BOOLEAN, "the container (or its package) names a model artifact"),
         raw("mode", STRING, "SingleModel or MultiModel"),
+        derived("package_basis", STRING, "declared (ModelPackageName) or inferred (image + artifact match a package)"),
+        derived("package_match", OBJECT, "the registered package version matched by image + artifact", fields=[
+            raw("package", STRING, "package ARN"), raw("version", INTEGER, "ModelPackageVersion"),
+            raw("image", STRING, "matched image"), raw("artifact_uri", STRING, "matched artifact"),
+            derived("candidates", INTEGER, "versions registered with this image and artifact")]),
+        derived("custom_registry_entry", OBJECT, "the entry of the configured DynamoDB registry table", fields=[
+            raw("table", STRING, "table name"), raw("key", STRING, "what identified the model"),
+            raw("version", STRING, "version attribute (as text)"), raw("approval_status", STRING, "approval"),
+            derived("has_metrics", BOOLEAN, "training metrics recorded"),
+            derived("has_deployment_config", BOOLEAN, "deployment configuration recorded")]),
     ],
     "sagemaker.model_package": [
         raw("group_name", STRING, "ModelPackageGroupName"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.vocabulary import API, BOOLEAN, INTEGER, LIST, NUMBER, STRING, Attr, derived, raw
+from auditor.vocabulary import API, BOOLEAN, INTEGER, LIST, MAP, NUMBER, STRING, Attr, derived, raw
 
 ATTRIBUTES: dict[str, list[Attr]] = {
     "aws.region": [
@@ -25,6 +25,8 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         derived("metric_names", LIST, "every metric the alarm watches"),
         raw("namespace", STRING, "Namespace (of the first metric for metric-math alarms)"),
         raw("statistic", STRING, "Statistic or ExtendedStatistic"),
+        derived("latency_statistics", LIST, "statistics applied to ModelLatency with both endpoint dimensions"),
+        derived("latency_statistic", STRING, "of those, the one furthest into the tail"),
         raw("state", STRING, "StateValue"),
         raw("actions_enabled", BOOLEAN, "ActionsEnabled"),
         raw("alarm_actions", LIST, "AlarmActions"),
@@ -68,6 +70,8 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         raw("target_value", NUMBER, "TargetValue"),
         derived("target_per_unit", NUMBER, "TargetValue per vCPU/GPU (the metric is summed over them)"),
         derived("normalised_by_metric_math", BOOLEAN, "a metric-math expression already divides by the units"),
+        derived("explain", MAP, "attribute -> the collector's words for a derived value",
+                of=raw("text", STRING, "explanation")),
         raw("scale_out_cooldown", INTEGER, "ScaleOutCooldown"),
         raw("scale_in_cooldown", INTEGER, "ScaleInCooldown"),
         raw("disable_scale_in", BOOLEAN, "DisableScaleIn"),

@@ -157,3 +157,25 @@ def test_snapshot_round_trip_is_exact(graph: ResourceGraph, tmp_path) -> None:  
     graph.save(path)
     again = ResourceGraph.load(path)
     assert again.to_dict() == graph.to_dict()
+
+
+def test_rollback_target_first_version_passes_rejected_predecessor_fails(graph: ResourceGraph) -> None:
+    from auditor.engine.evaluator import evaluate_rules
+    from auditor.engine.loader import load_rules
+
+    rule = [r for r in load_rules() if r.id == "SM-03-rollback-target"]
+    got = {f.resource.name: f for f in evaluate_rules(graph, rule).findings}
+    assert got["fraud-detector-prod"].status.value == "pass"
+    assert got["recommender-prod"].status.value == "pass"  # version 1 of its group: nothing to roll back to
+    assert any(c.get("check") == "version" and c.get("actual") == 1 for c in got["recommender-prod"].evidence["checks"])
+    assert got["search-ranker-prod"].status.value == "fail"  # version 2; version 1 was rejected
+
+
+def test_model_deployed_by_image_and_artifact_is_matched_to_its_registered_version(graph: ResourceGraph) -> None:
+    model = only(graph, only(graph, ep(graph, "fraud-detector-staging"), "has_variant"), "serves_model")
+    container = only(graph, model, "has_container")
+    data = graph.attrs(container)["data"]
+    assert data["model_package_name"] is None and data["package_basis"] == "inferred"
+    package = only(graph, container, "from_package")
+    assert graph.attrs(package)["data"]["group_name"] == "fraud-detector"
+    assert data["package_match"]["artifact_uri"] == data["artifact_uri"]

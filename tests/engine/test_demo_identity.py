@@ -16,7 +16,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def demo_findings_json(snapshot: Path) -> str:
-    """The findings document the fixture was made with (at commit 5d43510, before the engine was compiled)."""
+    """The findings document of the fixture snapshot. Made first at commit 5d43510 (before the engine was compiled)
+    and proven identical by the compiled engine; remade when the round's rule and collector changes merged (accuracy,
+    failed reads): remake it only for an intended change of findings, after reading the difference."""
     graph = ResourceGraph.from_dict(json.loads(gzip.decompress(snapshot.read_bytes())))
     ev = evaluate_rules(graph, load_rules(), Config(), today=dt.date(2026, 11, 30))
     doc = {"evaluated_at": ev.evaluated_at, "manual": [r.id for r in ev.manual],

@@ -182,3 +182,18 @@ remediation: {{guidance: Fix the resource as the rule says.}}
     assert needs_regions_without_endpoints(builtin + load_rules([alarms])) is True
     trails = rule("region-trail", "aws.region", "{related: has_trail, count: {op: ge, value: 1}}")
     assert needs_regions_without_endpoints(builtin + load_rules([trails])) is True
+
+
+def test_out_of_scope_resource_is_exempt_with_its_state_in_evidence_and_message() -> None:
+    spec = {"collected_at": "2026-11-25T12:00:00Z", "nodes": [
+        {"id": "ep", "type": "sagemaker.endpoint", "data": {"status": "Updating", "serverless": False,
+                                                        "creation_time": "2026-10-01T00:00:00Z"}},
+        {"id": "v", "type": "sagemaker.variant", "data": {"serverless": False, "is_gpu": False, "metrics": {}}}],
+        "edges": [["ep", "has_variant", "v"]]}
+    got = findings(spec, [BY_ID["SM-13-cpu-utilisation"], BY_ID["SM-14-idle-endpoint"]])
+    assert {f["rule_id"]: f["status"] for f in got} == {"SM-13-cpu-utilisation": "exempt",
+                                                         "SM-14-idle-endpoint": "exempt"}
+    for f in got:
+        assert f["exemption"]["kind"] == "out_of_scope" and "not running" in f["exemption"]["reason"]
+        assert "is out of scope" in f["message"] and "'Updating'" in f["message"]
+        assert any(c.get("check") == "status" and c.get("actual") == "Updating" for c in f["evidence"]["checks"])

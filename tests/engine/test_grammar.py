@@ -30,8 +30,10 @@ def test_the_schema_of_every_condition_form_is_derived_from_the_grammar() -> Non
 def test_rules_are_compiled_once_into_a_frozen_typed_tree() -> None:
     rule = RULES["SM-04-min-instances"]
     assert isinstance(rule.assertion, grammar.AllCond)
-    first, _, scaled = rule.assertion.parts
-    assert first == grammar.AttrCond("current_instance_count", OPERATORS["ge"], grammar.Param("min_instances"))
+    first, initial, scaled = rule.assertion.parts
+    assert isinstance(first, grammar.AnyCond)
+    assert first.parts[0] == grammar.AttrCond("current_instance_count", OPERATORS["ge"], grammar.Param("min_instances"))
+    assert initial == grammar.AttrCond("initial_instance_count", OPERATORS["ge"], grammar.Param("min_instances"))
     assert isinstance(scaled, grammar.RelatedCond) and scaled.quantifier == grammar.Each(
         grammar.AttrCond("min_capacity", OPERATORS["ge"], grammar.Param("min_instances")), nonempty=False)
     assert scaled.steps[0].edge.label == "scaled_by" and not scaled.steps[0].reverse
