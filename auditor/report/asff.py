@@ -14,7 +14,8 @@ MAX_FINDING_BYTES = 240 * 1024
 MAX_BATCH_BYTES = 6 * 1024 * 1024
 LIMITS = {"Id": 512, "GeneratorId": 512, "Title": 256, "Description": 1024, "Recommendation.Text": 512,
           "Resources.Id": 512, "Resources.Type": 256, "ProductFields.key": 128, "ProductFields.value": 2048,
-          "Details.Other.key": 128, "Details.Other.value": 1024}
+          "Details.Other.key": 128, "Details.Other.value": 1024, "RelatedRequirements": 32,
+          "RelatedRequirements.item": 128}
 SEVERITY = {"critical": "CRITICAL", "high": "HIGH", "medium": "MEDIUM", "low": "LOW", "info": "INFORMATIONAL"}
 # An exempt finding is a violation someone accepted: FAILED and SUPPRESSED, never PASSED.
 COMPLIANCE = {"pass": "PASSED", "fail": "FAILED", "error": "NOT_AVAILABLE", "exempt": "FAILED"}
@@ -70,12 +71,24 @@ def to_asff(f: dict[str, Any], when: str, default_region: str) -> dict[str, Any]
         "RecordState": "ACTIVE",
         "Workflow": {"Status": WORKFLOW[f["status"]]},
     }
+    related = related_requirements(f.get("references") or {})
+    if related:
+        out["Compliance"]["RelatedRequirements"] = related
     if f.get("first_seen"):  # the history knows when the violation began: CreatedAt stays that moment
         out["CreatedAt"] = f["first_seen"]
     guidance = f["remediation"].get("guidance")
     if guidance:
         out["Remediation"] = {"Recommendation": {"Text": cut(guidance, LIMITS["Recommendation.Text"])}}
     return fit(out)
+
+
+def related_requirements(refs: dict[str, Any]) -> list[str]:
+    """The rule's compliance references as ASFF Compliance.RelatedRequirements (at most 32, 128 characters each)."""
+    items = [f"AWS Security Hub {c}" for c in refs.get("security_hub", [])]
+    items += [f"AWS Config {c}" for c in refs.get("config_rules", [])]
+    if refs.get("policy_section"):
+        items.append(f"Deployment policy: {refs['policy_section']}")
+    return [cut(str(x), LIMITS["RelatedRequirements.item"]) for x in items[: LIMITS["RelatedRequirements"]]]
 
 
 def size(finding: dict[str, Any]) -> int:
@@ -167,7 +180,9 @@ ASFF_SCHEMA: dict[str, Any] = {
             "properties": {"Type": {"type": "string"}, "Id": {"type": "string", "minLength": 1},
                            "Partition": {"enum": ["aws", "aws-cn", "aws-us-gov"]}}}},
         "Compliance": {"type": "object", "properties": {
-            "Status": {"enum": ["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"]}}},
+            "Status": {"enum": ["PASSED", "WARNING", "FAILED", "NOT_AVAILABLE"]},
+            "RelatedRequirements": {"type": "array", "maxItems": 32,
+                                    "items": {"type": "string", "maxLength": 128}}}},
         "RecordState": {"enum": ["ACTIVE", "ARCHIVED"]},
         "Workflow": {"type": "object", "properties": {
             "Status": {"enum": ["NEW", "NOTIFIED", "RESOLVED", "SUPPRESSED"]}}},

@@ -84,6 +84,18 @@ def test_every_length_limited_field_is_truncated_and_ids_stay_unique() -> None:
     assert out[0]["Resources"][0]["Id"] != out[1]["Resources"][0]["Id"]
 
 
+def test_compliance_references_reach_asff_within_its_limits() -> None:
+    f = finding("a")
+    f["references"] = {"security_hub": ["SageMaker.4"], "config_rules": ["sagemaker-endpoint-config-prod-instance-count"],
+                       "policy_section": "Endpoint Configuration — " + "x" * 300}
+    [out] = asff.render(report([f]))
+    jsonschema.Draft202012Validator(asff.ASFF_SCHEMA).validate(out)
+    related = out["Compliance"]["RelatedRequirements"]
+    assert related[:2] == ["AWS Security Hub SageMaker.4", "AWS Config sagemaker-endpoint-config-prod-instance-count"]
+    assert related[2].startswith("Deployment policy: Endpoint Configuration") and len(related[2]) == 128
+    assert "RelatedRequirements" not in asff.render(report([finding("b")]))[0]["Compliance"]
+
+
 def test_an_oversized_finding_sheds_optional_detail_to_fit_240_kb() -> None:
     f = asff.render(report([finding("a")]))[0]
     f["ProductFields"] = {f"k{i}": "v" * 2000 for i in range(200)}  # 400 KB of provider fields
