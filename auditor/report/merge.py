@@ -61,9 +61,13 @@ def _check_consistent(path: Path, doc: dict[str, Any]) -> None:
     if strays:
         raise MergeError(f"{path}: findings for account(s) {', '.join(map(str, strays[:5]))} that its "
                          "scope.coverage does not list as audited: the report was edited or is inconsistent")
-    counts = Counter(f["status"] for f in doc["findings"])
+    # advisory findings are counted apart (summary.advisory), never in by_status
+    counts = Counter(f["status"] for f in doc["findings"] if not f.get("advisory"))
+    advisory = Counter(f["status"] for f in doc["findings"] if f.get("advisory"))
     by_status = doc["summary"]["by_status"]
-    if doc["summary"]["total"] != len(doc["findings"]) or any(by_status.get(k, 0) != n for k, n in counts.items()):
+    by_advisory = (doc["summary"].get("advisory") or {}).get("by_status") or {}
+    if doc["summary"]["total"] != len(doc["findings"]) or any(by_status.get(k, 0) != n for k, n in counts.items()) \
+            or any(by_advisory.get(k, 0) != n for k, n in advisory.items()):
         raise MergeError(f"{path}: the summary counts ({doc['summary']['total']} findings) do not match the "
                          f"{len(doc['findings'])} findings listed: the report was edited or is inconsistent")
     for i, m in enumerate(doc.get("manual_checks") or []):
