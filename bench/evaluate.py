@@ -4,7 +4,8 @@
     python bench/evaluate.py --endpoints 1000 --repeat 5
 
 Reports rule loading time, evaluation time (best and median of the repeats; best CPU time, which a busy shared
-machine disturbs less), findings per second and the process's peak RSS. The graph is the one bench/run.py builds (the full endpoint chain, ~14 nodes per endpoint).
+machine disturbs less), findings per second and the process's peak RSS. The graph is the one bench/run.py
+builds (the full endpoint chain, ~12 nodes per endpoint).
 """
 
 from __future__ import annotations
