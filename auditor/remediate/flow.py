@@ -179,12 +179,12 @@ def remediate(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, op
               client_for: Callable[[str, str], Any], console: Any, quiet: bool = False) -> Result:
     changes, skipped = select(doc, rules, config, graph, opts)
     plan_all(changes, graph, client_for)
-    _settle(changes, graph, config, opts)
     result = Result(changes, skipped)
-    if opts.plan_in is not None:
+    if opts.plan_in is not None:  # first: a change nobody reviewed must not shape the others (e.g. a new idle stop)
         from auditor.remediate.planfile import match
 
         result.unmatched = match(changes, opts.plan_in, graph.meta.get("account"))
+    _settle(changes, graph, config, opts)
     actionable = [c for c in changes if c.actionable]
     if not quiet:
         print_plan(changes, skipped, console)
