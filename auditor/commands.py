@@ -185,8 +185,11 @@ def permissions(argv: list[str], console: Any, err: Any) -> int:
     p = argparse.ArgumentParser(prog="audit permissions",
                                 description="Print the IAM policy the audit needs, generated from the collectors.")
     p.add_argument("--remediate", action="store_true", help="include what the remediators need")
+    p.add_argument("--journal", metavar="s3://BUCKET/PREFIX", help="include writing the journal there")
     a = p.parse_args(argv)
-    console.print_json(json.dumps(policy_document(remediate=a.remediate)))
+    if a.journal and not a.journal.startswith("s3://"):
+        p.error("--journal: only an s3://BUCKET/PREFIX journal needs permissions")
+    console.print_json(json.dumps(policy_document(remediate=a.remediate, journal=a.journal)))
     return exitcodes.OK
 
 

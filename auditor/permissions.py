@@ -82,11 +82,18 @@ def remediation_actions() -> list[str]:
     return sorted({p for spec in load_builtin().values() for p in spec.permissions})
 
 
-def policy_document(remediate: bool = False) -> dict[str, Any]:
+def policy_document(remediate: bool = False, journal: str | None = None) -> dict[str, Any]:
+    """The policy; with `journal` (s3://BUCKET/PREFIX), the journal's own objects and nothing else in S3."""
     statements = _statements(audit_actions(), "SageMakerAuditorReadOnly")
     if remediate:
         extra = [a for a in remediation_actions() if a not in audit_actions()]
         statements += _statements(extra, "SageMakerAuditorRemediation")
+    if journal:
+        from auditor.remediate.journal import s3_location
+
+        bucket, prefix = s3_location(journal)
+        statements.append({"Sid": "RemediationJournalInS3", "Effect": "Allow", "Action": ["s3:GetObject",
+                           "s3:PutObject"], "Resource": [f"arn:aws:s3:::{bucket}/{prefix.rstrip('*')}*"]})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
