@@ -217,14 +217,17 @@ def permissions(argv: list[str], console: Any, err: Any) -> int:
     p.add_argument("--security-hub", action="store_true", help="include what --security-hub needs")
     p.add_argument("--notify", action="store_true", help="include what --notify sns:TOPIC needs")
     p.add_argument("--history", metavar="s3://BUCKET/PREFIX", help="include what an S3 --history needs")
+    p.add_argument("--journal", metavar="s3://BUCKET/PREFIX", help="include writing the journal there")
     a = p.parse_args(argv)
+    if a.journal and not a.journal.startswith("s3://"):
+        p.error("--journal: only an s3://BUCKET/PREFIX journal needs permissions")
     if a.format == "cloudformation":
         from auditor.cloudformation import audit_role_template, render
 
         console.print(render(audit_role_template()), end="", highlight=False, markup=False, soft_wrap=True)
         return exitcodes.OK
     console.print_json(json.dumps(policy_document(remediate=a.remediate, security_hub=a.security_hub,
-                                                  notify=a.notify, history=a.history)))
+                                                  notify=a.notify, history=a.history, journal=a.journal)))
     return exitcodes.OK
 
 

@@ -89,7 +89,8 @@ S3_HISTORY_ACTIONS = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
 
 
 def policy_document(remediate: bool = False, security_hub: bool = False, notify: bool = False,
-                    history: str | None = None) -> dict[str, Any]:
+                    history: str | None = None, journal: str | None = None) -> dict[str, Any]:
+    """The policy; each delivery option adds only what it needs (an S3 history or journal: its own prefix)."""
     statements = _statements(audit_actions(), "SageMakerAuditorReadOnly")
     if remediate:
         extra = [a for a in remediation_actions() if a not in audit_actions()]
@@ -108,6 +109,12 @@ def policy_document(remediate: bool = False, security_hub: bool = False, notify:
         # without ListBucket, S3 answers a missing index.json (the first run) with 403 instead of 404
         statements.append({"Sid": "SageMakerAuditorHistoryList", "Effect": "Allow", "Action": ["s3:ListBucket"],
                            "Resource": f"arn:aws:s3:::{bucket}"})
+    if journal:
+        from auditor.remediate.journal import s3_location
+
+        bucket, prefix = s3_location(journal)
+        statements.append({"Sid": "RemediationJournalInS3", "Effect": "Allow", "Action": ["s3:GetObject",
+                           "s3:PutObject"], "Resource": [f"arn:aws:s3:::{bucket}/{prefix.rstrip('*')}*"]})
     return {"Version": "2012-10-17", "Statement": statements}
 
 

@@ -71,8 +71,9 @@ def _confirm(opts: UndoOptions, n: int, accounts: set[str], regions: set[str], c
         return None
     if not sys.stdin.isatty():
         return "not confirmed: pass --yes to undo without a prompt (or --dry-run to only see the plan)"
-    console.print(f"Run {n} call(s) in account(s) {', '.join(sorted(accounts))}, region(s) "
-                  f"{', '.join(sorted(regions))}? Type 'yes' to proceed: ", end="", markup=False, highlight=False)
+    console.print(clean(f"Run {n} call(s) in account(s) {', '.join(sorted(accounts))}, region(s) "
+                        f"{', '.join(sorted(regions))}? Type 'yes' to proceed: ", None, oneline=True), end="",
+                  markup=False, highlight=False)
     if sys.stdin.readline().strip().lower() != "yes":
         return "not confirmed: nothing was changed"
     return None

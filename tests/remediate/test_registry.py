@@ -43,3 +43,14 @@ def test_the_remediation_policy_scopes_what_aws_allows_to_scope() -> None:
     assert [s["Resource"] for s in read if "s3:GetObject" in s["Action"]] == [["arn:aws:s3:::*/*"]]
     sids = [s["Sid"] for s in statements]
     assert len(sids) == len(set(sids)) and all(s.isalnum() for s in sids)
+
+
+def test_an_s3_journal_adds_only_its_own_objects() -> None:
+    from auditor.cli import main
+
+    doc = policy_document(remediate=True, journal="s3://ops-journals/sagemaker/nightly")
+    journal = [s for s in doc["Statement"] if s["Sid"] == "RemediationJournalInS3"]
+    assert journal == [{"Sid": "RemediationJournalInS3", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
+                        "Resource": ["arn:aws:s3:::ops-journals/sagemaker/nightly*"]}]
+    assert "RemediationJournalInS3" not in str(policy_document(remediate=True))
+    assert main(["permissions", "--remediate", "--journal", "s3://ops-journals/x"]) == 0

@@ -263,3 +263,20 @@ def test_undo_refuses_when_the_credentials_account_cannot_be_read(bucket: Callab
     code = undo.run(path, undo.UndoOptions(yes=True), Recorder(), no_credentials, Console(file=io.StringIO()),
                     Console(file=err, width=200))
     assert code == exitcodes.NO_CREDENTIALS and "nothing was run" in err.getvalue() and bucket() == "Enabled"
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("answer, code, status", [("no\n", exitcodes.REFUSED, "Enabled"),
+                                                  ("yes\n", exitcodes.OK, "Suspended")])
+def test_the_prompt_names_account_region_and_count_and_only_yes_proceeds(
+        bucket: Callable[[], str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, answer: str, code: int,
+        status: str) -> None:
+    path = applied(tmp_path, versioning_plan())
+    monkeypatch.setattr("sys.stdin", Terminal(answer))
+    got, out, err, _ = run(path, yes=False)
+    assert got == code and bucket() == status
+    assert f"Run 1 call(s) in account(s) {ACCOUNT}, region(s) {REGION}?" in out
