@@ -197,7 +197,7 @@ def _failure(exc: Exception, err: Any) -> int:
 
     from auditor.report.writers import OutputError
 
-    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)) or type(exc).__name__ == "NoCredentials":
+    if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         err.print(f"audit: error: {exc}. Configure credentials (AWS_PROFILE / --profile, environment, or an "
                   "instance role), or try the built-in demo account with: audit --demo")
         return exitcodes.NO_CREDENTIALS
