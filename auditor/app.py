@@ -251,9 +251,14 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
                       "evaluate_seconds": round(time.perf_counter() - collected, 3),
                       "workers": opts.workers}
     refused = False
+    run_id = None
     if opts.remediate:  # the report describes the account after remediation (the state before is in it too)
+        from auditor.history import new_run_id
+
+        # one id for the run: what a stop leaves on the endpoint config names it, and the history records it
+        run_id = opts.remediation.run_id = opts.remediation.run_id or new_run_id()
         doc, refused = _remediate(opts, doc, rules, config, graph, console)
-    prep = before_reports(store, doc, baseline)  # drift, first_seen and trends of the report that is written
+    prep = before_reports(store, doc, baseline, run_id=run_id)  # drift, first_seen and trends of the written report
     written = write_all(doc, rules, opts.output, opts.formats)
     if not opts.quiet:
         terminal.print_summary(doc, console)

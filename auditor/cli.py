@@ -9,64 +9,22 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__, exitcodes
+from auditor.cliparse import Parser, subcommands
+from auditor.commands import common, register, require_credentials, scope_options, split
 
-SUBCOMMANDS = ("snapshot", "rules", "permissions", "schemas", "undo", "restore", "merge")
 EPILOG = "exit codes:\n" + "\n".join(f"  {k:<4} {v}" for k, v in exitcodes.DOC.items())
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    src = p.add_argument_group("what to audit")
-    src.add_argument("--region", help="comma-separated regions, or 'all' for every region enabled in each account "
-                     "(default: the AWS config/environment region)")
-    src.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
-    src.add_argument("--demo", action="store_true", help="audit the built-in demo account (moto, no AWS needed)")
-    src.add_argument("--accounts", metavar="ID,...|org",
-                     help="audit these accounts, or 'org' for every active account of the AWS Organization "
-                     "(default: the credentials' own account)")
-    src.add_argument("--role-name", help="role assumed in each account of --accounts other than the caller's own")
-    src.add_argument("--external-id", help="ExternalId passed to AssumeRole, when the role's trust policy asks")
-    src.add_argument("--shard", metavar="I/N",
-                     help="audit only shard I (0-based) of N: a deterministic slice of the accounts")
-    src.add_argument("--workers", type=int, default=8,
-                     help="account-regions and AWS calls in flight at once (default %(default)s; 1 = sequential)")
-    src.add_argument("--read-timeout", type=int, default=30, metavar="SECONDS",
-                     help="per-call read timeout; slower calls are retried, then recorded as errors")
-    src.add_argument("--max-attempts", type=int, default=8,
-                     help="attempts per call, adaptive retry mode (throttling, 5xx, resets)")
+def build_parser() -> argparse.ArgumentParser:
+    """The one `audit` parser: the audit's own options (`audit` alone runs the audit) and every subcommand."""
+    from auditor.app import FORMATS
 
-
-def scope_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The AuditOptions fields every collecting command shares, validated."""
-    from auditor.app import UsageError
-    from auditor.scope import ScopeError, Shard, parse_accounts
-
-    if not 1 <= args.workers <= 64:
-        raise UsageError(f"--workers {args.workers}: allowed 1 to 64")
-    try:
-        accounts = parse_accounts(args.accounts)
-        shard = Shard.parse(args.shard) if args.shard else None
-    except ScopeError as exc:
-        raise UsageError(str(exc)) from None
-    if args.demo and accounts is not None:
-        raise UsageError("--demo audits the single demo account: --accounts does not apply")
-    if (args.role_name or args.external_id) and accounts is None:
-        raise UsageError("--role-name and --external-id go with --accounts")
-    regions = _split(args.region)
-    if "all" in regions and len(regions) > 1:
-        raise UsageError("--region all cannot be combined with named regions")
-    return {"regions": regions, "profile": args.profile, "demo": args.demo, "accounts": accounts,
-            "role_name": args.role_name, "external_id": args.external_id, "shard": shard, "workers": args.workers,
-            "read_timeout": args.read_timeout, "max_attempts": args.max_attempts}
-
-
-def audit_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="audit", description="Audit SageMaker model deployments against the deployment policies.",
-        epilog=EPILOG + "\n\nsubcommands: audit snapshot | merge | rules list|show|validate|schema | permissions | "
-        "schemas | undo | restore | apply | history [show RUN | prune --keep-days N]",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(
+        prog="audit", description="Audit SageMaker model deployments against the deployment policies. With no "
+        "COMMAND, runs the audit; `audit COMMAND --help` describes each command.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _common(p)
+    common(p)
     p.add_argument("--snapshot", type=Path, help="evaluate a saved snapshot file instead of calling AWS")
     p.add_argument("--save-snapshot", type=Path, metavar="FILE", help="also save the collected graph to FILE")
     sel = p.add_argument_group("rules")
@@ -80,7 +38,7 @@ def audit_parser() -> argparse.ArgumentParser:
     out = p.add_argument_group("output")
     out.add_argument("--output", type=Path, default=Path("audit-report"), help="report directory (default %(default)s)")
     out.add_argument("--format", default="json,html",
-                     help="comma-separated: json,html,csv,junit,asff,sarif (default %(default)s)")
+                     help=f"comma-separated: {','.join(FORMATS)} (default %(default)s)")
     out.add_argument("--baseline", type=Path, metavar="REPORT|RUN",
                      help="a previous report.json or a run id from `audit history` (default: the history's last "
                      "complete run of the same scope): mark violations new / still failing / resolved")
@@ -115,44 +73,8 @@ def audit_parser() -> argparse.ArgumentParser:
                      help="with --remediate: write the plan to FILE and change nothing (then: audit apply FILE)")
     rem.add_argument("--include-always-on", action="store_true",
                      help="with --remediate: also redeploy or resize always-on endpoints (they are never stopped)")
+    register(subcommands(p, "command", required=False, root=True), EPILOG)
     return p
-
-
-def apply_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="audit apply", description="Apply a reviewed plan (from audit --remediate --plan-out): re-read every "
-        "resource, apply the changes that still match the plan, refuse the others with the reason.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("plan", type=Path, help="the plan file")
-    p.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
-    p.add_argument("--rules-dir", type=Path, action="append", default=[], metavar="PATH",
-                   help="the rules the plan was made with (default: the built-in rules/)")
-    p.add_argument("--config", type=Path, help="the config the plan was made with (default: ./audit.yaml if present)")
-    p.add_argument("--waivers", type=Path, help="waivers file (overrides the config's)")
-    p.add_argument("--output", type=Path, default=Path("audit-report"), help="report directory (default %(default)s)")
-    p.add_argument("--format", default="json,html", help="report formats (default %(default)s)")
-    p.add_argument("--journal", type=Path, help="journal file (default OUTPUT/remediation-journal.jsonl)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no plan, summary or progress (errors only)")
-    return p
-
-
-def _require_credentials(profile: str | None) -> None:
-    """No credentials at all: say so in one line, before an empty report can overwrite the last good one."""
-    import boto3
-    from botocore.exceptions import NoCredentialsError, ProfileNotFound
-
-    from auditor.app import UsageError
-
-    try:
-        credentials = boto3.Session(profile_name=profile).get_credentials()
-    except ProfileNotFound as exc:
-        raise UsageError(f"--profile: {exc}") from None
-    if credentials is None:
-        raise NoCredentialsError()
-
-
-def _split(text: str | None) -> list[str]:
-    return [x.strip() for x in (text or "").split(",") if x.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,17 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     console = Console(markup=False, highlight=False)
     err = Console(stderr=True, markup=False, highlight=False, soft_wrap=True)  # one error, one line
     try:
-        if argv and argv[0] == "apply":
-            return _apply(argv[1:], console, err)
-        if argv and argv[0] == "history":
-            from auditor.history.command import run as history_command
-
-            return int(history_command(argv[1:], console, err))
-        if argv and argv[0] in SUBCOMMANDS:
-            from auditor import commands
-
-            return int(commands.dispatch(argv, console, err))
-        return _audit(argv, console, err)
+        try:
+            args = build_parser().parse_args(argv)
+            handler = getattr(args, "handler", None)
+            return int(handler(args, console, err)) if handler else _audit(args, console, err)
+        except SystemExit as exc:  # --help, --version, or a usage error already said (exit 2)
+            return exc.code if isinstance(exc.code, int) else exitcodes.INVALID_INPUT
     except KeyboardInterrupt:
         err.print("interrupted: no partial report or snapshot was written")
         return exitcodes.INTERRUPTED
@@ -232,10 +149,9 @@ def _input_error(exc: Exception, err: Any) -> int | None:
     return None
 
 
-def _audit(argv: list[str], console: Any, err: Any) -> int:
+def _audit(args: argparse.Namespace, console: Any, err: Any) -> int:
     from auditor.app import AuditOptions, parse_formats, parse_policies, parse_severity, run_audit
 
-    args = audit_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     if not args.verbose:
@@ -245,7 +161,7 @@ def _audit(argv: list[str], console: Any, err: Any) -> int:
     if args.demo and args.snapshot:
         raise UsageError("--demo and --snapshot are exclusive: audit the demo account or a saved snapshot")
     opts = AuditOptions(
-        **scope_options(args), snapshot=args.snapshot, rules_paths=args.rules_dir, rule_ids=_split(args.rules),
+        **scope_options(args), snapshot=args.snapshot, rules_paths=args.rules_dir, rule_ids=split(args.rules),
         policies=parse_policies(args.policy) if args.policy else [],
         severity=parse_severity("--severity", args.severity) if args.severity else None,
         config=args.config, waivers=args.waivers, output=args.output, formats=parse_formats(args.format),
@@ -270,7 +186,7 @@ def _audit(argv: list[str], console: Any, err: Any) -> int:
     if args.max_changes < 1:
         raise UsageError("--max-changes must be at least 1")
     opts.remediation = RemediationOptions(yes=args.yes, dry_run=args.dry_run, max_changes=args.max_changes,
-                                          only=_split(args.only), policies=opts.policies, journal=args.journal,
+                                          only=split(args.only), policies=opts.policies, journal=args.journal,
                                           include_always_on=args.include_always_on, plan_out=args.plan_out)
     _before_running(opts, err)
     return run_audit(opts, console)
@@ -281,26 +197,9 @@ def _before_running(opts: Any, err: Any) -> None:
     from auditor.report.writers import preflight
 
     if not (opts.demo or opts.snapshot):
-        _require_credentials(opts.profile)
+        require_credentials(opts.profile)
     preflight(opts.output)
     opts.err = err
-
-
-def _apply(argv: list[str], console: Any, err: Any) -> int:
-    """`audit apply PLAN`: an audit of the plan's rules and regions that applies only the reviewed changes."""
-    from auditor.app import AuditOptions, parse_formats, run_audit
-    from auditor.remediate.flow import RemediationOptions
-    from auditor.remediate.planfile import read
-
-    args = apply_parser().parse_args(argv)
-    plan = read(args.plan)
-    opts = AuditOptions(regions=plan["regions"], profile=args.profile, rules_paths=args.rules_dir,
-                        rule_ids=plan["rules"], config=args.config, waivers=args.waivers, output=args.output,
-                        formats=parse_formats(args.format), quiet=args.quiet, remediate=True)
-    opts.remediation = RemediationOptions(yes=True, max_changes=max(1, len(plan["changes"])), journal=args.journal,
-                                          plan_in=args.plan)
-    _before_running(opts, err)
-    return run_audit(opts, console)
 
 
 if __name__ == "__main__":

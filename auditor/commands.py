@@ -1,4 +1,5 @@
-"""Subcommands other than the audit itself: snapshot, rules, permissions, schemas."""
+"""The subcommands of `audit`, registered on the one root parser (auditor.cli): each one's parser and what it runs,
+and the scope options the audit and `audit snapshot` share."""
 
 from __future__ import annotations
 
@@ -8,34 +9,194 @@ from pathlib import Path
 from typing import Any
 
 from auditor import exitcodes
+from auditor.cliparse import subcommands
 
 
-def dispatch(argv: list[str], console: Any, err: Any) -> int:
-    name, rest = argv[0], argv[1:]
-    return int({"snapshot": snapshot, "rules": rules, "permissions": permissions, "schemas": schemas,
-                "undo": undo, "restore": restore, "merge": merge}[name](rest, console, err))
+def common(p: argparse.ArgumentParser) -> None:
+    """What to audit: the scope flags the audit and `audit snapshot` share."""
+    src = p.add_argument_group("what to audit")
+    src.add_argument("--region", help="comma-separated regions, or 'all' for every region enabled in each account "
+                     "(default: the AWS config/environment region)")
+    src.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
+    src.add_argument("--demo", action="store_true", help="audit the built-in demo account (moto, no AWS needed)")
+    src.add_argument("--accounts", metavar="ID,...|org",
+                     help="audit these accounts, or 'org' for every active account of the AWS Organization "
+                     "(default: the credentials' own account)")
+    src.add_argument("--role-name", help="role assumed in each account of --accounts other than the caller's own")
+    src.add_argument("--external-id", help="ExternalId passed to AssumeRole, when the role's trust policy asks")
+    src.add_argument("--shard", metavar="I/N",
+                     help="audit only shard I (0-based) of N: a deterministic slice of the accounts")
+    src.add_argument("--workers", type=int, default=8,
+                     help="account-regions and AWS calls in flight at once (default %(default)s; 1 = sequential)")
+    src.add_argument("--read-timeout", type=int, default=30, metavar="SECONDS",
+                     help="per-call read timeout; slower calls are retried, then recorded as errors")
+    src.add_argument("--max-attempts", type=int, default=8,
+                     help="attempts per call, adaptive retry mode (throttling, 5xx, resets)")
 
 
-def _reverse(argv: list[str], console: Any, err: Any, restore_endpoint: bool) -> int:
+def split(text: str | None) -> list[str]:
+    return [x.strip() for x in (text or "").split(",") if x.strip()]
+
+
+def scope_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The AuditOptions fields every collecting command shares, validated."""
+    from auditor.app import UsageError
+    from auditor.scope import ScopeError, Shard, parse_accounts
+
+    if not 1 <= args.workers <= 64:
+        raise UsageError(f"--workers {args.workers}: allowed 1 to 64")
+    try:
+        accounts = parse_accounts(args.accounts)
+        shard = Shard.parse(args.shard) if args.shard else None
+    except ScopeError as exc:
+        raise UsageError(str(exc)) from None
+    if args.demo and accounts is not None:
+        raise UsageError("--demo audits the single demo account: --accounts does not apply")
+    if (args.role_name or args.external_id) and accounts is None:
+        raise UsageError("--role-name and --external-id go with --accounts")
+    regions = split(args.region)
+    if "all" in regions and len(regions) > 1:
+        raise UsageError("--region all cannot be combined with named regions")
+    return {"regions": regions, "profile": args.profile, "demo": args.demo, "accounts": accounts,
+            "role_name": args.role_name, "external_id": args.external_id, "shard": shard, "workers": args.workers,
+            "read_timeout": args.read_timeout, "max_attempts": args.max_attempts}
+
+
+def require_credentials(profile: str | None) -> None:
+    """No credentials at all: say so in one line, before an empty report can overwrite the last good one."""
+    import boto3
+    from botocore.exceptions import NoCredentialsError, ProfileNotFound
+
+    from auditor.app import UsageError
+
+    try:
+        credentials = boto3.Session(profile_name=profile).get_credentials()
+    except ProfileNotFound as exc:
+        raise UsageError(f"--profile: {exc}") from None
+    if credentials is None:
+        raise NoCredentialsError()
+
+
+def register(sub: Any, epilog: str) -> None:
+    """Every subcommand's parser, on the root's subparsers; each sets `handler` (what runs) and `parser`."""
+    from auditor.history.command import add_parser as add_history
+
+    def add(name: str, handler: Any, help: str, description: str = "", **kw: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=description or help, **kw)
+        p.set_defaults(handler=handler, parser=p)
+        return p
+
+    p = add("snapshot", snapshot, "collect the accounts into a snapshot file",
+            "Collect the accounts into a snapshot file that `audit --snapshot FILE` evaluates later with no AWS "
+            "access.")
+    p.add_argument("--output", type=Path, required=True, help="snapshot file to write (JSON)")
+    common(p)
+    p.add_argument("--config", type=Path)
+    p.add_argument("-q", "--quiet", action="store_true")
+
+    from auditor.app import FORMATS
+
+    p = add("merge", merge, "merge the JSON reports of sharded runs into one report",
+            "Merge the JSON reports of `audit --shard I/N` runs into one report. Exit code as for an audit of all the "
+            "shards' accounts.")
+    p.add_argument("reports", type=Path, nargs="+", metavar="DIR",
+                   help="report directories (searched for report.json) or report.json files")
+    p.add_argument("--output", type=Path, default=Path("audit-report"), help="directory for the merged report")
+    p.add_argument("--format", default="json,html", help=f"comma-separated: {','.join(FORMATS)}")
+    p.add_argument("--fail-on", default="low", help="exit 1 for a violation of at least this severity")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.add_argument("--history", metavar="PATH|s3://BUCKET/PREFIX", help="record the merged run here (default: "
+                   "$XDG_STATE_HOME/sagemaker-auditor/history.sqlite3)")
+    p.add_argument("--no-history", action="store_true", help="do not record the merged run")
+
+    p = add("rules", rules, "inspect and validate rule files")
+    rsub = subcommands(p, "cmd", required=True)
+    ls = rsub.add_parser("list", help="list the rules", description="List the rules.")
+    ls.add_argument("--rules-dir", type=Path, action="append", default=[])
+    ls.add_argument("--policy", type=int)
+    ls.add_argument("--json", action="store_true", help="print the rules as JSON (severity, policy, remediator, "
+                    "compliance references)")
+    show = rsub.add_parser("show", help="show one rule", description="Print one rule's file.")
+    show.add_argument("rule_id")
+    show.add_argument("--rules-dir", type=Path, action="append", default=[])
+    val = rsub.add_parser("validate", help="validate rule files or directories; exit 2 on any problem",
+                          description="Validate rule files or directories; exit 2 on any problem.")
+    val.add_argument("paths", type=Path, nargs="*")
+    rsub.add_parser("schema", help="print the rule JSON Schema", description="Print the rule JSON Schema.")
+
+    p = add("permissions", permissions, "print the IAM policy the audit needs",
+            "Print the IAM policy the audit needs, generated from the collectors.")
+    p.add_argument("--remediate", action="store_true", help="include what the remediators need")
+    p.add_argument("--format", choices=("json", "cloudformation"), default="json",
+                   help="the policy (json), or the audit role's CloudFormation template (deploy/aws/audit-role.yaml)")
+    p.add_argument("--security-hub", action="store_true", help="include what --security-hub needs")
+    p.add_argument("--notify", action="store_true", help="include what --notify sns:TOPIC needs")
+    p.add_argument("--history", metavar="s3://BUCKET/PREFIX", help="include what an S3 --history needs")
+    p.add_argument("--journal", metavar="s3://BUCKET/PREFIX", help="include writing the journal there")
+
+    p = add("schemas", schemas, "write the published JSON Schemas")
+    p.add_argument("--dir", type=Path, default=Path(__file__).parent / "schemas")
+
+    p = add("apply", apply, "apply a reviewed plan (from audit --remediate --plan-out)",
+            "Apply a reviewed plan (from audit --remediate --plan-out): re-read every resource, apply the changes "
+            "that still match the plan, refuse the others with the reason.",
+            epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("plan", type=Path, help="the plan file")
+    p.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
+    p.add_argument("--rules-dir", type=Path, action="append", default=[], metavar="PATH",
+                   help="the rules the plan was made with (default: the built-in rules/)")
+    p.add_argument("--config", type=Path, help="the config the plan was made with (default: ./audit.yaml if present)")
+    p.add_argument("--waivers", type=Path, help="waivers file (overrides the config's)")
+    p.add_argument("--output", type=Path, default=Path("audit-report"), help="report directory (default %(default)s)")
+    p.add_argument("--format", default="json,html", help="report formats (default %(default)s)")
+    p.add_argument("--journal", type=Path, help="journal file (default OUTPUT/remediation-journal.jsonl)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no plan, summary or progress (errors only)")
+
+    reverse = ("Shows the plan, asks (or --yes), then runs only the declared inverse of each journalled call, on the "
+               "resource, account and region it recorded.")
+    p = add("undo", undo, "reverse journalled changes (all, or --change ID), newest first", reverse)
+    p.add_argument("journal", type=Path, help="the journal (a file or s3://BUCKET/KEY.jsonl)")
+    p.add_argument("--change", action="append", default=[], help="only this change id (repeatable)")
+    p = add("restore", restore, "recreate an endpoint stopped by stop-idle-endpoint, exactly as it was",
+            "Recreate an endpoint stopped by stop-idle-endpoint (from the tags the stop left on its endpoint config, "
+            "or a journal), or list the stopped endpoints. " + reverse)
+    p.add_argument("endpoint", nargs="?", help="name of the endpoint stopped by stop-idle-endpoint")
+    p.add_argument("--journal", type=Path, help="read the stop from this journal (default: from the tags the "
+                   "stop left on the endpoint config)")
+    p.add_argument("--region", help="region(s) to look in, comma-separated (default: the AWS config region)")
+    p.add_argument("--list", action="store_true", help="list the endpoints the tool stopped: name, region, when, "
+                   "by which audit run")
+    p.add_argument("--json", action="store_true", help="with --list: print the list as JSON")
+    for p in (sub.choices["undo"], sub.choices["restore"]):
+        p.add_argument("--profile", help="AWS named profile (default: the standard boto3 credential chain)")
+        p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        p.add_argument("--dry-run", action="store_true", help="only show the plan")
+    add_history(sub)
+
+
+def apply(a: argparse.Namespace, console: Any, err: Any) -> int:
+    """`audit apply PLAN`: an audit of the plan's rules and regions that applies only the reviewed changes."""
+    from auditor.app import AuditOptions, parse_formats, run_audit
+    from auditor.remediate.flow import RemediationOptions
+    from auditor.remediate.planfile import read
+    from auditor.report.writers import preflight
+
+    plan = read(a.plan)
+    opts = AuditOptions(regions=plan["regions"], profile=a.profile, rules_paths=a.rules_dir, rule_ids=plan["rules"],
+                        config=a.config, waivers=a.waivers, output=a.output, formats=parse_formats(a.format),
+                        quiet=a.quiet, remediate=True)
+    opts.remediation = RemediationOptions(yes=True, max_changes=max(1, len(plan["changes"])), journal=a.journal,
+                                          plan_in=a.plan)
+    require_credentials(opts.profile)
+    preflight(opts.output)
+    opts.err = err
+    return run_audit(opts, console)
+
+
+def _reverse(a: argparse.Namespace, console: Any, err: Any, restore_endpoint: bool) -> int:
     from auditor.remediate import undo as undo_mod
     from auditor.session import SessionFactory
 
-    p = argparse.ArgumentParser(prog="audit restore" if restore_endpoint else "audit undo",
-                                description="Shows the plan, asks (or --yes), then runs only the declared inverse of "
-                                "each journalled call, on the resource, account and region it recorded.")
-    if restore_endpoint:
-        p.add_argument("endpoint", nargs="?", help="name of the endpoint stopped by stop-idle-endpoint")
-        p.add_argument("--journal", type=Path, help="read the stop from this journal (default: from the tags the "
-                       "stop left on the endpoint config)")
-        p.add_argument("--region", help="region(s) to look in, comma-separated (default: the AWS config region)")
-        p.add_argument("--list", action="store_true", help="list the endpoints the tool stopped")
-    else:
-        p.add_argument("journal", type=Path)
-        p.add_argument("--change", action="append", default=[], help="only this change id (repeatable)")
-    p.add_argument("--profile")
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    p.add_argument("--dry-run", action="store_true", help="only show the plan")
-    a = p.parse_args(argv)
     where = getattr(a, "region", None) or ""  # restore only
     factory = SessionFactory(profile=a.profile, region=where.split(",")[0] or None)
 
@@ -45,50 +206,44 @@ def _reverse(argv: list[str], console: Any, err: Any, restore_endpoint: bool) ->
     def caller_account(region: str) -> str:
         return str(factory.client("sts", region=region).get_caller_identity()["Account"])
 
+    if restore_endpoint and a.json and not a.list:
+        a.parser.error("--json goes with --list")
     if restore_endpoint and (a.list or a.journal is None):
         from auditor.remediate import restore as restore_mod
 
         regions = [r.strip() for r in (where or factory.default_region or "").split(",") if r.strip()]
         if not regions:
-            p.error("no region: pass --region (or set AWS_DEFAULT_REGION)")
+            a.parser.error("no region: pass --region (or set AWS_DEFAULT_REGION)")
         if a.list:
-            return restore_mod.list_stopped(regions, client_for, console, err)
+            return restore_mod.list_stopped(regions, client_for, console, err, as_json=a.json)
         if not a.endpoint:
-            p.error("the endpoint name is required (or --list)")
+            a.parser.error("the endpoint name is required (or --list)")
         opts = undo_mod.UndoOptions(endpoint=a.endpoint, yes=a.yes, dry_run=a.dry_run)
         return restore_mod.restore_from_aws(a.endpoint, regions, opts, client_for, caller_account, console, err)
     if restore_endpoint and not a.endpoint:
-        p.error("the endpoint name is required (or --list)")
+        a.parser.error("the endpoint name is required (or --list)")
     opts = undo_mod.UndoOptions(changes=[] if restore_endpoint else a.change,
                                 endpoint=a.endpoint if restore_endpoint else None,
                                 region=a.region if restore_endpoint else None, yes=a.yes, dry_run=a.dry_run)
     return undo_mod.run(a.journal, opts, client_for, caller_account, console, err)
 
 
-def undo(argv: list[str], console: Any, err: Any) -> int:
+def undo(a: argparse.Namespace, console: Any, err: Any) -> int:
     """Reverse journalled changes (all, or --change ID), newest first; each step at most once."""
-    return _reverse(argv, console, err, restore_endpoint=False)
+    return _reverse(a, console, err, restore_endpoint=False)
 
 
-def restore(argv: list[str], console: Any, err: Any) -> int:
+def restore(a: argparse.Namespace, console: Any, err: Any) -> int:
     """Recreate an endpoint stopped by stop-idle-endpoint, exactly as it was."""
-    return _reverse(argv, console, err, restore_endpoint=True)
+    return _reverse(a, console, err, restore_endpoint=True)
 
 
-def snapshot(argv: list[str], console: Any, err: Any) -> int:
+def snapshot(a: argparse.Namespace, console: Any, err: Any) -> int:
     from auditor.app import AuditOptions, account, collect_options, load_inputs, obtain_graph
-    from auditor.cli import _common, _require_credentials, scope_options
 
-    p = argparse.ArgumentParser(prog="audit snapshot", description="Collect the accounts into a snapshot file "
-                                "that `audit --snapshot FILE` evaluates later with no AWS access.")
-    p.add_argument("--output", type=Path, required=True, help="snapshot file to write (JSON)")
-    _common(p)
-    p.add_argument("--config", type=Path)
-    p.add_argument("-q", "--quiet", action="store_true")
-    a = p.parse_args(argv)
     opts = AuditOptions(**scope_options(a), config=a.config, quiet=a.quiet)
     if not opts.demo:
-        _require_credentials(opts.profile)
+        require_credentials(opts.profile)
     rules, config = load_inputs(opts)
     with account(opts):
         graph = obtain_graph(opts, collect_options(rules, config), config.regions)
@@ -101,27 +256,13 @@ def snapshot(argv: list[str], console: Any, err: Any) -> int:
     return exitcodes.INCOMPLETE if graph.errors else exitcodes.OK
 
 
-def rules(argv: list[str], console: Any, err: Any) -> int:
+def rules(a: argparse.Namespace, console: Any, err: Any) -> int:
     from rich.table import Table
 
     from auditor.engine.loader import load_rules
     from auditor.engine.schema import rule_schema
     from auditor.textsafe import clean
 
-    p = argparse.ArgumentParser(prog="audit rules", description="Inspect and validate rule files.")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    ls = sub.add_parser("list", help="list the rules")
-    ls.add_argument("--rules-dir", type=Path, action="append", default=[])
-    ls.add_argument("--policy", type=int)
-    ls.add_argument("--json", action="store_true", help="print the rules as JSON (severity, policy, remediator, "
-                    "compliance references)")
-    show = sub.add_parser("show", help="show one rule")
-    show.add_argument("rule_id")
-    show.add_argument("--rules-dir", type=Path, action="append", default=[])
-    val = sub.add_parser("validate", help="validate rule files or directories; exit 2 on any problem")
-    val.add_argument("paths", type=Path, nargs="*")
-    sub.add_parser("schema", help="print the rule JSON Schema")
-    a = p.parse_args(argv)
     if a.cmd == "schema":
         console.print_json(json.dumps(rule_schema()))
         return exitcodes.OK
@@ -161,26 +302,14 @@ def rule_summary(r: Any) -> dict[str, Any]:
             "source": r.source}
 
 
-def merge(argv: list[str], console: Any, err: Any) -> int:
+def merge(a: argparse.Namespace, console: Any, err: Any) -> int:
     """Combine the shards' JSON reports into one report (JSON, HTML, ...), as a single run would have written."""
-    from auditor.app import FORMATS, exit_code, parse_formats, parse_severity
+    from auditor.app import exit_code, parse_formats, parse_severity
     from auditor.engine.loader import load_rules
     from auditor.report import terminal
     from auditor.report.merge import MergeError, find_reports, load_report, merge_reports
     from auditor.report.writers import write_all
 
-    p = argparse.ArgumentParser(prog="audit merge", description="Merge the JSON reports of `audit --shard I/N` runs "
-                                "into one report. Exit code as for an audit of all the shards' accounts.")
-    p.add_argument("reports", type=Path, nargs="+", metavar="DIR",
-                   help="report directories (searched for report.json) or report.json files")
-    p.add_argument("--output", type=Path, default=Path("audit-report"), help="directory for the merged report")
-    p.add_argument("--format", default="json,html", help=f"comma-separated: {','.join(FORMATS)}")
-    p.add_argument("--fail-on", default="low", help="exit 1 for a violation of at least this severity")
-    p.add_argument("-q", "--quiet", action="store_true")
-    p.add_argument("--history", metavar="PATH|s3://BUCKET/PREFIX", help="record the merged run here (default: "
-                   "$XDG_STATE_HOME/sagemaker-auditor/history.sqlite3)")
-    p.add_argument("--no-history", action="store_true", help="do not record the merged run")
-    a = p.parse_args(argv)
     formats, fail_on = parse_formats(a.format), parse_severity("--fail-on", a.fail_on)
     try:
         docs = [(path, load_report(path)) for path in find_reports(a.reports)]
@@ -206,21 +335,11 @@ def merge(argv: list[str], console: Any, err: Any) -> int:
     return imposed if imposed == exitcodes.OUTPUT_FAILED else exit_code(doc, fail_on)
 
 
-def permissions(argv: list[str], console: Any, err: Any) -> int:
+def permissions(a: argparse.Namespace, console: Any, err: Any) -> int:
     from auditor.permissions import policy_document
 
-    p = argparse.ArgumentParser(prog="audit permissions",
-                                description="Print the IAM policy the audit needs, generated from the collectors.")
-    p.add_argument("--remediate", action="store_true", help="include what the remediators need")
-    p.add_argument("--format", choices=("json", "cloudformation"), default="json",
-                   help="the policy (json), or the audit role's CloudFormation template (deploy/aws/audit-role.yaml)")
-    p.add_argument("--security-hub", action="store_true", help="include what --security-hub needs")
-    p.add_argument("--notify", action="store_true", help="include what --notify sns:TOPIC needs")
-    p.add_argument("--history", metavar="s3://BUCKET/PREFIX", help="include what an S3 --history needs")
-    p.add_argument("--journal", metavar="s3://BUCKET/PREFIX", help="include writing the journal there")
-    a = p.parse_args(argv)
     if a.journal and not a.journal.startswith("s3://"):
-        p.error("--journal: only an s3://BUCKET/PREFIX journal needs permissions")
+        a.parser.error("--journal: only an s3://BUCKET/PREFIX journal needs permissions")
     if a.format == "cloudformation":
         from auditor.cloudformation import audit_role_template, render
 
@@ -231,12 +350,9 @@ def permissions(argv: list[str], console: Any, err: Any) -> int:
     return exitcodes.OK
 
 
-def schemas(argv: list[str], console: Any, err: Any) -> int:
+def schemas(a: argparse.Namespace, console: Any, err: Any) -> int:
     from auditor.permissions import write_schemas
 
-    p = argparse.ArgumentParser(prog="audit schemas", description="Write the published JSON Schemas.")
-    p.add_argument("--dir", type=Path, default=Path(__file__).parent / "schemas")
-    a = p.parse_args(argv)
     for path in write_schemas(a.dir):
         console.print(f"wrote {path}", highlight=False, markup=False)
     return exitcodes.OK

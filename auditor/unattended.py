@@ -46,8 +46,8 @@ def explicit_baseline(path: Path | None, store: History | None) -> tuple[Path, d
 
 
 def before_reports(store: History | None, doc: dict[str, Any], baseline: tuple[Path, dict[str, Any]] | None,
-                   kind: str = "audit") -> Prepared:
-    return prepare(store, doc, baseline, lambda text: _err(f"audit: warning: {text}"), kind)
+                   kind: str = "audit", run_id: str | None = None) -> Prepared:
+    return prepare(store, doc, baseline, lambda text: _err(f"audit: warning: {text}"), kind, run_id)
 
 
 def report_location(output: Path, written: list[Path]) -> str | None:

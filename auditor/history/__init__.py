@@ -100,13 +100,18 @@ def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def new_run_id(when: dt.datetime | None = None) -> str:
+    """A run's id: its UTC start to the second, and 6 random hex digits (`audit history` lists them)."""
+    return f"{when or now_utc():%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
+
+
 def summarize(doc: dict[str, Any], kind: str, report_location: str | None = None,
-              when: dt.datetime | None = None) -> RunSummary:
+              when: dt.datetime | None = None, run_id: str | None = None) -> RunSummary:
     when = when or now_utc()
     drift = doc.get("drift") or {}
     summ = doc["summary"]
     return RunSummary(
-        run_id=f"{when:%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}", kind=kind,
+        run_id=run_id or new_run_id(when), kind=kind,
         started_at=when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
         evaluated_at=str(doc["scope"].get("evaluated_at") or ""), scope_key=scope_key(doc),
         accounts=list(doc["scope"]["accounts"]), regions=list(doc["scope"]["regions"]), rules=rules_of(doc),

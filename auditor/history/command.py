@@ -8,23 +8,29 @@ from pathlib import Path
 from typing import Any
 
 from auditor import exitcodes
+from auditor.cliparse import subcommands
 from auditor.history import HistoryError, RunSummary, cutoff, open_history
 
 LOCATION_HELP = "a SQLite file or s3://BUCKET/PREFIX (default: $XDG_STATE_HOME/sagemaker-auditor/history.sqlite3)"
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="audit history", description="The recorded runs: list them (default), "
-                                "re-render one, or prune old ones.")
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    """`audit history` on the root parser's subcommands (auditor.commands.register)."""
+    p = sub.add_parser("history", help="list, re-render or prune the recorded runs",
+                       description="The recorded runs: list them (default), re-render one, or prune old ones.")
+    p.set_defaults(handler=run, parser=p)
     p.add_argument("--history", metavar="PATH|s3://BUCKET/PREFIX", help=LOCATION_HELP)
-    sub = p.add_subparsers(dest="cmd")
-    ls = sub.add_parser("list", help="list the runs (the default)")
-    ls.add_argument("--json", action="store_true", help='print {"runs": [...]} for machines')
-    show = sub.add_parser("show", help="re-render a stored report")
+    p.add_argument("--json", action="store_true", help="list the runs as JSON (as `audit history list --json`)")
+    hsub = subcommands(p, "cmd", required=False)
+    ls = hsub.add_parser("list", help="list the runs (the default)", description="List the recorded runs.")
+    ls.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                    help='print {"runs": [...]} for machines')
+    show = hsub.add_parser("show", help="re-render a stored report", description="Re-render a stored report.")
     show.add_argument("run_id", metavar="RUN")
     show.add_argument("--output", type=Path, help="write the report here (with --format) instead of printing it")
     show.add_argument("--format", default="json,html", help="with --output: formats to write (default %(default)s)")
-    prune = sub.add_parser("prune", help="delete runs older than --keep-days")
+    prune = hsub.add_parser("prune", help="delete runs older than --keep-days",
+                            description="Delete the runs older than --keep-days.")
     prune.add_argument("--keep-days", type=int, required=True, metavar="N")
     for sp in (ls, show, prune):
         sp.add_argument("--history", metavar="PATH|s3://BUCKET/PREFIX", help=LOCATION_HELP,
@@ -32,11 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def run(argv: list[str], console: Any, err: Any) -> int:
-    top_level_json = "--json" in argv and not any(a in ("list", "show", "prune") for a in argv)
-    if top_level_json:  # `audit history --json` lists, as `audit history list --json` does
-        argv = ["list", *argv]
-    a = _parser().parse_args(argv)
+def run(a: argparse.Namespace, console: Any, err: Any) -> int:
+    if a.json and a.cmd not in (None, "list"):
+        a.parser.error(f"--json lists the runs: it does not go with `{a.cmd}`")
     try:
         store = open_history(a.history)
         if a.cmd == "show":

@@ -37,8 +37,9 @@ def _baseline_from_history(store: History, runs: list[RunSummary], warn: Callabl
 
 
 def prepare(store: History | None, doc: dict[str, Any], baseline: tuple[Path, dict[str, Any]] | None,
-            warn: Callable[[str], None], kind: str = "audit") -> Prepared:
-    """Annotate `doc` with drift, first_seen and trends (as far as a history or --baseline allows)."""
+            warn: Callable[[str], None], kind: str = "audit", run_id: str | None = None) -> Prepared:
+    """Annotate `doc` with drift, first_seen and trends (as far as a history or --baseline allows). `run_id`: the id
+    the run already acted under (a remediation stamps it on what it stops), recorded as this run's."""
     started = now_utc()
     runs = [r for r in store.runs() if r.scope_key == scope_key(doc)] if store is not None else []
     now = str(doc["scope"].get("evaluated_at") or started.isoformat().replace("+00:00", "Z"))
@@ -65,7 +66,7 @@ def prepare(store: History | None, doc: dict[str, Any], baseline: tuple[Path, di
     carry_first_seen(doc["findings"], previous["findings"], now)
     if store is None:
         return Prepared(None, None, started)
-    current = summarize(doc, kind, when=started)  # this run's point in the trends; recorded after the reports
+    current = summarize(doc, kind, when=started, run_id=run_id)  # its point in the trends; recorded after
     doc["history"] = {"location": store.location, "run_id": current.run_id}
     from auditor.history.trends import build
 

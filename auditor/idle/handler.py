@@ -57,7 +57,7 @@ def handler(event: Any, context: Any) -> dict[str, Any]:
         opts = AuditOptions(regions=[cfg["region"]], rule_ids=[RULE], output=out, formats=["json"], quiet=True,
                             remediate=True, workers=4)
         opts.remediation = RemediationOptions(yes=True, dry_run=cfg["dry_run"], max_changes=cfg["max_changes"],
-                                              only=[RULE], journal=journal)
+                                              only=[RULE], journal=journal, run_id=run_id)
         try:
             code = run_audit(opts, Console(file=io.StringIO()))
         finally:  # whatever happened, what was journalled is kept where the next run (and restore) can read it

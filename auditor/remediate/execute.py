@@ -53,7 +53,8 @@ def apply_plan(plan: Plan, journal: Journal, client_for: ClientFor) -> tuple[str
         return "failed", f"not applied: {exc.why}"
     journal.append({"change_id": plan.change_id, "event": "planned", "rule_id": plan.rule_id,
                     "resource": plan.resource, "remediator": plan.remediator, "description": plan.description,
-                    "before": plan.before, "calls": [c.to_dict() for c in plan.calls], "notes": plan.notes})
+                    "before": plan.before, "calls": [c.to_dict() for c in plan.calls], "notes": plan.notes,
+                    **({"run_id": plan.run_id} if plan.run_id else {})})
     done: list[UndoStep] = []
     for i, call in enumerate(plan.calls):
         journal.append({"change_id": plan.change_id, "event": "step-pending", "step": i, "call": call.to_dict()})

@@ -35,6 +35,7 @@ class RemediationOptions:
     include_always_on: bool = False  # also redeploy/resize always-on endpoints (never stop them)
     plan_out: Path | None = None  # write the plan here and change nothing
     plan_in: Path | None = None  # `audit apply`: apply only the changes of this reviewed plan
+    run_id: str | None = None  # the audit run's id: stamped on what a stop leaves behind, journalled with each change
 
 
 @dataclass
@@ -124,15 +125,17 @@ def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts:
 
 def content_id(ch: Change, plan: Plan) -> str:
     """The change's id from what it is: remediator, resource, rules, parameters, the state it was planned from and
-    its calls. A dry run, a saved plan and the real run of the same change share it; a changed resource does not."""
+    its calls (service, operation, region: not their parameters, which carry when and by which run it is applied).
+    A dry run, a saved plan and the real run of the same change share it; a changed resource does not."""
     body = {"remediator": ch.spec.name, "resource": ch.key[1], "rules": ch.rules, "params": ch.params,
             "before": plan.before, "calls": [[c.service, c.operation, c.region] for c in plan.calls]}
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def plan_all(changes: list[Change], graph: Any, client_for: Callable[[str, str], Any]) -> None:
+def plan_all(changes: list[Change], graph: Any, client_for: Callable[[str, str], Any], run_id: str | None = None
+             ) -> None:
     for ch in changes:
-        target = Target(ch.findings[0], graph, ch.params, client_for, ch.findings)
+        target = Target(ch.findings[0], graph, ch.params, client_for, ch.findings, run_id)
         try:
             ch.plan = ch.spec.plan(target)
             ch.plan.change_id = content_id(ch, ch.plan)
@@ -178,7 +181,7 @@ def confirm(actionable: list[Change], opts: RemediationOptions, console: Any) ->
 def remediate(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts: RemediationOptions,
               client_for: Callable[[str, str], Any], console: Any, quiet: bool = False) -> Result:
     changes, skipped = select(doc, rules, config, graph, opts)
-    plan_all(changes, graph, client_for)
+    plan_all(changes, graph, client_for, opts.run_id)
     result = Result(changes, skipped)
     if opts.plan_in is not None:  # first: a change nobody reviewed must not shape the others (e.g. a new idle stop)
         from auditor.remediate.planfile import match
@@ -224,7 +227,7 @@ def _apply(actionable: list[Change], graph: Any, config: Any, opts: RemediationO
     journal = open_journal(opts.journal or Path("remediation-journal.jsonl"), client_for)  # local or s3://
     for c in actionable:
         # Re-read right before acting: an earlier change (or someone else) may have changed the resource.
-        fresh = Target(c.findings[0], graph, c.params, client_for, c.findings)
+        fresh = Target(c.findings[0], graph, c.params, client_for, c.findings, opts.run_id)
         try:
             plan = c.spec.plan(fresh)
         except Exception as exc:  # noqa: BLE001

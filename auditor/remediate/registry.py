@@ -54,6 +54,7 @@ class Plan:
     skip_reason: str | None = None
     change_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     notes: list[str] = field(default_factory=list)
+    run_id: str | None = None  # the audit run that planned it (journalled; not part of the change id)
 
 
 @dataclass
@@ -67,6 +68,7 @@ class Target:
     # every selected, non-waived finding this change answers (one remediator, one resource): a remediator that
     # fixes several rules at once acts only for these
     findings: list[dict[str, Any]] = field(default_factory=list)
+    run_id: str | None = None  # the audit run acting: what the stop's marker tags name
 
     def rule_ids(self) -> set[str]:
         return {f["rule_id"] for f in (self.findings or [self.finding])}
@@ -86,7 +88,7 @@ class Target:
     def plan(self, remediator: str, description: str) -> Plan:
         """An empty plan for this finding; the remediator adds calls, before-state and notes."""
         return Plan(rule_id=self.finding["rule_id"], resource=self.finding["resource"], remediator=remediator,
-                    description=description)
+                    description=description, run_id=self.run_id)
 
     def data(self, node_id: str | None = None) -> dict[str, Any]:
         return self.graph.attrs(node_id or self.arn)["data"]

@@ -8,14 +8,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.remediate.stopstate import STOPPED, STOPPED_AT, decode, stop_calls
+from auditor.remediate.stopstate import STOPPED, STOPPED_AT, STOPPED_BY, decode, stop_calls
 
 ClientFor = Callable[[str, str], Any]
 
 
 @dataclass(frozen=True)
 class Stopped:
-    """An endpoint config tagged by an idle stop: which endpoint, where, when."""
+    """An endpoint config tagged by an idle stop: which endpoint, where, when, and by which audit run."""
 
     name: str
     region: str
@@ -24,6 +24,11 @@ class Stopped:
     config_name: str
     config_arn: str
     tags: dict[str, str]
+
+    @property
+    def run_id(self) -> str | None:
+        """The run that stopped it; None for a stop made before runs were recorded on the config."""
+        return self.tags.get(STOPPED_BY)
 
 
 def find_stopped(client_for: ClientFor, regions: list[str]) -> Iterator[Stopped]:
@@ -60,7 +65,7 @@ def change_from_tags(s: Stopped) -> dict[str, Any] | None:
     if state is None or state.get("config") != s.config_name:  # it restores the config that carries it, no other
         return None
     try:
-        calls = stop_calls(s.name, s.region, s.config_arn, state, s.stopped_at)
+        calls = stop_calls(s.name, s.region, s.config_arn, state, s.stopped_at, s.run_id)
     except (KeyError, TypeError, AttributeError):  # a state that is not one the stop writes
         return None
     arn = f"arn:aws:sagemaker:{s.region}:{s.account}:endpoint/{s.name.lower()}"
@@ -102,22 +107,30 @@ def restore_from_aws(name: str, regions: list[str], opts: Any, client_for: Clien
                        caller_account, console, err))
 
 
-def list_stopped(regions: list[str], client_for: ClientFor, console: Any, err: Any) -> int:
-    """`audit restore --list`: the endpoints the tool stopped, from the config tags."""
+def list_stopped(regions: list[str], client_for: ClientFor, console: Any, err: Any, as_json: bool = False) -> int:
+    """`audit restore --list [--json]`: the endpoints the tool stopped, from the config tags."""
     from rich.table import Table
     from rich.text import Text
 
     from auditor import exitcodes
     from auditor.textsafe import clean
 
-    t = Table(title="Endpoints stopped by sagemaker-auditor", header_style="bold")
-    for col in ("endpoint", "region", "stopped at", "endpoint config", "restorable"):
-        t.add_column(col, overflow="fold")
     stopped = read_stopped(client_for, regions, err)
     if stopped is None:
         return exitcodes.INCOMPLETE
-    for s in sorted(stopped, key=lambda s: (s.region, s.name, s.stopped_at)):
-        ok = "yes" if change_from_tags(s) is not None else "no (state unreadable: use --journal)"
-        t.add_row(*(Text(clean(x, None)) for x in (s.name, s.region, s.stopped_at, s.config_name, ok)))
+    rows = [{"endpoint": s.name, "region": s.region, "account": s.account, "stopped_at": s.stopped_at,
+             "stopped_by_run": s.run_id, "endpoint_config": s.config_name,
+             "restorable": change_from_tags(s) is not None}
+            for s in sorted(stopped, key=lambda s: (s.region, s.name, s.stopped_at))]
+    if as_json:  # data for other tools: the tags' values as AWS holds them (JSON escapes what needs it)
+        console.print_json(json.dumps({"regions": regions, "stopped": rows}))
+        return exitcodes.OK
+    t = Table(title="Endpoints stopped by sagemaker-auditor", header_style="bold")
+    for col in ("endpoint", "region", "stopped at", "by run", "endpoint config", "restorable"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        ok = "yes" if r["restorable"] else "no (state unreadable: use --journal)"
+        t.add_row(*(Text(clean(str(x), None)) for x in (r["endpoint"], r["region"], r["stopped_at"],
+                                                         r["stopped_by_run"] or "-", r["endpoint_config"], ok)))
     console.print(t)
     return exitcodes.OK

@@ -15,6 +15,8 @@ AAS = "application-autoscaling"
 DIM = "sagemaker:variant:DesiredInstanceCount"
 STOPPED = "auditor:stopped-endpoint"
 STOPPED_AT = "auditor:stopped-at"
+STOPPED_BY = "auditor:stopped-by-run"  # the audit run that decided the stop (`audit history show RUN`)
+HOW = "auditor:restore"
 STATE = "auditor:restore-state-"  # + two digits: the state, compressed, in 256-character tag values
 MAX_PARTS = 24  # SageMaker allows 50 tags per resource: leave room for the config's own
 MAX_STATE = 256 * 1024  # decompressed: far beyond a real state; bounds a hostile tag's cost
@@ -67,11 +69,21 @@ def decode(tags: dict[str, str]) -> dict[str, Any] | None:
     return state if isinstance(state, dict) else None
 
 
-def stop_calls(name: str, region: str, cfg_arn: str, state: dict[str, Any], stopped_at: str) -> list[Call]:
-    """The stop, call by call, each with the calls that reverse it; built only from the state, so a restore from
-    the config's tags rebuilds exactly what the stop journalled."""
+def is_marker(key: Any) -> bool:
+    """A tag key the stop writes (and only those): what undoing the stop's AddTags may delete, nothing else."""
+    if not isinstance(key, str):
+        return False
+    part = key.removeprefix(STATE)
+    return key in (STOPPED, STOPPED_AT, STOPPED_BY, HOW) or (part != key and len(part) == 2 and part.isdigit())
+
+
+def stop_calls(name: str, region: str, cfg_arn: str, state: dict[str, Any], stopped_at: str,
+               run_id: str | None = None) -> list[Call]:
+    """The stop, call by call, each with the calls that reverse it; built only from the state (and when and by
+    which run), so a restore from the config's tags rebuilds exactly what the stop journalled."""
     marker = [{"Key": STOPPED, "Value": name}, {"Key": STOPPED_AT, "Value": stopped_at},
-              {"Key": "auditor:restore", "Value": "audit restore ENDPOINT [--region REGION]"}, *encode(state)]
+              *([{"Key": STOPPED_BY, "Value": run_id}] if run_id else []),
+              {"Key": HOW, "Value": "audit restore ENDPOINT [--region REGION]"}, *encode(state)]
     calls = [Call(SM, "add_tags", {"ResourceArn": cfg_arn, "Tags": marker}, region,
                   "mark the endpoint config with what was stopped, when, and how to restore it",
                   (Call(SM, "delete_tags", {"ResourceArn": cfg_arn, "TagKeys": [m["Key"] for m in marker]}, region,

@@ -8,12 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from auditor.remediate.registry import WAIT, Call, Inverse, Plan, Target, UndoOp, remediator, wait_in_service, wait_op
-from auditor.remediate.stopstate import encode, restore_state, stop_calls
+from auditor.remediate.stopstate import encode, is_marker, restore_state, stop_calls
 
 SM = "sagemaker"
 AAS = "application-autoscaling"
 DIM = "sagemaker:variant:DesiredInstanceCount"
-MARKER_PREFIX = "auditor:"
 
 
 def scaling_key(f: dict[str, Any], _b: dict[str, Any]) -> dict[str, Any]:
@@ -137,7 +136,7 @@ def _artifact_bucket_uri(t: Target) -> str | None:
     inverses=(
         Inverse("sagemaker:add_tags", (UndoOp("sagemaker:delete_tags", lambda f, _b: {
             "ResourceArn": f["ResourceArn"],
-            "TagKeys": [x["Key"] for x in f["Tags"] if x["Key"].startswith(MARKER_PREFIX)]}),)),
+            "TagKeys": [x["Key"] for x in f["Tags"] if is_marker(x["Key"])]}),)),
         Inverse("sagemaker:stop_monitoring_schedule", (UndoOp("sagemaker:start_monitoring_schedule", lambda f, _b: {
             "MonitoringScheduleName": f["MonitoringScheduleName"]}),)),
         Inverse("application-autoscaling:delete_scaling_policy", (UndoOp(
@@ -190,7 +189,7 @@ def stop_idle_endpoint(t: Target) -> Plan:
                                          for s in schedules], "restore": state}
     cfg_arn = sm.describe_endpoint_config(EndpointConfigName=desc["EndpointConfigName"])["EndpointConfigArn"]
     stopped_at = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    p.calls = stop_calls(t.name, t.region, cfg_arn, state, stopped_at)
+    p.calls = stop_calls(t.name, t.region, cfg_arn, state, stopped_at, t.run_id)
     if not encode(state):
         p.notes.append("the saved state is too large for the config's tags: restore it with --journal")
     return p
