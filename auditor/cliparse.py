@@ -14,6 +14,10 @@ class Parser(argparse.ArgumentParser):
 
     argv: list[str] = []
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # no abbreviations: `--rem` must not silently mean --remediate, nor a later flag change what it means
+        super().__init__(*args, **{"allow_abbrev": False, **kwargs})
+
     def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
         self.argv = list(args or [])
         return super().parse_args(args, namespace)
@@ -28,11 +32,17 @@ class Parser(argparse.ArgumentParser):
                 message = f"unrecognized arguments: {' '.join(typos)}"
         unknown = re.match(r"unrecognized arguments: (.*)", message)
         if unknown:
-            hints = [f"{flag}: did you mean {' or '.join(close)}?" for flag in unknown.group(1).split()
-                     if flag.startswith("-") and (close := difflib.get_close_matches(flag.split("=")[0], known, 2))]
+            hints = [f"{flag}: did you mean {close[0]}?" for flag in unknown.group(1).split()
+                     if flag.startswith("-") and (close := self._closest(flag.split("=")[0], known))]
             if hints:
                 message += f" ({'; '.join(hints)})"
         super().error(f"{message}; `{self.prog} --help` lists what is allowed")
+
+    @staticmethod
+    def _closest(flag: str, known: list[str]) -> list[str]:
+        """What an abbreviation would have meant (the one flag it starts), else the most similar flag."""
+        prefixed = [k for k in known if k.startswith(flag) and len(flag) > 2]
+        return prefixed if len(prefixed) == 1 else difflib.get_close_matches(flag, known, 1)
 
 
 class Commands(argparse._SubParsersAction):

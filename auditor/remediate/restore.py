@@ -127,7 +127,8 @@ def list_stopped(regions: list[str], client_for: ClientFor, console: Any, err: A
         return exitcodes.OK
     t = Table(title="Endpoints stopped by sagemaker-auditor", header_style="bold")
     for col in ("endpoint", "region", "stopped at", "by run", "endpoint config", "restorable"):
-        t.add_column(col, overflow="fold")
+        # the run id whole on one line: it is what `audit history show RUN` takes
+        t.add_column(col, overflow="fold", no_wrap=col == "by run", min_width=23 if col == "by run" else None)
     for r in rows:
         ok = "yes" if r["restorable"] else "no (state unreadable: use --journal)"
         t.add_row(*(Text(clean(str(x), None)) for x in (r["endpoint"], r["region"], r["stopped_at"],

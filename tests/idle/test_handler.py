@@ -45,6 +45,8 @@ def test_the_handler_stops_idle_endpoints_but_never_always_on_and_journals_to_s3
     records = [json.loads(line) for line in s3_text(bucket, result["journal"]).splitlines()]
     stopped = {r["resource"]["name"] for r in records if r["event"] == "planned"}
     assert stopped == gone
+    # the run the journal is filed under is the one the stops name (restore --list shows it)
+    assert {r["run_id"] for r in records if r["event"] == "planned"} == {result["run"]}
     report = json.loads(s3_text(bucket, result["journal"].replace("remediation-journal.jsonl", "report.json")))
     assert {f["rule_id"] for f in report["findings"]} == {"SM-14-idle-endpoint"}
     # what it stopped is brought back from the journal it left in S3

@@ -114,7 +114,8 @@ def test_undo_restores_the_before_state(demo: None, tmp_path: Path) -> None:
     assert state() == after
 
 
-def test_stop_then_restore_recreates_the_endpoint_exactly(demo: None, tmp_path: Path) -> None:
+def test_stop_then_restore_recreates_the_endpoint_exactly(demo: None, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
     sm = boto3.client("sagemaker", region_name="us-east-1")
     aas = boto3.client("application-autoscaling", region_name="us-east-1")
     rid = "endpoint/forecast-dev/variant/main"
@@ -140,8 +141,23 @@ def test_stop_then_restore_recreates_the_endpoint_exactly(demo: None, tmp_path: 
         EndpointConfigName="forecast-dev-config-v3")["EndpointConfigArn"])["Tags"]
     assert {"Key": "auditor:stopped-endpoint", "Value": "forecast-dev"} in cfg_tags
     assert aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[rid])["ScalableTargets"] == []
-    assert main(["restore", "forecast-dev", "--journal", str(tmp_path / "remediation-journal.jsonl"), "--yes"]) == 0
+    # which run stopped it: the id the history recorded the run under, on the config's tags (no local file read)
+    run_id = json.loads((tmp_path / "report.json").read_text())["history"]["run_id"]
+    planned = [r for r in read(tmp_path / "remediation-journal.jsonl") if r["event"] == "planned"]
+    assert [r["run_id"] for r in planned] == [run_id]
+    (tmp_path / "remediation-journal.jsonl").unlink()
+    capsys.readouterr()
+    assert main(["restore", "--list", "--region", "us-east-1", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["stopped"]
+    assert [(s["endpoint"], s["stopped_by_run"], s["restorable"]) for s in listed
+            if s["endpoint"] == "forecast-dev"] == [("forecast-dev", run_id, True)]
+    assert main(["restore", "--list", "--region", "us-east-1"]) == 0
+    table = capsys.readouterr().out
+    assert "by run" in table and run_id in table.replace("\n", "")
+    assert main(["restore", "forecast-dev", "--region", "us-east-1", "--yes"]) == 0
     assert endpoint_state() == before
+    config = sm.describe_endpoint_config(EndpointConfigName="forecast-dev-config-v3")["EndpointConfigArn"]
+    assert not [t for t in sm.list_tags(ResourceArn=config)["Tags"] if t["Key"].startswith("auditor:")]
 
 
 def test_failure_mid_change_rolls_back_and_the_journal_says_exactly_what_happened(

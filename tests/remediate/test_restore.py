@@ -11,8 +11,12 @@ import pytest
 from auditor import exitcodes
 from auditor.cli import main
 from auditor.engine.config import Config
+from auditor.engine.loader import load_rules
 from auditor.remediate.execute import apply_plan
+from auditor.remediate.flow import RemediationOptions
+from auditor.remediate.inverse import Refused
 from auditor.remediate.journal import Journal
+from auditor.remediate.registry import Call
 from auditor.remediate.stopstate import STATE, decode, encode
 from tests.conftest import REGION
 from tests.remediate.test_selection import ENDPOINT, _endpoint, finding, planned
@@ -119,3 +123,41 @@ def test_unreadable_configs_are_an_incomplete_restore_never_none_stopped(
     err = capsys.readouterr().err
     assert err.count("cannot read the endpoint configs' tags") == 2 and "AccessDenied" in err
     assert "Traceback" not in err
+
+
+def test_the_run_tag_leaves_the_change_id_alone_and_undo_removes_exactly_the_markers(aws: None) -> None:
+    from auditor.remediate.flow import plan_all, select
+    from auditor.remediate.inverse import inverse_calls
+    from auditor.remediate.registry import load_builtin
+    from auditor.remediate.stopstate import STOPPED_BY, is_marker
+    from tests.remediate.test_selection import graph
+
+    _endpoint({"team": "fraud"})
+    found = [finding("SM-14-idle-endpoint", "fail", "stop-idle-endpoint", policy=14)]
+    plans = []
+    for run in ("20260101T000000Z-aaaaaa", "20260102T000000Z-bbbbbb"):  # the dry run, then the real one
+        g = graph()
+        changes, _ = select({"findings": found}, load_rules(), Config(), g, RemediationOptions(run_id=run))
+        plan_all(changes, g, lambda s, r: boto3.client(s, region_name=r), run)
+        plans.append(changes[0].plan)
+    dry, real = plans
+    assert dry.change_id == real.change_id and dry.run_id != real.run_id
+    tags = {t["Key"]: t["Value"] for t in real.calls[0].params["Tags"]}
+    assert real.calls[0].operation == "add_tags" and tags[STOPPED_BY] == "20260102T000000Z-bbbbbb"
+    assert all(is_marker(k) for k in tags)
+    undo = real.calls[0].undo[0]
+    assert sorted(undo.params["TagKeys"]) == sorted(tags)  # the run tag goes with the others
+    # a journal whose AddTags claims a tag of the user's: its undo may not delete it
+    forward = Call(**{**real.calls[0].to_dict(), "undo": (), "params": {
+        **real.calls[0].params, "Tags": [*real.calls[0].params["Tags"], {"Key": "team", "Value": "fraud"}]}})
+    spec = load_builtin()["stop-idle-endpoint"]
+    bad = {**undo.to_dict(), "params": {**undo.params, "TagKeys": [*undo.params["TagKeys"], "team"]}}
+    with pytest.raises(Refused, match="TagKeys"):
+        inverse_calls(spec, real.resource, real.before, forward, [bad])
+    assert inverse_calls(spec, real.resource, real.before, forward, [undo.to_dict()])[0].params == undo.params
+    assert not is_marker("auditor:restore-state-x1") and not is_marker("auditor:other") and not is_marker(3)
+
+
+def test_list_json_without_list_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["restore", "--json", "--region", REGION]) == exitcodes.INVALID_INPUT
+    assert "--json goes with --list" in capsys.readouterr().err
