@@ -1,9 +1,11 @@
-"""How a remediation plan is shown: every call in full, what each disruptive call does in words, counts, prompts."""
+"""How a plan is shown (remediation, undo, restore: one table): every call in full, what each disruptive call does in
+words, counts, prompts."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from auditor.remediate.registry import WAIT, Call
@@ -79,40 +81,70 @@ def clean(text: Any) -> str:
     return safe(text, limit=None)
 
 
-def print_plan(changes: list[Any], skipped: list[tuple[dict[str, Any], str]], console: Any) -> None:
-    """One row per API call, with account and region on every row; parameters folded over lines, never cut."""
+@dataclass(frozen=True)
+class PlanRow:
+    """One row of a plan table: a call of a change, or (no call) what happens to the change instead."""
+
+    change: str  # the change: id, remediator, rules
+    account: str
+    region: str
+    resource: str  # its name
+    call: Call | None = None
+    why: str = ""  # a call: why it runs (default: its description); no call: what is said in its place
+    state: str = ""  # no call: "skipped", "cannot plan", "note"
+    state_style: str = "dim"
+    why_style: str = "dim"
+
+
+def render(title: str, rows: list[PlanRow], console: Any) -> None:
+    """The plan table (remediation, undo and restore alike): one row per API call, numbered within its change, with
+    account and region on every row; what it does in words; parameters folded over lines, never cut. Every string
+    is cleaned (it may come from AWS or a journal) and printed as text, never as markup."""
     from rich.table import Table
     from rich.text import Text
 
-    t = Table(title="Remediation plan", header_style="bold", show_lines=True)
+    t = Table(title=title, header_style="bold", show_lines=True)
     t.add_column("change", overflow="fold", ratio=2)
     t.add_column("account", overflow="fold", min_width=12)
     t.add_column("region", overflow="fold", min_width=9)
     t.add_column("resource", overflow="fold", ratio=2)
     t.add_column("call", overflow="fold", ratio=3)
     t.add_column("parameters", overflow="fold", ratio=4)
+    step, last = 0, None
+    for r in rows:
+        where = (Text(clean(r.change)), Text(clean(r.account)), Text(clean(r.region)), Text(clean(r.resource)))
+        if r.call is None:
+            t.add_row(*where, Text(clean(r.state), style=r.state_style), Text(clean(r.why), style=r.why_style))
+            continue
+        step = step + 1 if r.change == last else 1
+        last = r.change
+        what = impact(r.call)
+        label = Text(clean(f"{step}. {api_name(r.call)}"))
+        if what is not None:
+            label.append(f"\n{what[0].upper()}: ", style="bold red" if what[0] == DESTRUCTIVE else "bold yellow")
+            label.append(clean(what[1]))
+        label.append(clean(f"\n# {r.why or r.call.description}"), style="dim")
+        t.add_row(*where, label, Text(clean(params_text(r.call.params))))
+    console.print(t)
+
+
+def print_plan(changes: list[Any], skipped: list[tuple[dict[str, Any], str]], console: Any) -> None:
+    """The remediation plan: its table, what was skipped, and the counts."""
+    from rich.text import Text
+
+    rows = []
     for ch in changes:
         res = ch.findings[0]["resource"]
         head = f"{ch.plan.change_id if ch.plan else '-'}\n{ch.spec.name}\n{', '.join(ch.rules)}"
+        at = (head, res["account"], res["region"], res["name"])
         if ch.plan is None or ch.plan.skip_reason or not ch.plan.calls:
             why = ch.detail if ch.plan is None else ch.plan.skip_reason or "nothing to do"
-            state = "cannot plan" if ch.plan is None else "skipped"
-            t.add_row(Text(clean(head)), res["account"], res["region"], Text(clean(res["name"])),
-                      Text(state, style="red" if ch.plan is None else "dim"), Text(clean(why), style="dim"))
+            rows.append(PlanRow(*at, why=why, state="cannot plan" if ch.plan is None else "skipped",
+                                state_style="red" if ch.plan is None else "dim"))
             continue
-        for i, call in enumerate(ch.plan.calls, 1):
-            what = impact(call)
-            label = Text(clean(f"{i}. {api_name(call)}"))
-            if what is not None:
-                label.append(f"\n{what[0].upper()}: ", style="bold red" if what[0] == DESTRUCTIVE else "bold yellow")
-                label.append(clean(what[1]))
-            label.append(clean(f"\n# {call.description}"), style="dim")
-            t.add_row(Text(clean(head)), res["account"], call.region, Text(clean(res["name"])), label,
-                      Text(clean(params_text(call.params))))
-        for note in ch.plan.notes:
-            t.add_row(Text(clean(head)), res["account"], res["region"], Text(clean(res["name"])), "note",
-                      Text(clean(note)))
-    console.print(t)
+        rows += [PlanRow(head, res["account"], call.region, res["name"], call) for call in ch.plan.calls]
+        rows += [PlanRow(*at, why=note, state="note", state_style="", why_style="") for note in ch.plan.notes]
+    render("Remediation plan", rows, console)
     for f, why in skipped:
         console.print(Text(clean(f"skipped {f['rule_id']} on {f['resource']['name']} ({f['resource']['region']}): "
                                  f"{why}"), style="dim"))

@@ -126,12 +126,13 @@ def list_stopped(regions: list[str], client_for: ClientFor, console: Any, err: A
         console.print_json(json.dumps({"regions": regions, "stopped": rows}))
         return exitcodes.OK
     t = Table(title="Endpoints stopped by sagemaker-auditor", header_style="bold")
-    for col in ("endpoint", "region", "stopped at", "by run", "endpoint config", "restorable"):
-        # the run id whole on one line: it is what `audit history show RUN` takes
-        t.add_column(col, overflow="fold", no_wrap=col == "by run", min_width=23 if col == "by run" else None)
+    # the run id whole on one line where the terminal allows: it is what `audit history show RUN` takes
+    for col in ("endpoint (config)", "region", "stopped at", "by run", "restorable"):
+        t.add_column(col, overflow="fold", min_width=23 if col == "by run" else None)
     for r in rows:
         ok = "yes" if r["restorable"] else "no (state unreadable: use --journal)"
-        t.add_row(*(Text(clean(str(x), None)) for x in (r["endpoint"], r["region"], r["stopped_at"],
-                                                         r["stopped_by_run"] or "-", r["endpoint_config"], ok)))
+        t.add_row(*(Text(clean(str(x), None)) for x in (
+            f"{r['endpoint']}\n({r['endpoint_config']})", r["region"], r["stopped_at"], r["stopped_by_run"] or "-",
+            ok)))
     console.print(t)
     return exitcodes.OK

@@ -13,7 +13,7 @@ from auditor import exitcodes
 from auditor.remediate.execute import undo_change
 from auditor.remediate.inverse import Refused, UndoStep, undo_steps
 from auditor.remediate.journal import Journal, changes, load_any, open_journal
-from auditor.remediate.plantable import PlanRow, render
+from auditor.remediate.plan_view import PlanRow, api_name, render
 from auditor.textsafe import clean
 
 ClientFor = Callable[[str, str], Any]
@@ -137,8 +137,10 @@ def reverse(picked: list[dict[str, Any]], source: Path | str, journal: Journal, 
              f" the credentials are for account {actual} (pick one account's changes with --change); nothing was "
              "run")
         return exitcodes.INVALID_INPUT
-    rows = [PlanRow(c["change_id"], c["plan"]["resource"]["account"], call,
-                    f"undo step {s.step + 1} ({s.forward.operation}): {call.description}")
+    rows = [PlanRow("\n".join(str(x) for x in (c["change_id"], c["plan"].get("remediator"), c["plan"].get("rule_id"))
+                              if x),
+                    c["plan"]["resource"]["account"], call.region, c["plan"]["resource"]["name"], call,
+                    f"undo of step {s.step + 1} ({api_name(s.forward)}): {call.description}")
             for c, steps in todo for s in steps for call in s.calls]
     render("Restore plan" if opts.endpoint is not None else "Undo plan", rows, console)
     if opts.dry_run:

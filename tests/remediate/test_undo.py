@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from auditor.remediate.journal import Journal, read
 from auditor.remediate.registry import Call, Plan
 from tests.conftest import ACCOUNT, REGION
 from tests.remediate.test_journal import rechain
+from tests.remediate.test_plan_view import all_rows
 
 BUCKET = "acme-artifacts"
 ENDPOINT = "fraud-prod"
@@ -165,9 +167,14 @@ def test_dry_run_shows_the_full_plan_and_changes_nothing(bucket: Callable[[], st
     code, out, _, rec = run(path, dry_run=True)
     assert code == exitcodes.OK and rec.calls == [] and bucket() == "Enabled" and path.read_bytes() == before
     flat = " ".join(out.split())
-    for text in ("Undo plan", ACCOUNT, REGION, "s3:put_bucket_versioning", f'Bucket="{BUCKET}"',
-                 '{"Status": "Suspended"}', "nothing was changed"):
+    for text in ("Undo plan", ACCOUNT, REGION, "nothing was changed"):
         assert text in flat, text
+    # the same table as the remediation plan: the call by its AWS name, every parameter whole
+    [row] = all_rows(out, "PutBucketVersioning")
+    change, account, region, resource, call, params = ("".join(cell) for cell in row)
+    assert (account, region, resource) == (ACCOUNT, REGION, BUCKET) and "enable-bucket-versioning" in change
+    assert call.startswith("1.s3:PutBucketVersioning") and "# undo of step 1" in call and call.endswith("suspend")
+    assert json.loads(params) == {"Bucket": BUCKET, "VersioningConfiguration": {"Status": "Suspended"}}
 
 
 def test_no_tty_and_no_yes_is_refused_with_its_own_exit_code(bucket: Callable[[], str], tmp_path: Path,
