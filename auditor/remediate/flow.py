@@ -12,15 +12,22 @@ from typing import Any
 
 from auditor.remediate.execute import apply_plan, error_code
 from auditor.remediate.journal import open_journal
-from auditor.remediate.plan_view import cap_text, counts, plan_entry, print_plan, prompt_text, serving_calls
+from auditor.remediate.plan_view import (
+    APPLIED_FAILING,
+    APPLIED_VERIFIED,
+    FAILED,
+    PLANNED,
+    SKIPPED,
+    cap_text,
+    counts,
+    plan_entry,
+    print_plan,
+    prompt_text,
+    serving_calls,
+)
+from auditor.remediate.plan_view import REFUSED as REFUSED  # re-exported: callers read outcomes from here
 from auditor.remediate.registry import Plan, RemediatorSpec, Target, load_builtin, owning_endpoint
 
-APPLIED_VERIFIED = "applied and verified"
-APPLIED_FAILING = "applied but still failing"
-FAILED = "failed"
-SKIPPED = "skipped"
-PLANNED = "planned (dry run)"
-REFUSED = "refused"
 STOP = "stop-idle-endpoint"
 
 

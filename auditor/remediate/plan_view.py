@@ -29,6 +29,13 @@ IMPACT: dict[str, tuple[str, str]] = {
     "stop_monitoring_schedule": (DISRUPTIVE, "monitoring schedule {MonitoringScheduleName} stopped until restore"),
 }
 SERVING = (DESTRUCTIVE, DISRUPTIVE, CAPACITY)
+# What became of a change, as the outcome table, the report and the reviewed-plan check say it.
+APPLIED_VERIFIED = "applied and verified"
+APPLIED_FAILING = "applied but still failing"
+FAILED = "failed"
+SKIPPED = "skipped"
+PLANNED = "planned (dry run)"
+REFUSED = "refused"
 
 
 def api_name(call: Call) -> str:

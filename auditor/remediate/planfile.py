@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.graph import atomic_write_text
-from auditor.remediate.plan_view import plan_entry
+from auditor.remediate.plan_view import REFUSED, SKIPPED, plan_entry
 from auditor.yamlsafe import InputError
 
 FORMAT = "sagemaker-auditor-plan"
@@ -87,8 +87,6 @@ def _why(now: dict[str, Any], planned: dict[str, Any]) -> str:
 def match(changes: list[Any], path: Path, account: str | None) -> list[dict[str, Any]]:
     """Keep the changes of the reviewed plan (same content id); refuse, with the reason, every reviewed change that no
     longer matches; skip changes nobody reviewed. Returns the reviewed changes that have no counterpart now."""
-    from auditor.remediate.flow import REFUSED, SKIPPED
-
     doc = read(path)
     if doc["account"] != account:
         raise InputError(path, None, f"the plan is for account {doc['account']}; these credentials reach {account}")
