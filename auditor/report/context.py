@@ -46,8 +46,12 @@ def annotate(findings: Iterable[dict[str, Any]], graph: ResourceGraph, productio
     designated production) and the rule's compliance `references` to each finding dict, in place."""
     deps = dependents(graph)
     prod = {ep for ep in graph.nodes_of_type(ENDPOINT) if production and is_designated(graph, ep, production)}
+    shared: dict[str, list[str]] = {}  # one list per resource: a bucket behind 5,000 endpoints has many findings
     for f in findings:
-        eps = sorted(deps.get(f["resource"]["arn"], ()))
+        arn = f["resource"]["arn"]
+        eps = shared.get(arn)
+        if eps is None:
+            eps = shared[arn] = sorted(deps.get(arn, ()))
         if eps:
             f["endpoints"] = eps
             f["environment"] = PRODUCTION if any(e in prod for e in eps) else NON_PRODUCTION
