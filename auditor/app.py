@@ -9,11 +9,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor import exitcodes
 from auditor.graph import ResourceGraph
 from auditor.model import Severity
+
+if TYPE_CHECKING:
+    from auditor.report.model import Report
 
 log = logging.getLogger("auditor")
 FORMATS = ("json", "html", "csv", "junit", "asff", "sarif", "ocsf")
@@ -223,7 +226,7 @@ def run_audit(opts: AuditOptions, console: Any) -> int:
 def _run_audit(opts: AuditOptions, console: Any) -> int:
     from auditor.engine.evaluator import evaluate_rules
     from auditor.report import terminal
-    from auditor.report.model import build_report
+    from auditor.report.model import report_of
     from auditor.report.writers import write_all
     from auditor.unattended import after_reports, before_reports, explicit_baseline, open_store
 
@@ -245,11 +248,10 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     if opts.save_snapshot:
         graph.save(opts.save_snapshot)
     _flag_regions_not_collected(graph, rules, config)
-    evaluation = evaluate_rules(graph, rules, config)
-    doc = build_report(evaluation, graph, designations=config.designations)
-    doc["timings"] = {"collect_seconds": round(collected - started, 3),
-                      "evaluate_seconds": round(time.perf_counter() - collected, 3),
-                      "workers": opts.workers}
+    report = report_of(evaluate_rules(graph, rules, config), graph, designations=config.designations)
+    report = report.with_sections(timings={"collect_seconds": round(collected - started, 3),
+                                           "evaluate_seconds": round(time.perf_counter() - collected, 3),
+                                           "workers": opts.workers})
     refused = False
     run_id = None
     if opts.remediate:  # the report describes the account after remediation (the state before is in it too)
@@ -257,21 +259,23 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
 
         # one id for the run: what a stop leaves on the endpoint config names it, and the history records it
         run_id = opts.remediation.run_id = opts.remediation.run_id or new_run_id()
-        doc, refused = _remediate(opts, doc, rules, config, graph, console)
-    prep = before_reports(store, doc, baseline, run_id=run_id)  # drift, first_seen and trends of the written report
+        report, refused = _remediate(opts, report, rules, config, graph, console)
+    # drift, first_seen and trends of the written report
+    report, prep = before_reports(store, report, baseline, run_id=run_id)
+    doc = report.to_json()  # the edge: what is written, recorded, delivered and sent
     written = write_all(doc, rules, opts.output, opts.formats)
     if not opts.quiet:
-        terminal.print_summary(doc, console)
+        terminal.print_summary(report, console)
         for p in written:
             console.print(f"wrote {p}", highlight=False, markup=False)
-    imposed = after_reports(prep, doc, "audit", written, opts.output, console, opts.quiet,
+    imposed = after_reports(prep, report, doc, "audit", written, opts.output, console, opts.quiet,
                             (lambda d: _security_hub(opts, d, graph, console)) if opts.security_hub else None,
                             opts.notify, opts.profile)
     if opts.stats:
-        print_stats(doc, graph, console)
-    if opts.err is not None and not doc["complete"]:
-        opts.err.print(terminal.incomplete_reason(doc), soft_wrap=True)
-    code = exit_code(doc, opts.fail_on, only_new=opts.fail_on_new)
+        print_stats(report, graph, console)
+    if opts.err is not None and not report.complete:
+        opts.err.print(terminal.incomplete_reason(report), soft_wrap=True)
+    code = exit_code(report, opts.fail_on, only_new=opts.fail_on_new)
     if imposed == exitcodes.OUTPUT_FAILED:
         return imposed
     if refused:
@@ -279,8 +283,8 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     return imposed if imposed is not None and code == exitcodes.OK else code
 
 
-def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config: Any, graph: ResourceGraph,
-               console: Any) -> tuple[dict[str, Any], bool]:
+def _remediate(opts: AuditOptions, report: Report, rules: list[Any], config: Any, graph: ResourceGraph,
+               console: Any) -> tuple[Report, bool]:
     """Plan, then apply and verify unless dry run or refused. Returns the report to write (after a real run: a fresh
     audit, with the state before and every change's outcome in its remediation section) and whether anything was
     refused."""
@@ -288,9 +292,11 @@ def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config
 
     from auditor.engine.evaluator import evaluate_rules
     from auditor.remediate.flow import REFUSED, annotate, remediate, verify
-    from auditor.report.model import build_report
+    from auditor.report.model import Report, report_of
     from auditor.session import SessionFactory
 
+    # Remediation still reads and annotates the report document: it is handed the JSON and its result read back.
+    doc = report.to_json()
     ropts = opts.remediation
     if ropts.journal is None:
         ropts.journal = opts.output / "remediation-journal.jsonl"
@@ -301,9 +307,8 @@ def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config
     out = doc
     if any(c.outcome == "applied" for c in result.changes):
         fresh_graph = obtain_graph(opts, collect_options(rules, config), regions)
-        out = build_report(evaluate_rules(fresh_graph, rules, config), fresh_graph,
-                           designations=config.designations)
-        out["timings"] = doc.get("timings", {})
+        fresh = report_of(evaluate_rules(fresh_graph, rules, config), fresh_graph, designations=config.designations)
+        out = fresh.with_sections(timings=report.timings or {}).to_json()
         verify(result.changes, out)
     annotate(out, result, before=doc if out is not doc else None)
     if result.refused:
@@ -315,7 +320,7 @@ def _remediate(opts: AuditOptions, doc: dict[str, Any], rules: list[Any], config
         console.print(f"before remediation: {was['fail']} fail, {was['error']} error; after (fresh audit, in the "
                       f"report): {now['fail']} fail, {now['error']} error, {now['pass']} pass", highlight=False)
     refused = result.refused is not None or any(c.outcome == REFUSED for c in result.changes) or result.unmatched
-    return out, bool(refused)
+    return Report.from_json(out), bool(refused)
 
 
 def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool) -> None:
@@ -382,9 +387,9 @@ def _flag_regions_not_collected(graph: ResourceGraph, rules: list[Any], config: 
             "rules judge such regions too: collect again with them", r["account"], r["region"], affects=("*",)))
 
 
-def print_stats(doc: dict[str, Any], graph: ResourceGraph, console: Any) -> None:
+def print_stats(report: Report, graph: ResourceGraph, console: Any) -> None:
     """API calls (total, per endpoint, the costliest operations) and where the time went."""
-    calls = doc.get("api_calls") or {}
+    calls = report.api_calls or {}
     total = calls.get("total", 0)
     endpoints = len(graph.nodes_of_type("sagemaker.endpoint"))
     per = f", {total / endpoints:.2f} per endpoint" if endpoints else ""
@@ -393,16 +398,15 @@ def print_stats(doc: dict[str, Any], graph: ResourceGraph, console: Any) -> None
     top = sorted((calls.get("by_operation") or {}).items(), key=lambda kv: (-kv[1], kv[0]))[:8]
     if top:
         console.print("  " + ", ".join(f"{op} {n}" for op, n in top), highlight=False)
-    t = doc.get("timings") or {}
+    t = report.timings or {}
     if t:
         console.print(f"time: collect {t['collect_seconds']:.2f} s ({t['workers']} workers), "
                       f"evaluate+report {t['evaluate_seconds']:.2f} s", highlight=False)
 
 
-def exit_code(doc: dict[str, Any], fail_on: Severity, only_new: bool = False) -> int:
-    if not doc["complete"]:
+def exit_code(report: Report, fail_on: Severity, only_new: bool = False) -> int:
+    if not report.complete:
         return exitcodes.INCOMPLETE
-    failing = [f for f in doc["findings"] if f["status"] == "fail" and not f.get("advisory")
-               and Severity(f["severity"]).rank >= fail_on.rank
-               and (not only_new or f.get("drift") == "new")]
+    failing = any(f.violation and f.severity.rank >= fail_on.rank and (not only_new or f.drift == "new")
+                  for f in report.findings)
     return exitcodes.VIOLATIONS if failing else exitcodes.OK

@@ -313,7 +313,7 @@ def merge(a: argparse.Namespace, console: Any, err: Any) -> int:
     formats, fail_on = parse_formats(a.format), parse_severity("--fail-on", a.fail_on)
     try:
         docs = [(path, load_report(path)) for path in find_reports(a.reports)]
-        doc = merge_reports(docs)
+        report = merge_reports(docs)
     except MergeError as exc:
         err.print(f"audit merge: error: {exc}", highlight=False, markup=False, soft_wrap=True)
         return exitcodes.INVALID_INPUT
@@ -321,18 +321,19 @@ def merge(a: argparse.Namespace, console: Any, err: Any) -> int:
     from auditor.unattended import after_reports, before_reports, history_failed, open_store
 
     try:  # a merged run is recorded like an audit: drift, first_seen and trends against its own scope
-        prep = before_reports(open_store(a.history, a.no_history), doc, None, "merge")
+        report, prep = before_reports(open_store(a.history, a.no_history), report, None, "merge")
     except HistoryError as exc:
         return history_failed(exc)
+    doc = report.to_json()
     rules = load_rules(None) if "sarif" in formats else []
     written = write_all(doc, rules, a.output, formats)
     if not a.quiet:
-        terminal.print_summary(doc, console)
+        terminal.print_summary(report, console)
         console.print(f"merged {len(docs)} report(s)", highlight=False)
         for path in written:
             console.print(f"wrote {path}", highlight=False, markup=False)
-    imposed = after_reports(prep, doc, "merge", written, a.output, console, a.quiet)
-    return imposed if imposed == exitcodes.OUTPUT_FAILED else exit_code(doc, fail_on)
+    imposed = after_reports(prep, report, doc, "merge", written, a.output, console, a.quiet)
+    return imposed if imposed == exitcodes.OUTPUT_FAILED else exit_code(report, fail_on)
 
 
 def permissions(a: argparse.Namespace, console: Any, err: Any) -> int:

@@ -359,13 +359,17 @@ def _copy_attrs(a: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def stage_text(path: Path, text: str) -> Path:
-    """Write `text` to a fsynced temporary file beside `path` (normal permissions); commit it with os.replace."""
+def stage_text(path: Path, text: str | Iterable[str]) -> Path:
+    """Write `text` (or its chunks, so a large report is never one string) to a fsynced temporary file beside
+    `path` (normal permissions); commit it with os.replace."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8", buffering=1 << 20) as fh:
+            if isinstance(text, str):
+                fh.write(text)
+            else:
+                fh.writelines(text)
             fh.flush()
             os.fsync(fh.fileno())
         umask = os.umask(0)

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.report.terminal import SEVERITY_RANK, clean
+from auditor.model import Severity
+from auditor.report.terminal import clean
 
 WORST = 5  # new findings named in a message; the report has the rest
 SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
@@ -69,7 +70,7 @@ def compose(doc: dict[str, Any] | None, failure: str | None, location: str | Non
         return "sagemaker-auditor: audit FAILED", text
     s, by = doc["scope"], doc["summary"]["by_status"]
     new = sorted((f for f in doc["findings"] if f.get("drift") == "new"),
-                 key=lambda f: (-SEVERITY_RANK[f["severity"]], f["rule_id"], f["resource"]["arn"]))
+                 key=lambda f: (-Severity(f["severity"]).rank, f["rule_id"], f["resource"]["arn"]))
     drift = doc.get("drift") or {}
     head = [f"{len(new)} new violation(s)" + (f" since {drift['since']}" if drift.get("since") else "")]
     if not doc["complete"]:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor import exitcodes
 from auditor.history import History, HistoryError, open_history
 from auditor.history.nightly import Prepared, prepare, record
+
+if TYPE_CHECKING:
+    from auditor.report.model import Report
 
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{6}")
 
@@ -34,20 +37,25 @@ def open_store(location: str | None, disabled: bool) -> History | None:
     return store
 
 
-def explicit_baseline(path: Path | None, store: History | None) -> tuple[Path, dict[str, Any]] | None:
+def explicit_baseline(path: Path | None, store: History | None) -> tuple[Path, Report] | None:
     """--baseline: a report.json, or the id of a run in the history (`audit history` lists them)."""
     from auditor.report.drift import load_baseline
+    from auditor.report.model import Report, ReportError
 
     if path is None:
         return None
     if not path.exists() and store is not None and RUN_ID.fullmatch(str(path)):
-        return Path(f"run {path}"), store.report(str(path))
+        try:
+            return Path(f"run {path}"), Report.from_json(store.report(str(path)), f"run {path}")
+        except ReportError as exc:
+            raise HistoryError(str(exc)) from None
     return path, load_baseline(path)
 
 
-def before_reports(store: History | None, doc: dict[str, Any], baseline: tuple[Path, dict[str, Any]] | None,
-                   kind: str = "audit", run_id: str | None = None) -> Prepared:
-    return prepare(store, doc, baseline, lambda text: _err(f"audit: warning: {text}"), kind, run_id)
+def before_reports(store: History | None, report: Report, baseline: tuple[Path, Report] | None,
+                   kind: str = "audit", run_id: str | None = None) -> tuple[Report, Prepared]:
+    """The report with drift, first_seen and trends, and what after_reports needs to record the run."""
+    return prepare(store, report, baseline, lambda text: _err(f"audit: warning: {text}"), kind, run_id)
 
 
 def report_location(output: Path, written: list[Path]) -> str | None:
@@ -56,22 +64,23 @@ def report_location(output: Path, written: list[Path]) -> str | None:
     return str(chosen[0].resolve()) if chosen else str(output.resolve())
 
 
-def after_reports(prep: Prepared, doc: dict[str, Any], kind: str, written: list[Path], output: Path,
+def after_reports(prep: Prepared, report: Report, doc: dict[str, Any], kind: str, written: list[Path], output: Path,
                   console: Any, quiet: bool, security_hub: Any = None, notify: list[Any] | None = None,
                   profile: str | None = None) -> int | None:
-    """Record the run, deliver to Security Hub, notify. The exit code these impose (None: no opinion):
-    OUTPUT_FAILED when the history could not be written, DELIVERY_FAILED when a delivery failed."""
+    """Record the run, deliver to Security Hub, notify (`doc`: the report as written, what they store and send).
+    The exit code these impose (None: no opinion): OUTPUT_FAILED when the history could not be written,
+    DELIVERY_FAILED when a delivery failed."""
     code: int | None = None
     location = report_location(output, written)
     try:
-        summary = record(prep, doc, kind, location)
+        summary = record(prep, report, doc, kind, location)
         if summary is not None and not quiet:
             console.print(f"history: recorded run {summary.run_id} in {prep.store.location if prep.store else ''}",
                           highlight=False, markup=False)
     except HistoryError as exc:
         code = history_failed(exc)
-    if doc.get("drift") and not quiet:
-        console.print(doc["drift"]["text"], highlight=False, markup=False)
+    if report.drift and not quiet:
+        console.print(report.drift["text"], highlight=False, markup=False)
     if security_hub is not None and not security_hub(doc):
         code = code or exitcodes.DELIVERY_FAILED
     if notify and not send_notifications(notify, doc, None, location, profile, console, quiet):

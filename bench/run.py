@@ -111,7 +111,8 @@ def bench_reports(n_endpoints: int) -> None:
     print(f"report findings={len(ev.findings)} build_document={time.perf_counter() - t0:.2f}s")
     for fmt, (name, render) in WRITERS.items():
         t0 = time.perf_counter()
-        text = render(doc, rules)
+        out = render(doc, rules)
+        text = out if isinstance(out, str) else "".join(out)
         print(f"       {fmt:<6} {name:<13} {len(text.encode()) / 2**20:7.1f} MiB  {time.perf_counter() - t0:6.2f}s")
 
 

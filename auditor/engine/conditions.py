@@ -32,7 +32,7 @@ from auditor.vocabulary import PSEUDO
 MAX_EVIDENCE = 25
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     value: bool | None
     evidence: list[dict[str, Any]] = field(default_factory=list)
@@ -46,11 +46,29 @@ class Designation:
 
 
 @dataclass
+class EvalCache:
+    """What one evaluation computes once and every rule reuses: node labels and edge traversals (neither depends
+    on the rule), so that 40 rules over the same endpoint do not redo them."""
+
+    labels: dict[str, str] = field(default_factory=dict)
+    traversals: dict[tuple[str, tuple[str, ...]], tuple[list[str], list[str]]] = field(default_factory=dict)
+    paths: dict[int, tuple[str, ...]] = field(default_factory=dict)  # id of a rule's steps (alive meanwhile) -> path
+
+
+@dataclass
 class EvalContext:
     graph: ResourceGraph
     params: dict[str, Any]
     designations: dict[str, Designation]
     now: dt.datetime
+    cache: EvalCache = field(default_factory=EvalCache)
+    scalars: dict[str, Any] | None = None  # the rule's scalar parameters, for its message templates
+
+    def label(self, node_id: str) -> str:
+        hit = self.cache.labels.get(node_id)
+        if hit is None:
+            hit = self.cache.labels[node_id] = label_of(self.graph.attrs(node_id), node_id)
+        return hit
 
 
 class Unknown(Exception):
@@ -59,6 +77,9 @@ class Unknown(Exception):
 
 def label_of(node: dict[str, Any], node_id: str) -> str:
     return f"{node['type'].split('.')[-1]} {node['name'] or node_id}"
+
+
+_PARTS: dict[str, tuple[str, ...]] = {}  # attribute path -> its parts, split once
 
 
 def read_attr(graph: ResourceGraph, node_id: str, path: str) -> Any:
@@ -83,15 +104,22 @@ def read_attr(graph: ResourceGraph, node_id: str, path: str) -> Any:
         raise Unknown(f"{label_of(node, node_id)} is referenced but does not exist (dangling reference)")
     if path.startswith("tags."):
         return _tag(graph, node_id, path[5:], case_sensitive=True)
-    read = node.get("origin", {}).get(path.split(".")[0], "describe")
-    if read in errors:
-        why = "could not be read" if read == "describe" else f"{path}: {read} could not be read"
-        raise Unknown(f"{label_of(node, node_id)} {why}: {errors[read]}")
-    for facet, msg in errors.items():
-        if path == facet or path.startswith(facet + "."):
-            raise Unknown(f"{label_of(node, node_id)}: {facet} could not be read: {msg}")
+    parts = _PARTS.get(path)
+    if parts is None:
+        parts = _PARTS[path] = tuple(path.split("."))
+    origin = node.get("origin")
+    if errors:
+        read = origin.get(parts[0], "describe") if origin else "describe"
+        if read in errors:
+            why = "could not be read" if read == "describe" else f"{path}: {read} could not be read"
+            raise Unknown(f"{label_of(node, node_id)} {why}: {errors[read]}")
+        for facet, msg in errors.items():
+            if path == facet or path.startswith(facet + "."):
+                raise Unknown(f"{label_of(node, node_id)}: {facet} could not be read: {msg}")
     cur: Any = node["data"]
-    for part in path.split("."):
+    if len(parts) == 1:  # the common case: a top-level attribute
+        return cur.get(path) if isinstance(cur, dict) else None
+    for part in parts:
         if isinstance(cur, dict):
             cur = cur.get(part)
         elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
@@ -151,7 +179,7 @@ def _designation(ctx: EvalContext, cond: DesignationCond, node_id: str) -> Outco
     except Unknown as exc:
         return Outcome(None, [], [str(exc)])
     ok = actual is not None and str(actual).lower() in {v.lower() for v in d.values}
-    ev = {"resource": label_of(ctx.graph.attrs(node_id), node_id), "check": f"designation {cond.name}",
+    ev = {"resource": ctx.label(node_id), "check": f"designation {cond.name}",
           "tag": d.tag, "actual": actual, "expected": list(d.values), "result": ok}
     return Outcome(ok, [ev])
 
@@ -169,32 +197,44 @@ def _leaf(ctx: EvalContext, cond: AttrCond | TagCond, node_id: str) -> Outcome:
     except Unknown as exc:
         return Outcome(None, [], [str(exc)])
     ok = op.func(actual, expected, ctx.now)
-    ev = {"resource": label_of(ctx.graph.attrs(node_id), node_id), "check": path, "op": op.name, "actual": actual,
-          "result": ok}
+    ev = {"resource": ctx.label(node_id), "check": path, "op": op.name, "actual": actual, "result": ok}
     if op.needs_value:
         ev["expected"] = expected
     explain = ctx.graph.attrs(node_id)["data"].get("explain")
-    if isinstance(explain, dict) and isinstance(explain.get(path), str):
+    if explain is not None and isinstance(explain, dict) and isinstance(explain.get(path), str):
         ev["explain"] = explain[path]  # the collector's words for a derived value (what is configured, what it means)
     return Outcome(ok, [ev])
 
 
 def _combine(parts: list[Outcome], all_: bool) -> Outcome:
-    evidence = [e for p in parts for e in p.evidence][:MAX_EVIDENCE]
-    unknown = [u for p in parts for u in p.unknown]
     values = [p.value for p in parts]
     decisive = False if all_ else True
     if decisive in values:
         # A decisive part settles it; unknowns elsewhere do not matter.
         keep = [p for p in parts if p.value is decisive]
         return Outcome(decisive, [e for p in keep for e in p.evidence][:MAX_EVIDENCE])
+    evidence = [e for p in parts for e in p.evidence][:MAX_EVIDENCE]
     if None in values:
-        return Outcome(None, evidence, unknown)
+        return Outcome(None, evidence, [u for p in parts for u in p.unknown])
     return Outcome(not decisive, evidence)
 
 
 def traverse(ctx: EvalContext, start: str, steps: tuple[Step, ...]) -> tuple[list[str], list[str]]:
-    """Follow labelled edges (a reverse step walks an edge backwards); return (nodes, reasons the set is incomplete)."""
+    """Follow labelled edges (a reverse step walks an edge backwards); return (nodes, reasons the set is incomplete).
+
+    The answer depends only on the graph, so one evaluation computes it once per start and path (callers do not
+    mutate it)."""
+    path = ctx.cache.paths.get(id(steps))
+    if path is None:
+        path = ctx.cache.paths[id(steps)] = tuple(f"~{s.edge.label}" if s.reverse else s.edge.label for s in steps)
+    key = (start, path)
+    hit = ctx.cache.traversals.get(key)
+    if hit is None:
+        hit = ctx.cache.traversals[key] = _traverse(ctx, start, steps)
+    return hit
+
+
+def _traverse(ctx: EvalContext, start: str, steps: tuple[Step, ...]) -> tuple[list[str], list[str]]:
     g = ctx.graph
     frontier = [start]
     incomplete: list[str] = []
@@ -227,7 +267,7 @@ def _quantified(subs: list[Outcome], want: bool) -> list[dict[str, Any]]:
 def _related(ctx: EvalContext, cond: RelatedCond, node_id: str) -> Outcome:
     nodes, incomplete = traverse(ctx, node_id, cond.steps)
     path = " -> ".join(cond.labels)
-    where = label_of(ctx.graph.attrs(node_id), node_id)
+    where = ctx.label(node_id)
     unknown = list(incomplete)
     if cond.where is not None:
         kept = []

@@ -5,12 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
+import io
 import json
 import os
 import secrets
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from auditor.report.model import Report
 
 APP = "sagemaker-auditor"
 
@@ -84,15 +89,21 @@ def open_history(location: str | None) -> History:
     return SqliteHistory(Path(location) if location else default_path())
 
 
-def rules_of(doc: dict[str, Any]) -> list[str]:
-    return sorted({r for p in doc["summary"]["by_policy"].values() for r in p.get("rules", [])})
+def _typed(report: Report | Mapping[str, Any]) -> Report:
+    from auditor.report.model import Report
+
+    return report if isinstance(report, Report) else Report.from_json(report)
 
 
-def scope_key(doc: dict[str, Any]) -> str:
+def rules_of(report: Report | Mapping[str, Any]) -> list[str]:
+    return sorted({r for rules in _typed(report).rules_by_policy.values() for r in rules})
+
+
+def scope_key(report: Report | Mapping[str, Any]) -> str:
     """Runs are compared only with runs of the same accounts, regions, rules and shard (not tool version)."""
-    s = doc["scope"]
-    ident = {"accounts": sorted(s["accounts"]), "regions": sorted(s["regions"]), "rules": rules_of(doc),
-             "shard": s.get("shard")}
+    r = _typed(report)
+    ident = {"accounts": sorted(r.scope.accounts), "regions": sorted(r.scope.regions), "rules": rules_of(r),
+             "shard": r.scope.shard}
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -105,20 +116,21 @@ def new_run_id(when: dt.datetime | None = None) -> str:
     return f"{when or now_utc():%Y%m%dT%H%M%S}Z-{secrets.token_hex(3)}"
 
 
-def summarize(doc: dict[str, Any], kind: str, report_location: str | None = None,
+def summarize(report: Report | Mapping[str, Any], kind: str, report_location: str | None = None,
               when: dt.datetime | None = None, run_id: str | None = None) -> RunSummary:
+    r = _typed(report)
     when = when or now_utc()
-    drift = doc.get("drift") or {}
-    summ = doc["summary"]
+    drift = r.drift or {}
+    summ = r.summary
     return RunSummary(
         run_id=run_id or new_run_id(when), kind=kind,
         started_at=when.isoformat(timespec="microseconds").replace("+00:00", "Z"),
-        evaluated_at=str(doc["scope"].get("evaluated_at") or ""), scope_key=scope_key(doc),
-        accounts=list(doc["scope"]["accounts"]), regions=list(doc["scope"]["regions"]), rules=rules_of(doc),
-        tool_version=str(doc["tool"]["version"]), complete=bool(doc["complete"]), score=summ["score"],
-        by_status=dict(summ["by_status"]), failing_by_severity=dict(summ["failing_by_severity"]),
-        policy_scores={n: p["score"] for n, p in summ["by_policy"].items()},
-        new=drift.get("new"), resolved=drift.get("resolved"), shard=doc["scope"].get("shard"),
+        evaluated_at=str(r.scope.evaluated_at or ""), scope_key=scope_key(r),
+        accounts=list(r.scope.accounts), regions=list(r.scope.regions), rules=rules_of(r),
+        tool_version=str(r.tool["version"]), complete=r.complete, score=summ.score,
+        by_status=dict(summ.by_status), failing_by_severity=dict(summ.failing_by_severity),
+        policy_scores={n: p.score for n, p in summ.by_policy.items()},
+        new=drift.get("new"), resolved=drift.get("resolved"), shard=r.scope.shard,
         report_location=report_location)
 
 
@@ -135,9 +147,29 @@ def as_findings(rows: list[tuple[str, str, str, str, str | None]]) -> list[dict[
 
 
 def compress(doc: dict[str, Any]) -> bytes:
-    # level 6: nearly level 9's size at a fraction of its time on a large organisation's report
-    # default=str as report.json has it: the stored report reads back as the one written (timestamps as text)
-    return gzip.compress(json.dumps(doc, separators=(",", ":"), default=str).encode(), compresslevel=6, mtime=0)
+    """The report, as compact JSON, gzipped; encoded a finding at a time (never the whole text at once)."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
+        for piece in compact_json(doc):
+            gz.write(piece.encode())
+    return out.getvalue()
+
+
+def compact_json(doc: Mapping[str, Any]) -> Iterator[str]:
+    """json.dumps(doc, separators=(",", ":"), default=str), in pieces: one per top-level value or list item."""
+    enc = json.JSONEncoder(separators=(",", ":"), default=str).encode
+    sep = "{"
+    for k, v in doc.items():
+        yield f"{sep}{enc(k)}:"
+        sep = ","
+        if isinstance(v, list):
+            yield "["
+            for i, item in enumerate(v):
+                yield ("," if i else "") + enc(item)
+            yield "]"
+        else:
+            yield enc(v)
+    yield "}" if doc else "{}"
 
 
 def decompress(blob: bytes, where: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any
 from auditor import exitcodes
 from auditor.cliparse import subcommands
 from auditor.history import HistoryError, RunSummary, cutoff, open_history
+from auditor.model import Severity
 
 LOCATION_HELP = "a SQLite file or s3://BUCKET/PREFIX (default: $XDG_STATE_HOME/sagemaker-auditor/history.sqlite3)"
 
@@ -80,7 +81,7 @@ def _table(runs: list[RunSummary], location: str, console: Any) -> None:
     t.add_column("fails c/h/m/l/i", no_wrap=True, header_style="bold")
     t.add_column("scope", overflow="fold")
     for r in runs:
-        sev = "/".join(str(r.failing_by_severity.get(s, 0)) for s in ("critical", "high", "medium", "low", "info"))
+        sev = "/".join(str(r.failing_by_severity.get(s, 0)) for s in Severity)
         kind = "" if r.kind == "audit" else f" ({r.kind})"
         t.add_row(r.run_id, (r.evaluated_at or r.started_at)[:16].replace("T", " "),
                   Text("yes") if r.complete else Text("NO", style="bold yellow"),
@@ -95,7 +96,14 @@ def _show(doc: dict[str, Any], a: argparse.Namespace, console: Any, err: Any) ->
     from auditor.report import terminal
 
     if a.output is None:
-        terminal.print_summary(doc, console)
+        from auditor.report.model import Report, ReportError
+
+        try:
+            report = Report.from_json(doc, "the stored report")
+        except ReportError as exc:
+            err.print(f"audit history show: error: {exc}", highlight=False, markup=False)
+            return exitcodes.INVALID_INPUT
+        terminal.print_summary(report, console)
         return exitcodes.OK
     from auditor.engine.loader import load_rules
     from auditor.report.writers import write_all

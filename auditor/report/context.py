@@ -1,4 +1,4 @@
-"""Per-finding report context computed once from the graph: dependent endpoints, environment, rule references."""
+"""Per-finding report context computed once from the graph: dependent endpoints and their environment."""
 
 from __future__ import annotations
 
@@ -40,20 +40,20 @@ def is_designated(graph: ResourceGraph, node_id: str, d: Designation) -> bool:
     return actual is not None and str(actual).lower() in {v.lower() for v in d.values}
 
 
-def annotate(findings: Iterable[dict[str, Any]], graph: ResourceGraph, production: Designation | None,
-             references: dict[str, dict[str, Any]]) -> None:
-    """Add `endpoints` (the endpoints a finding's resource serves), `environment` (production if any of them is
-    designated production) and the rule's compliance `references` to each finding dict, in place."""
+def annotate(arns: Iterable[str], graph: ResourceGraph, production: Designation | None
+             ) -> dict[str, tuple[tuple[str, ...], str]]:
+    """For each resource that serves endpoints: those endpoints (one tuple per resource, however many findings it
+    has: a bucket behind 5,000 endpoints has many) and its environment (production if any of them is designated
+    production)."""
     deps = dependents(graph)
     prod = {ep for ep in graph.nodes_of_type(ENDPOINT) if production and is_designated(graph, ep, production)}
-    for f in findings:
-        eps = sorted(deps.get(f["resource"]["arn"], ()))
-        if eps:
-            f["endpoints"] = eps
-            f["environment"] = PRODUCTION if any(e in prod for e in eps) else NON_PRODUCTION
-        refs = references.get(f["rule_id"])
-        if refs:
-            f["references"] = refs
+    out: dict[str, tuple[tuple[str, ...], str]] = {}
+    for arn in arns:
+        if arn in out or arn not in deps:
+            continue
+        eps = tuple(sorted(deps[arn]))
+        out[arn] = (eps, PRODUCTION if any(e in prod for e in eps) else NON_PRODUCTION)
+    return out
 
 
 def references_text(refs: dict[str, Any] | None) -> str:

@@ -13,7 +13,6 @@ from auditor.report import matrix
 from auditor.report.context import references_text
 
 COLORS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#b26a00", "exempt": "#1565c0"}
-SEVRANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 POLICY_COUNT = 15
 PRINT_LIMIT = 2000  # violations rendered for print up front; above this only when the reader prints
 DATA_OPEN = '<script type="application/json" id="report-data">'

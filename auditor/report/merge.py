@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from auditor.report.model import assemble
+from auditor.report.model import Report, ReportError, Scope
 
 
 class MergeError(ValueError):
@@ -33,7 +33,7 @@ def find_reports(paths: list[Path]) -> list[Path]:
     return unique
 
 
-def load_report(path: Path) -> dict[str, Any]:
+def load_report(path: Path) -> Report:
     from auditor.report.drift import MAX_REPORT_BYTES
     from auditor.report.schema import validate_report
     from auditor.yamlsafe import InputError, load_json
@@ -46,7 +46,10 @@ def load_report(path: Path) -> dict[str, Any]:
     if problems:
         raise MergeError(f"{path}: not a valid report: {problems[0]}")
     _check_consistent(path, doc)
-    return dict(doc)
+    try:
+        return Report.from_json(doc, str(path))
+    except ReportError as exc:
+        raise MergeError(str(exc)) from None
 
 
 def _check_consistent(path: Path, doc: dict[str, Any]) -> None:
@@ -75,53 +78,52 @@ def _check_consistent(path: Path, doc: dict[str, Any]) -> None:
             raise MergeError(f"{path}: manual_checks[{i}] is not a manual check (an object with a rule_id)")
 
 
-def merge_reports(docs: list[tuple[Path, dict[str, Any]]]) -> dict[str, Any]:
+def merge_reports(reports: list[tuple[Path, Report]]) -> Report:
     """One report from many. Refuses reports of different rule selections, versions or overlapping accounts."""
-    first_path, first = docs[0]
+    first_path, first = reports[0]
     rules = _rules(first)
-    for path, doc in docs[1:]:
-        if doc["schema_version"] != first["schema_version"] or doc["tool"] != first["tool"]:
-            raise MergeError(f"{path}: written by {doc['tool']} (schema {doc['schema_version']}), but {first_path} "
-                             f"by {first['tool']} (schema {first['schema_version']}): run every shard with one version")
-        if _rules(doc) != rules:
+    for path, r in reports[1:]:
+        if r.schema_version != first.schema_version or dict(r.tool) != dict(first.tool):
+            raise MergeError(f"{path}: written by {dict(r.tool)} (schema {r.schema_version}), but {first_path} "
+                             f"by {dict(first.tool)} (schema {first.schema_version}): run every shard with one "
+                             "version")
+        if _rules(r) != rules:
             raise MergeError(f"{path}: evaluated a different rule selection than {first_path}: "
                              "shards must run the same rules, config and waivers")
     seen: dict[str, Path] = {}
-    for path, doc in docs:
-        for c in doc["scope"].get("coverage", []):
+    for path, r in reports:
+        for c in r.scope.coverage:
             if c["status"] == "audited" and c["account"] in seen:
                 raise MergeError(f"account {c['account']} is in both {seen[c['account']]} and {path}: "
                                  "shards must not overlap (use --shard I/N with one N)")
             if c["status"] == "audited":
                 seen[c["account"]] = path
-    scopes = [d["scope"] for _, d in docs]
-    sources = sorted({s.get("source", "aws") for s in scopes})
-    scope: dict[str, Any] = {
-        "accounts": sorted({a for s in scopes for a in s["accounts"]} - {"unknown"}) or ["unknown"],
-        "regions": sorted({r for s in scopes for r in s["regions"]}),
-        "coverage": sorted((c for s in scopes for c in s.get("coverage", [])), key=lambda c: c["account"]),
-        "collected_at": min((s["collected_at"] for s in scopes if s.get("collected_at")), default=None),
-        "evaluated_at": max((s["evaluated_at"] for s in scopes if s.get("evaluated_at")), default=None),
-        "source": sources[0] if len(sources) == 1 else "merged",
-        "merged_from": [str(p) for p, _ in docs],
-    }
-    waivers = {json.dumps(w, sort_keys=True): w for _, d in docs for w in d.get("expired_waivers", [])}
-    return assemble(
-        findings=[f for _, d in docs for f in d["findings"]],
-        errors=[e for _, d in docs for e in d["collection_errors"]],
-        rules_by_policy={n: p["rules"] for n, p in first["summary"]["by_policy"].items()},
-        rules_evaluated=first["summary"]["rules_evaluated"],
+    scopes = [r.scope for _, r in reports]
+    sources = sorted({s.source for s in scopes})
+    scope = Scope(
+        accounts=tuple(sorted({a for s in scopes for a in s.accounts} - {"unknown"}) or ["unknown"]),
+        regions=tuple(sorted({g for s in scopes for g in s.regions})),
+        coverage=tuple(sorted((c for s in scopes for c in s.coverage), key=lambda c: c["account"])),
+        collected_at=min((s.collected_at for s in scopes if s.collected_at), default=None),
+        evaluated_at=max((s.evaluated_at for s in scopes if s.evaluated_at), default=None),
+        source=sources[0] if len(sources) == 1 else "merged",
+        merged_from=tuple(str(p) for p, _ in reports),
+    )
+    waivers = {json.dumps(w, sort_keys=True): w for _, r in reports for w in r.expired_waivers}
+    return Report.build(
+        findings=[f for _, r in reports for f in r.findings],
+        errors=[e for _, r in reports for e in r.collection_errors],
+        rules_by_policy=first.rules_by_policy,
+        rules_evaluated=first.rules_evaluated,
         scope=scope,
-        manual_checks=first.get("manual_checks", []),
+        manual_checks=first.manual_checks,
         expired_waivers=list(waivers.values()),
-        api_calls=_sum_calls([d.get("api_calls") or {} for _, d in docs]),
+        api_calls=_sum_calls([dict(r.api_calls or {}) for _, r in reports]),
     )
 
 
-def _rules(doc: dict[str, Any]) -> tuple[Any, ...]:
-    by_policy = doc["summary"]["by_policy"]
-    return (doc["summary"]["rules_evaluated"], tuple((n, tuple(p["rules"])) for n, p in sorted(by_policy.items())),
-            tuple(m["rule_id"] for m in doc.get("manual_checks", [])))
+def _rules(r: Report) -> tuple[Any, ...]:
+    return (r.rules_evaluated, tuple(sorted(r.rules_by_policy.items())), tuple(m.rule_id for m in r.manual_checks))
 
 
 def _sum_calls(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from auditor.model import Status
 from auditor.textsafe import MAX_CELL, clean
+
+if TYPE_CHECKING:
+    from auditor.report.model import Report
 
 __all__ = ["MAX_CELL", "clean", "print_summary", "scope_text"]
 
-SEVERITY_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 0}
 STATUS_STYLE = {"fail": "bold red", "error": "bold yellow", "exempt": "cyan", "pass": "green"}
 
 
@@ -19,29 +22,29 @@ def scope_text(items: list[str], noun: str, show: int = 3) -> str:
     return f"{len(items)} {noun}s ({', '.join(items[:show])}, ...)"
 
 
-def incomplete_reason(doc: dict[str, Any]) -> str:
+def incomplete_reason(report: Report) -> str:
     """One cleaned line for stderr saying why an audit is incomplete (printed even with --quiet)."""
-    errors = doc["collection_errors"]
-    undecided = doc["summary"]["by_status"].get("error", 0)
+    errors = report.collection_errors
+    undecided = report.summary.by_status.get("error", 0)
     line = f"audit incomplete: {len(errors)} API call(s) failed, {undecided} finding(s) undecided"
     if errors:
         e = errors[0]
-        line += f"; first: {e['region'] or 'global'} {e['service']}:{e['operation']} {e['code']}: {e['message']}"
+        line += f"; first: {e.region or 'global'} {e.service}:{e.operation} {e.code}: {e.message}"
     return clean(line)[:400]
 
 
-def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
+def print_summary(report: Report, console: Any, top: int = 15) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    scope = doc["scope"]
-    summ = doc["summary"]
+    scope = report.scope
+    summ = report.summary
     head = Text()
     head.append("SageMaker deployment audit  ", style="bold")
-    head.append(clean(f"{scope_text(scope['accounts'], 'account')} · {scope_text(scope['regions'], 'region')} "
-                      f"· collected {scope['collected_at']}"))
+    head.append(clean(f"{scope_text(list(scope.accounts), 'account')} · {scope_text(list(scope.regions), 'region')} "
+                      f"· collected {scope.collected_at}"))
     console.print(head)
-    for c in scope.get("coverage", []):
+    for c in scope.coverage:
         if c["status"] != "audited":  # an account that could not be audited is the first thing to know
             console.print(Text(clean(f"account {c['account']} {c['status'].upper()}: {c.get('reason', '')}"),
                                style="bold red" if c["status"] == "failed" else "yellow"))
@@ -53,14 +56,14 @@ def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
     for status in ("pass", "fail", "error", "exempt"):
         table.add_column(status, justify="right", style=STATUS_STYLE[status])
     table.add_column("score", justify="right")
-    for n, p in summ["by_policy"].items():
-        sc = "-" if p["score"] is None else f"{p['score']:.0f}%"
-        table.add_row(n, Text(clean(p["title"])), *(str(p[s]) if p[s] else "·" for s in
-                                                     ("pass", "fail", "error", "exempt")), sc)
+    for n, p in summ.by_policy.items():
+        sc = "-" if p.score is None else f"{p.score:.0f}%"
+        table.add_row(n, Text(clean(p.title)), *(str(p.counts[s]) if p.counts[s] else "·" for s in
+                                                  ("pass", "fail", "error", "exempt")), sc)
     console.print(table)
-    bad = [f for f in doc["findings"] if f["status"] in ("fail", "error") and not f.get("advisory")]
-    bad.sort(key=lambda f: (f["status"] != "fail", -SEVERITY_RANK[f["severity"]], f["policy"], f["rule_id"],
-                            f["resource"]["arn"]))
+    bad = [rf.finding for rf in report.findings
+           if rf.finding.status in (Status.FAIL, Status.ERROR) and not rf.finding.advisory]
+    bad.sort(key=lambda f: (f.status is not Status.FAIL, -f.severity.rank, f.policy, f.rule_id, f.resource.arn))
     if bad:
         worst = Table(title=f"Worst findings ({min(top, len(bad))} of {len(bad)})", header_style="bold",
                       show_lines=False)
@@ -71,35 +74,35 @@ def print_summary(doc: dict[str, Any], console: Any, top: int = 15) -> None:
         worst.add_column("finding", overflow="fold", ratio=1)
         for f in bad[:top]:
             # The headline only: the full message and evidence are in the JSON and HTML reports.
-            head = f["message"].split(" — ")[0]
-            worst.add_row(Text(f["status"], style=STATUS_STYLE[f["status"]]), f["severity"], f["rule_id"],
-                          Text(clean(f["resource"]["name"])), Text(clean(head)[:120]))
+            headline = f.message.split(" — ")[0]
+            worst.add_row(Text(f.status.value, style=STATUS_STYLE[f.status.value]), f.severity.value, f.rule_id,
+                          Text(clean(f.resource.name)), Text(clean(headline)[:120]))
         console.print(worst)
-    errors = doc["collection_errors"]
+    errors = report.collection_errors
     if errors:
         console.print(Text(f"Audit INCOMPLETE: {len(errors)} API call(s) failed; affected findings are 'error'.",
                            style="bold yellow"))
         for e in errors[:10]:
-            console.print(Text(clean(f"  {e['region']} {e['service']}:{e['operation']} {e['code']}: {e['message']}")))
-    elif not doc["complete"]:
+            console.print(Text(clean(f"  {e.region} {e.service}:{e.operation} {e.code}: {e.message}")))
+    elif not report.complete:
         console.print(Text("Audit INCOMPLETE: some findings could not be decided (status error).",
                            style="bold yellow"))
-    drift = doc.get("drift")
+    drift = report.drift
     if drift:
         line = Text("Since the baseline: ")
         line.append(f"{drift['new']} new", style=STATUS_STYLE["fail"])
         line.append(f", {drift['still_failing']} still failing, ")
         line.append(f"{drift['resolved']} resolved", style=STATUS_STYLE["pass"])
         console.print(line)
-    by = summ["by_status"]
+    by = summ.by_status
     tail = Text()
-    tail.append(f"{summ['total']} findings: ")
+    tail.append(f"{summ.total} findings: ")
     tail.append(f"{by['fail']} fail", style=STATUS_STYLE["fail"])
     tail.append(f", {by['error']} error, {by['exempt']} exempt, {by['pass']} pass")
-    if summ["score"] is not None:
-        tail.append(f" · compliance score {summ['score']:.1f}%")
+    if summ.score is not None:
+        tail.append(f" · compliance score {summ.score:.1f}%")
     console.print(tail)
-    adv = (summ.get("advisory") or {}).get("by_status") or {}
+    adv = summ.advisory_by_status
     if any(adv.values()):  # apart from the violations: the policy text does not require these
         console.print(Text(f"Advisory (not required by the policies, not counted above): {adv.get('fail', 0)} fail, "
                            f"{adv.get('error', 0)} error, {adv.get('pass', 0)} pass", style="cyan"))

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from auditor.graph import stage_text
+from auditor.report.json_report import chunks, encode
 
-Renderer = Callable[[dict[str, Any], list[Any]], str]
+# A renderer gives the file's text, or its pieces (the JSON formats stream: never the whole file in memory).
+Renderer = Callable[[dict[str, Any], list[Any]], str | Iterable[str]]
 
 
-def _json(doc: dict[str, Any], rules: list[Any]) -> str:
-    from auditor.report.json_report import render
-
-    return render(doc)
+def _json(doc: dict[str, Any], rules: list[Any]) -> Iterable[str]:
+    return chunks(doc)
 
 
 def _html(doc: dict[str, Any], rules: list[Any]) -> str:
@@ -38,22 +37,22 @@ def _junit(doc: dict[str, Any], rules: list[Any]) -> str:
     return render_junit(doc)
 
 
-def _asff(doc: dict[str, Any], rules: list[Any]) -> str:
+def _asff(doc: dict[str, Any], rules: list[Any]) -> Iterable[str]:
     from auditor.report.asff import render
 
-    return json.dumps(render(doc), indent=1) + "\n"
+    return encode(render(doc), indent=1)
 
 
-def _sarif(doc: dict[str, Any], rules: list[Any]) -> str:
+def _sarif(doc: dict[str, Any], rules: list[Any]) -> Iterable[str]:
     from auditor.report.sarif import render
 
-    return json.dumps(render(doc, rules), indent=1) + "\n"
+    return encode(render(doc, rules), indent=1)
 
 
-def _ocsf(doc: dict[str, Any], rules: list[Any]) -> str:
+def _ocsf(doc: dict[str, Any], rules: list[Any]) -> Iterable[str]:
     from auditor.report.ocsf import render
 
-    return json.dumps(render(doc), indent=1) + "\n"
+    return encode(render(doc), indent=1)
 
 
 WRITERS: dict[str, tuple[str, Renderer]] = {

@@ -10,7 +10,7 @@ from auditor.collect import collect
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.model import Severity
-from auditor.report.model import build_report
+from auditor.report.model import Report, build_report
 from auditor.session import SessionFactory
 from tests.collect.faults import Hooks, inject, recorder
 
@@ -34,7 +34,7 @@ def audit(regions: list[str], hooks: Hooks | None = None) -> Audit:
     graph = collect(factory, regions)
     doc = build_report(evaluate_rules(graph, RULES), graph)
     return Audit({(f["rule_id"], f["resource"]["arn"]): f["status"] for f in doc["findings"]}, doc["complete"],
-                 exit_code(doc, Severity.LOW), [f"{e.operation}: {e.code}" for e in graph.errors], seen,
+                 exit_code(Report.from_json(doc), Severity.LOW), [f"{e.operation}: {e.code}" for e in graph.errors], seen,
                  any(c["status"] == "failed" for c in doc["scope"]["coverage"]))
 
 

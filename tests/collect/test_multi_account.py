@@ -13,7 +13,7 @@ from auditor.collect import collect_scope
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.report.merge import merge_reports
-from auditor.report.model import build_report
+from auditor.report.model import Report, build_report
 from auditor.scope import Shard, resolve_accounts
 from auditor.session import SessionFactory
 
@@ -112,7 +112,7 @@ def test_merged_shards_equal_the_single_run(org: dict[str, str]) -> None:
     shards = [audit(shard=Shard(i, 3))[1] for i in range(3)]
     audited = [c["account"] for s in shards for c in s["scope"]["coverage"]]
     assert sorted(audited) == sorted(org)  # every account in exactly one shard
-    merged = merge_reports([(f"shard{i}", s) for i, s in enumerate(shards)])  # type: ignore[misc]
+    merged = merge_reports([(Path(f"shard{i}"), Report.from_json(s)) for i, s in enumerate(shards)]).to_json()
     for key in ("findings", "summary", "complete", "collection_errors", "manual_checks", "expired_waivers"):
         assert merged[key] == whole[key], key
     assert merged["scope"]["accounts"] == whole["scope"]["accounts"]
@@ -151,7 +151,7 @@ def test_a_failed_account_is_shown_in_the_html_and_terminal_summaries(org: dict[
     row = scope_table[scope_table.index(broken):]
     assert "failed" in row[:300] and "AccessDenied" in row[:400]
     console = Console(record=True, width=200)
-    terminal.print_summary(doc, console)
+    terminal.print_summary(Report.from_json(doc), console)
     text = console.export_text()
     assert f"account {broken} FAILED: sts:AssumeRole: AccessDenied" in text
     assert broken not in doc["scope"]["accounts"] and len(doc["scope"]["accounts"]) == 3  # audited ones only

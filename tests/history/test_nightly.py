@@ -10,6 +10,7 @@ import pytest
 
 from auditor.history.nightly import prepare, record
 from auditor.history.sqlite import SqliteHistory
+from auditor.report.model import Report
 from auditor.report.schema import validate_report
 from tests.history.factories import finding, report
 
@@ -20,9 +21,10 @@ def store(tmp_path: Path) -> SqliteHistory:
 
 
 def night(store: SqliteHistory, doc: dict[str, Any], warnings: list[str] | None = None) -> dict[str, Any]:
-    prep = prepare(store, doc, None, (warnings if warnings is not None else []).append)
-    record(prep, doc, "audit", "/reports/report.html")
-    return doc
+    rep, prep = prepare(store, Report.from_json(doc), None, (warnings if warnings is not None else []).append)
+    out = rep.to_json()
+    record(prep, rep, out, "audit", "/reports/report.html")
+    return out
 
 
 def by_name(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -88,6 +90,7 @@ def test_an_explicit_incomplete_baseline_file_is_used_with_a_warning(tmp_path: P
     warnings: list[str] = []
     base = report([finding("a")], complete=False)
     doc = report([finding("a"), finding("b")])
-    prepare(None, doc, (tmp_path / "old.json", base), warnings.append)
+    doc = prepare(None, Report.from_json(doc), (tmp_path / "old.json", Report.from_json(base)),
+                  warnings.append)[0].to_json()
     assert warnings and "incomplete report" in warnings[0]
     assert doc["drift"]["new"] == 1 and "trends" not in doc and "history" not in doc

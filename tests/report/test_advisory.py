@@ -15,7 +15,7 @@ from auditor.engine.loader import load_rules
 from auditor.model import Severity
 from auditor.report import terminal
 from auditor.report.json_report import render
-from auditor.report.model import build_report
+from auditor.report.model import Report, build_report
 from auditor.report.schema import report_schema
 from auditor.report.tabular import render_junit
 from tests.conftest import build_graph
@@ -47,13 +47,13 @@ def test_an_advisory_fail_is_counted_apart_and_is_not_a_violation() -> None:
     assert summ["advisory"] == {"total": 1, "by_status": {"pass": 0, "fail": 1, "error": 0, "exempt": 0}}
     assert summ["by_policy"]["10"]["fail"] == 0 and summ["by_policy"]["10"]["advisory_fail"] == 1
     assert summ["by_policy"]["10"]["score"] == 100.0
-    assert exit_code(doc, Severity.INFO) == 0
+    assert exit_code(Report.from_json(doc), Severity.INFO) == 0
     suite = ET.fromstring(render_junit(doc)).find("testsuite")
     assert suite is not None and suite.get("failures") == "0" and suite.get("skipped") == "1"
     out = io.StringIO()
     from rich.console import Console
 
-    terminal.print_summary(doc, Console(file=out, width=160, color_system=None))
+    terminal.print_summary(Report.from_json(doc), Console(file=out, width=160, color_system=None))
     text = out.getvalue()
     assert "Advisory (not required by the policies, not counted above): 1 fail" in text
     assert "Worst findings" not in text  # the only failure is advisory
@@ -62,4 +62,4 @@ def test_an_advisory_fail_is_counted_apart_and_is_not_a_violation() -> None:
 def test_a_required_rule_still_fails_the_policy_beside_an_advisory_one() -> None:
     doc = _doc(isolation=False, vpc=False)
     assert doc["summary"]["by_policy"]["10"]["fail"] == 1 and doc["summary"]["advisory"]["by_status"]["fail"] == 1
-    assert exit_code(doc, Severity.INFO) == 1
+    assert exit_code(Report.from_json(doc), Severity.INFO) == 1

@@ -19,7 +19,7 @@ from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.report import html
 from auditor.report.drift import classify
-from auditor.report.model import assemble, build_report
+from auditor.report.model import ReportFinding, assemble, build_report
 from tests.conftest import build_graph
 from tests.report.test_matrix import report as fleet_report
 
@@ -124,8 +124,9 @@ DEFAULT = ["gamma-dev", "alpha-prod", "delta-dev", "trail-region", "=HYPERLINK(1
 
 @pytest.fixture(scope="module")
 def page_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    findings = [dict(f) for f in FINDINGS]
-    classify(findings, [FINDINGS[1]])  # drift as a run with --baseline marks it: only =HYPERLINK(1) failed before
+    # drift as a run with --baseline marks it: only =HYPERLINK(1) failed before
+    marked, _ = classify([ReportFinding.from_json(f) for f in FINDINGS], [FINDINGS[1]])
+    findings = [f.to_json() for f in marked]
     doc = assemble(findings=findings, errors=[], rules_by_policy={}, rules_evaluated=7,
                    scope={"accounts": [A, B], "regions": ["eu-west-1", "us-east-1"], "collected_at": "t",
                           "evaluated_at": "t"}, manual_checks=[], expired_waivers=[], api_calls={})

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from auditor.report import asff, tabular
 from auditor.report.drift import classify
+from auditor.report.model import ReportFinding
 from auditor.report.writers import write_all
 from auditor.session import SessionFactory
 
@@ -104,9 +105,9 @@ statuses = st.sampled_from(["pass", "fail", "error", "exempt"])
 @settings(max_examples=200)
 @given(st.dictionaries(st.integers(0, 30), statuses), st.dictionaries(st.integers(0, 30), statuses))
 def test_drift_puts_each_violation_in_exactly_one_class(now: dict[int, str], before: dict[int, str]) -> None:
-    current = [finding(i, s) for i, s in now.items()]
     baseline = [finding(i, s) for i, s in before.items()]
-    result = classify(current, baseline)
+    marked, result = classify([ReportFinding.from_json(finding(i, s)) for i, s in now.items()], baseline)
+    current = [f.to_json() for f in marked]
     failing_now = {i for i, s in now.items() if s == "fail"}
     failing_before = {i for i, s in before.items() if s == "fail"}
     classes: dict[int, list[str]] = {}

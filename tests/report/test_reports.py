@@ -13,7 +13,7 @@ from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.report import html, terminal
 from auditor.report.json_report import render
-from auditor.report.model import build_report
+from auditor.report.model import Report, build_report
 from auditor.report.schema import report_schema
 from tests.conftest import build_graph
 
@@ -59,7 +59,7 @@ def test_terminal_output_strips_control_sequences() -> None:
     from rich.console import Console
 
     buf = io.StringIO()
-    terminal.print_summary(hostile_doc(), Console(file=buf, width=200, force_terminal=False, color_system=None))
+    terminal.print_summary(Report.from_json(hostile_doc()), Console(file=buf, width=200, force_terminal=False, color_system=None))
     out = buf.getvalue()
     assert "\x1b" not in out and "\x07" not in out
     # both failing buckets are listed, names shown as inert text: escapes replaced, markup-like text kept as is

@@ -12,6 +12,7 @@ import pytest
 from auditor.history.nightly import prepare, record
 from auditor.history.sqlite import SqliteHistory
 from auditor.report import html
+from auditor.report.model import Report
 from tests.history.factories import finding, report
 from tests.report.test_browser import CHROMIUM, chromium
 
@@ -26,9 +27,12 @@ def three_nights(tmp_path: Path) -> dict[str, Any]:
                    when="2026-11-02T02:00:00Z", rules=rules),
             report([finding("a"), finding(HOSTILE, "pass"), finding("c", rule="SM-12-production-kms")],
                    when="2026-11-05T02:00:00Z", rules=rules)]
+    out: dict[str, Any] = {}
     for d in docs:
-        record(prepare(store, d, None, lambda _: None), d, "audit", None)
-    return docs[-1]
+        rep, prep = prepare(store, Report.from_json(d), None, lambda _: None)
+        out = rep.to_json()
+        record(prep, rep, out, "audit", None)
+    return out
 
 
 def test_trend_charts_are_inline_svg_built_from_the_history(tmp_path: Path) -> None:
