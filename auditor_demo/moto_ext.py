@@ -6,6 +6,8 @@ Added faithfully to the AWS API reference:
   ModelExplainability}JobDefinition);
 - UpdateEndpoint, and CreateEndpoint's DeploymentConfig kept and returned as LastDeploymentConfig;
 - CreateModel's EnableNetworkIsolation;
+- CreateEndpointConfig's ShadowProductionVariants (validated and returned like ProductionVariants), and the
+  endpoint's runtime ShadowProductionVariants (CreateEndpoint, UpdateEndpoint), which moto drops;
 - Application Auto Scaling DescribeScalableTargets paging past the second page;
 - endpoint-config ARNs as strings, so the Resource Groups Tagging API reports their tags;
 - Resource Groups Tagging API GetResources with ResourceARNList answered in full, without paging, as AWS does;
@@ -117,13 +119,32 @@ def _patch_sagemaker() -> None:
 
     _patch(SageMakerResponse, "create_model", create_model)
 
-    # CreateEndpoint: keep DeploymentConfig, return it as LastDeploymentConfig
+    # CreateEndpointConfig: ShadowProductionVariants (one shadow beside one production variant, as the API reference
+    # says), validated like production variants
+    original_create_config = SageMakerResponse.create_endpoint_config
+
+    def create_endpoint_config(self: Any) -> Any:
+        shadows = self._get_param("ShadowProductionVariants") or []
+        if shadows and (len(shadows) != 1 or len(self._get_param("ProductionVariants") or []) != 1):
+            raise _validation("With ShadowProductionVariants you can only specify one variant for "
+                              "ProductionVariants and one variant for ShadowProductionVariants")
+        result = original_create_config(self)
+        if shadows:
+            config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
+            config.validate_production_variants(shadows)
+            config.shadow_production_variants = shadows  # returned as ShadowProductionVariants
+        return result
+
+    _patch(SageMakerResponse, "create_endpoint_config", create_endpoint_config)
+
+    # CreateEndpoint: keep DeploymentConfig, return it as LastDeploymentConfig; the runtime shadow variants
     original_create_endpoint = SageMakerResponse.create_endpoint
 
     def create_endpoint(self: Any) -> Any:
         result = original_create_endpoint(self)
         endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
         endpoint.last_deployment_config = self._get_param("DeploymentConfig")
+        _set_shadow_runtime(endpoint, self.sagemaker_backend.endpoint_configs[endpoint.endpoint_config_name])
         return result
 
     _patch(SageMakerResponse, "create_endpoint", create_endpoint)
@@ -158,6 +179,7 @@ def _patch_sagemaker() -> None:
                             v[k] = prev[k]
         endpoint.production_variants = new_variants
         endpoint.endpoint_config_name = config_name
+        _set_shadow_runtime(endpoint, config)
         endpoint.data_capture_config = config.data_capture_config
         deployment = self._get_param("DeploymentConfig")
         if deployment:
@@ -362,6 +384,16 @@ def _patch_sagemaker() -> None:
         return ActionResult({"ModelPackageSummaries": found, "BatchDescribeModelPackageErrorMap": errors})
 
     _patch(SageMakerResponse, "batch_describe_model_package", batch_describe_model_package)
+
+
+def _set_shadow_runtime(endpoint: Any, config: Any) -> None:
+    """DescribeEndpoint's ShadowProductionVariants: the runtime summary of the config's shadow variants (absent
+    when the config has none, as AWS omits it)."""
+    shadows = getattr(config, "shadow_production_variants", None)
+    if shadows:
+        endpoint.shadow_production_variants = endpoint._process_production_variants(shadows)
+    else:
+        endpoint.__dict__.pop("shadow_production_variants", None)
 
 
 def _search_model(model: Any) -> dict[str, Any]:

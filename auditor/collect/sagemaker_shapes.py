@@ -1,0 +1,63 @@
+"""Hosting shapes of an endpoint (serverless, asynchronous, multi-model, shadow, pipeline) and what AWS forbids them."""
+
+from __future__ import annotations
+
+from auditor.collect.base import Context
+
+# What AWS does not support on a shape, in the words a finding quotes: the endpoint cannot comply as hosted.
+SERVERLESS_LIMIT = ("AWS does not support {what} on serverless endpoints: this endpoint cannot comply as hosted; "
+                    "host the model on instances, or waive the rule for it")
+MULTI_MODEL_LIMIT = ("AWS does not support {what} on multi-model endpoints: this endpoint cannot comply as hosted; "
+                     "host the models on single-model endpoints, or waive the rule for it")
+ENDPOINT_LIMITS = {
+    "serverless": {"data_capture": "data capture", "model_monitor": "Model Monitor"},
+    "multi-model": {"model_monitor": "Model Monitor"},
+}
+MODEL_LIMITS = {"vpc": "VPC configuration", "network_isolation": "network isolation"}
+
+
+def shape_limits(ctx: Context, arn: str) -> None:
+    """Record an endpoint's hosting shapes, and on it (and on the models its serverless variants serve) what AWS
+    does not support for those shapes; rules quote these as "cannot comply", not "not configured"."""
+    g = ctx.graph
+    node = g.attrs(arn)
+    if "config" in node["errors"]:
+        return  # the configuration is unknown: so are the shapes (the config read's error covers them)
+    configs = g.related(arn, "uses_config")
+    cfg = g.attrs(configs[0])["data"] if configs else {}
+    variants = [(v, g.attrs(v)["data"]) for v in g.related(arn, "has_variant")]
+    production = [v for v, d in variants if not d.get("shadow")]
+    is_async = bool(cfg.get("async_inference_config"))
+    models = sorted({m for v in production for m in g.related(v, "serves_model")})
+    containers = [c for m in models for c in g.related(m, "has_container")]
+    multi_model = any(g.attrs(c)["data"].get("mode") == "MultiModel" for c in containers)
+    shapes = ["asynchronous" if is_async else "serverless" if node["data"].get("serverless") else "real-time"]
+    if multi_model:
+        shapes.append("multi-model")
+    if any(d.get("shadow") for _, d in variants):
+        shapes.append("shadow")
+    if any(len(g.related(m, "has_container")) > 1 for m in models):
+        shapes.append("inference-pipeline")
+    for v, _ in variants:
+        g.set_read(v, "config", async_inference=is_async)
+    g.set_read(arn, "config", async_inference=is_async, multi_model=multi_model, hosting_shapes=shapes)
+    unsupported: dict[str, str] = {}
+    for shape in ("serverless", "multi-model"):
+        if shape in shapes:
+            template = SERVERLESS_LIMIT if shape == "serverless" else MULTI_MODEL_LIMIT
+            for key, what in ENDPOINT_LIMITS[shape].items():
+                unsupported.setdefault(key, template.format(what=what))
+    if unsupported:
+        _limit(ctx, arn, unsupported)
+    serverless_models = {m for v, d in variants if d.get("serverless") for m in g.related(v, "serves_model")}
+    for m in sorted(serverless_models):
+        if not g.attrs(m)["dangling"] and "describe" not in g.attrs(m)["errors"]:
+            _limit(ctx, m, {k: SERVERLESS_LIMIT.format(what=w) for k, w in MODEL_LIMITS.items()})
+
+
+def _limit(ctx: Context, node_id: str, limits: dict[str, str]) -> None:
+    """Merge limits into the node's `unsupported` map and explain each (a model may serve several endpoints)."""
+    data = ctx.graph.attrs(node_id)["data"]
+    merged = {**(data.get("unsupported") or {}), **limits}
+    explain = {**(data.get("explain") or {}), **{f"unsupported.{k}": v for k, v in limits.items()}}
+    ctx.graph.set_data(node_id, unsupported=merged, explain=explain)
