@@ -13,6 +13,9 @@ Added faithfully to the AWS API reference:
 - Resource Groups Tagging API GetResources with ResourceARNList answered in full, without paging, as AWS does;
 - Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
 - BatchDescribeModelPackage (summaries with InferenceSpecification, unknown ARNs in the error map);
+- DescribeModelPackage of another account's package (an AWS Marketplace seller's, say) denied, as AWS denies a
+  cross-account read that no resource policy allows (moto looked the ARN up in the caller's own packages and
+  answered "not found", as if a package the account deploys did not exist);
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
 - CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
   percentile statistics (pNN, pNN.NN), and bucketing that is linear in the data;
@@ -201,6 +204,20 @@ def _patch_sagemaker() -> None:
         return out
 
     _patch(sm_models.ModelPackage, "gen_response_object", package_response)
+
+    original_describe_package = sm_models.SageMakerModelBackend.describe_model_package
+
+    def describe_model_package(self: Any, model_package_name: str) -> Any:
+        parts = model_package_name.split(":")
+        if model_package_name.startswith("arn:") and len(parts) > 4 and parts[4] != self.account_id:
+            from moto.core.exceptions import JsonRESTError
+
+            raise JsonRESTError("AccessDeniedException", f"User: arn:aws:sts::{self.account_id}:assumed-role/auditor "
+                                f"is not authorized to perform: sagemaker:DescribeModelPackage on resource: "
+                                f"{model_package_name} because no resource-based policy allows it")
+        return original_describe_package(self, model_package_name)
+
+    _patch(sm_models.SageMakerModelBackend, "describe_model_package", describe_model_package)
 
     # Monitoring job definitions
     def _make_job_def_handlers(kind: str) -> None:
