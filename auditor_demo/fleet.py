@@ -169,7 +169,8 @@ def shapes() -> list[Endpoint]:
         # Multi-model endpoint: the artifact is a prefix of model archives; Model Monitor unsupported.
         Endpoint("catalog-mme-prod", PRIMARY, dict(PROD), [
             Variant("main", "ml.m5.large", count=2, scaling=GOOD_SCALING),
-        ], multi_model=True, artifact="s3://acme-ml-models-prod/models/catalog-mme/v1.0.0/", deployment=CANARY),
+        ], multi_model=True, artifact="s3://acme-ml-models-prod/models/catalog-mme/v1.0.0/", deployment=CANARY,
+            monitors=(), monitor_alarm=False),
         # A shadow variant testing a candidate from an unapproved registry with an admin role.
         Endpoint("ranker-shadow-prod", PRIMARY, dict(PROD), [
             Variant("main", "ml.m5.large", count=2, scaling=GOOD_SCALING),

@@ -22,7 +22,9 @@ def shape_limits(ctx: Context, arn: str) -> None:
     g = ctx.graph
     node = g.attrs(arn)
     if "config" in node["errors"]:
-        return  # the configuration is unknown: so are the shapes (the config read's error covers them)
+        # the configuration is unknown: so are the shapes and their limits (the config read's error covers them)
+        g.set_read(arn, "config", async_inference=None, multi_model=None, hosting_shapes=None, unsupported=None)
+        return
     configs = g.related(arn, "uses_config")
     cfg = g.attrs(configs[0])["data"] if configs else {}
     variants = [(v, g.attrs(v)["data"]) for v in g.related(arn, "has_variant")]
@@ -31,6 +33,8 @@ def shape_limits(ctx: Context, arn: str) -> None:
     models = sorted({m for v in production for m in g.related(v, "serves_model")})
     containers = [c for m in models for c in g.related(m, "has_container")]
     multi_model = any(g.attrs(c)["data"].get("mode") == "MultiModel" for c in containers)
+    # a model that could not be read may be multi-model: then so may the endpoint, and its limits are unknown
+    unread = [m for m in models if "describe" in g.attrs(m)["errors"] or g.attrs(m)["dangling"]]
     shapes = ["asynchronous" if is_async else "serverless" if node["data"].get("serverless") else "real-time"]
     if multi_model:
         shapes.append("multi-model")
@@ -41,6 +45,11 @@ def shape_limits(ctx: Context, arn: str) -> None:
     for v, _ in variants:
         g.set_read(v, "config", async_inference=is_async)
     g.set_read(arn, "config", async_inference=is_async, multi_model=multi_model, hosting_shapes=shapes)
+    if unread and not multi_model:
+        why = f"model {g.attrs(unread[0])['name']} could not be read, so whether the endpoint is multi-model is unknown"
+        g.set_error(arn, "multi_model", why)
+        if not node["data"].get("serverless"):
+            g.set_error(arn, "unsupported", why)
     unsupported: dict[str, str] = {}
     for shape in ("serverless", "multi-model"):
         if shape in shapes:
