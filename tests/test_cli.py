@@ -39,10 +39,16 @@ def test_snapshot_re_evaluates_offline_to_the_same_findings(demo_run: tuple[int,
 
 
 def test_exit_codes_follow_fail_on_and_rule_selection(demo_run: tuple[int, Path], tmp_path: Path) -> None:
-    snap = str(demo_run[1] / "snap.json")
-    base = ["--snapshot", snap, "--output", str(tmp_path), "--quiet", "--format", "json"]
+    # The demo's one failed read (by design: the AWS Marketplace package of another account) makes every audit of
+    # it incomplete; exit codes of complete audits are checked on the snapshot without it.
+    doc = json.loads((demo_run[1] / "snap.json").read_text())
+    assert [e["code"] for e in doc["errors"]] == ["AccessDeniedException"]
+    doc["errors"] = []
+    snap = tmp_path / "snap.json"
+    snap.write_text(json.dumps(doc))
+    base = ["--snapshot", str(snap), "--output", str(tmp_path), "--quiet", "--format", "json"]
     assert main([*base, "--rules", "SM-11-cloudtrail-data-events"]) == exitcodes.OK
-    assert main([*base, "--rules", "SM-02-bucket-versioning"]) == exitcodes.VIOLATIONS
+    assert main([*base, "--rules", "SM-06-auto-rollback"]) == exitcodes.VIOLATIONS
     # violations of low severity only; failing on high and above passes
     assert main([*base, "--rules", "SM-13-instance-tier", "--fail-on", "high"]) == exitcodes.OK
     assert main([*base, "--rules", "SM-13-instance-tier", "--fail-on", "low"]) == exitcodes.VIOLATIONS

@@ -20,7 +20,7 @@ from auditor.collect.sagemaker_bulk import (
     list_tags,
     prefetch,
 )
-from auditor.collect.sagemaker_shapes import shape_limits
+from auditor.collect.sagemaker_shapes import package_pipeline, shape_limits, undisclosed
 
 SM = "sagemaker"
 ENDPOINT_TYPES = (
@@ -316,7 +316,7 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
         unread = node["errors"].get("describe") or ("it does not exist" if node["dangling"] else None)
         specs = pkg.get("containers") or [{}]
         if not image and not uri and not unread and len(specs) > 1:
-            _package_pipeline(ctx, cid, model_arn, model_name, index, c["ModelPackageName"], pid, specs)
+            package_pipeline(ctx, cid, model_arn, model_name, index, c["ModelPackageName"], pid, specs)
             return cid
         if not image:
             first = (pkg.get("images") or [""])[0]
@@ -332,50 +332,9 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
             if uri is None:
                 g.set_error(cid, "rel:artifact", why)
         elif not unread:
-            _undisclosed(ctx, cid, c["ModelPackageName"], pid, image_known=bool(image or pkg.get("images")),
+            undisclosed(ctx, cid, c["ModelPackageName"], pid, image_known=bool(image or pkg.get("images")),
                          artifact_known=uri is not None or bool(g.related(pid, "artifact")))
     return cid
-
-
-def _package_pipeline(ctx: Context, cid: str, model_arn: str, model_name: str, index: int, ref: str, pid: str,
-                      specs: list[dict[str, Any]]) -> None:
-    """A model built from a multi-container package (an inference pipeline): one container node per package
-    container (`model#0`, `model#0.1`, ...), each with that container's image and artifact, so every one is judged."""
-    g = ctx.graph
-    base = g.attrs(cid)["data"]
-    for j, spec in enumerate(specs):
-        node = cid if j == 0 else f"{cid}.{j}"
-        if j:
-            g.add_node(node, "sagemaker.container", name=f"{model_name}#{index}.{j}", account=ctx.account,
-                       region=ctx.region, data={
-                           "image": None, "repository_access_mode": base.get("repository_access_mode"),
-                           "model_package_name": ref, "package_basis": "declared", "artifact_uri": None,
-                           "has_artifact": False, "mode": spec.get("mode") or "SingleModel"})
-            g.add_edge(model_arn, "has_container", node)
-            g.add_edge(node, "from_package", pid)
-        image = spec.get("image") or ""
-        g.set_read(node, "package", image=image or None, **parse_image(image), artifact_uri=spec.get("artifact_uri"),
-                   has_artifact=bool(spec.get("artifact_uri")))
-        uri = spec.get("artifact_uri")
-        obj = artifact_node(ctx, uri, bool(spec.get("is_prefix"))) if uri else None
-        if obj:
-            g.add_edge(node, "artifact", obj)
-        _undisclosed(ctx, node, ref, pid, image_known=bool(image), artifact_known=obj is not None)
-
-
-def _undisclosed(ctx: Context, cid: str, ref: str, pid: str, image_known: bool, artifact_known: bool) -> None:
-    """A readable package that does not disclose its image (or, when it belongs to another account such as an AWS
-    Marketplace seller's, its artifact) leaves them unknown, never absent: no rule may fail it on a missing value."""
-    g = ctx.graph
-    foreign = pid.split(":")[4:5] != [ctx.account] if pid.startswith("arn:") else False
-    owner = f"model package {ref}" + (f" (account {pid.split(':')[4]}, e.g. an AWS Marketplace package)"
-                                      if foreign else "")
-    if not image_known:
-        g.set_error(cid, "package", f"{owner} does not disclose its container image to this account")
-    if not artifact_known and foreign:
-        why = f"{owner} does not disclose its model artifact to this account"
-        g.set_error(cid, "has_artifact", why)
-        g.set_error(cid, "rel:artifact", why)
 
 
 def artifact_node(ctx: Context, uri: str, is_prefix: bool = False) -> str | None:

@@ -1,6 +1,8 @@
-"""Hosting shapes of an endpoint (serverless, asynchronous, multi-model, shadow, pipeline) and what AWS forbids them."""
+"""Hosting shapes (serverless, asynchronous, multi-model, shadow, pipeline), their AWS limits, and package pipelines."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from auditor.collect.base import Context
 
@@ -70,3 +72,46 @@ def _limit(ctx: Context, node_id: str, limits: dict[str, str]) -> None:
     merged = {**(data.get("unsupported") or {}), **limits}
     explain = {**(data.get("explain") or {}), **{f"unsupported.{k}": v for k, v in limits.items()}}
     ctx.graph.set_data(node_id, unsupported=merged, explain=explain)
+
+
+def package_pipeline(ctx: Context, cid: str, model_arn: str, model_name: str, index: int, ref: str, pid: str,
+                      specs: list[dict[str, Any]]) -> None:
+    """A model built from a multi-container package (an inference pipeline): one container node per package
+    container (`model#0`, `model#0.1`, ...), each with that container's image and artifact, so every one is judged."""
+    from auditor.collect.sagemaker import artifact_node, parse_image  # that module imports this one
+
+    g = ctx.graph
+    base = g.attrs(cid)["data"]
+    for j, spec in enumerate(specs):
+        node = cid if j == 0 else f"{cid}.{j}"
+        if j:
+            g.add_node(node, "sagemaker.container", name=f"{model_name}#{index}.{j}", account=ctx.account,
+                       region=ctx.region, data={
+                           "image": None, "repository_access_mode": base.get("repository_access_mode"),
+                           "model_package_name": ref, "package_basis": "declared", "artifact_uri": None,
+                           "has_artifact": False, "mode": spec.get("mode") or "SingleModel"})
+            g.add_edge(model_arn, "has_container", node)
+            g.add_edge(node, "from_package", pid)
+        image = spec.get("image") or ""
+        g.set_read(node, "package", image=image or None, **parse_image(image), artifact_uri=spec.get("artifact_uri"),
+                   has_artifact=bool(spec.get("artifact_uri")))
+        uri = spec.get("artifact_uri")
+        obj = artifact_node(ctx, uri, bool(spec.get("is_prefix"))) if uri else None
+        if obj:
+            g.add_edge(node, "artifact", obj)
+        undisclosed(ctx, node, ref, pid, image_known=bool(image), artifact_known=obj is not None)
+
+
+def undisclosed(ctx: Context, cid: str, ref: str, pid: str, image_known: bool, artifact_known: bool) -> None:
+    """A readable package that does not disclose its image (or, when it belongs to another account such as an AWS
+    Marketplace seller's, its artifact) leaves them unknown, never absent: no rule may fail it on a missing value."""
+    g = ctx.graph
+    foreign = pid.split(":")[4:5] != [ctx.account] if pid.startswith("arn:") else False
+    owner = f"model package {ref}" + (f" (account {pid.split(':')[4]}, e.g. an AWS Marketplace package)"
+                                      if foreign else "")
+    if not image_known:
+        g.set_error(cid, "package", f"{owner} does not disclose its container image to this account")
+    if not artifact_known and foreign:
+        why = f"{owner} does not disclose its model artifact to this account"
+        g.set_error(cid, "has_artifact", why)
+        g.set_error(cid, "rel:artifact", why)

@@ -7,7 +7,7 @@ import pytest
 
 from auditor.collect import collect, s3
 from auditor.collect.base import Context
-from auditor.collect.sagemaker import _undisclosed
+from auditor.collect.sagemaker_shapes import undisclosed
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.graph import ResourceGraph
@@ -114,11 +114,11 @@ def test_a_readable_foreign_package_that_discloses_nothing_leaves_image_and_arti
     ctx = Context(factory=None, account="123456789012", region=REGION, graph=graph)  # type: ignore[arg-type]
     graph.add_node("c", "sagemaker.container", data={"has_artifact": False})
     pid = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor"
-    _undisclosed(ctx, "c", pid, pid, image_known=False, artifact_known=False)
+    undisclosed(ctx, "c", pid, pid, image_known=False, artifact_known=False)
     errors = graph.attrs("c")["errors"]
     assert "865070037744" in errors["package"] and "does not disclose" in errors["has_artifact"]
     assert "rel:artifact" in errors
     own = "arn:aws:sagemaker:us-east-1:123456789012:model-package/ours"
     graph.add_node("d", "sagemaker.container", data={"has_artifact": False})
-    _undisclosed(ctx, "d", own, own, image_known=True, artifact_known=False)
+    undisclosed(ctx, "d", own, own, image_known=True, artifact_known=False)
     assert graph.attrs("d")["errors"] == {}  # our own package without an artifact: truly none (image-only model)
