@@ -82,6 +82,7 @@ NIGHTLY = [0] * 22 + [40000, 38000]
 GOOD_SCALING = (2, 4, "CPUUtilization", 140.0, 60, 300)  # ml.m5.large: 2 vCPUs x 70 %
 BACKLOG_SCALING = (0, 4, "ApproximateBacklogSizePerInstance", 5.0, 60, 300)  # the documented async pattern
 MARKETPLACE = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-sentiment-v3-4f1b"
+MARKETPLACE_IMAGE = "865070037744.dkr.ecr.us-east-1.amazonaws.com/vendor-sentiment-v3-4f1b:3.0"
 UNAPPROVED = "quay.io/acme-labs/ranker-candidate:0.9"
 
 
@@ -191,7 +192,7 @@ def shapes() -> list[Endpoint]:
                     scaling=(2, 4, "GPUUtilization", 560.0, 60, 300)),
         ], image=DLC_GPU, data_source=True, artifact="s3://acme-ml-models-prod/models/llm-assist/v2.1.0/",
             deployment=CANARY),
-        # An AWS Marketplace model package (another account): its image and artifact are not ours to read.
+        # An AWS Marketplace model package (another account): the seller's image, an artifact not ours to read.
         Endpoint("vendor-sentiment-prod", PRIMARY, dict(PROD), [
             Variant("main", "ml.m5.large", count=2, scaling=GOOD_SCALING),
         ], marketplace_package=MARKETPLACE, deployment=CANARY),

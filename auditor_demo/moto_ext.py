@@ -13,9 +13,10 @@ Added faithfully to the AWS API reference:
 - Resource Groups Tagging API GetResources with ResourceARNList answered in full, without paging, as AWS does;
 - Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
 - BatchDescribeModelPackage (summaries with InferenceSpecification, unknown ARNs in the error map);
-- DescribeModelPackage of another account's package (an AWS Marketplace seller's, say) denied, as AWS denies a
-  cross-account read that no resource policy allows (moto looked the ARN up in the caller's own packages and
-  answered "not found", as if a package the account deploys did not exist);
+- DescribeModelPackage of another account's package denied, as AWS denies a cross-account read that no resource
+  policy allows (moto looked the ARN up in the caller's own packages and answered "not found"), except for AWS
+  Marketplace packages listed with `list_marketplace_package`, which subscribers may describe: the seller's image
+  and ProductId, no artifact;
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
 - CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
   percentile statistics (pNN, pNN.NN), and bucketing that is linear in the data;
@@ -209,6 +210,8 @@ def _patch_sagemaker() -> None:
 
     def describe_model_package(self: Any, model_package_name: str) -> Any:
         parts = model_package_name.split(":")
+        if model_package_name in MARKETPLACE:
+            return _MarketplacePackage(MARKETPLACE[model_package_name])
         if model_package_name.startswith("arn:") and len(parts) > 4 and parts[4] != self.account_id:
             from moto.core.exceptions import JsonRESTError
 
@@ -401,6 +404,31 @@ def _patch_sagemaker() -> None:
         return ActionResult({"ModelPackageSummaries": found, "BatchDescribeModelPackageErrorMap": errors})
 
     _patch(SageMakerResponse, "batch_describe_model_package", batch_describe_model_package)
+
+
+# AWS Marketplace model packages (ARN -> what a subscriber's DescribeModelPackage returns); see list_marketplace_package.
+MARKETPLACE: dict[str, dict[str, Any]] = {}
+
+
+def list_marketplace_package(arn: str, image: str, product_id: str) -> None:
+    """List a Marketplace model package that accounts may describe (as its subscribers): unversioned, with the
+    seller's image and the listing's ProductId in its inference specification, no model artifact."""
+    MARKETPLACE[arn] = {
+        "ModelPackageName": arn.rsplit("/", 1)[-1], "ModelPackageArn": arn, "CreationTime": _now(),
+        "ModelPackageStatus": "Completed", "CertifyForMarketplace": True,
+        "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+        "InferenceSpecification": {"Containers": [{"Image": image, "ProductId": product_id}],
+                                   "SupportedContentTypes": ["application/json"],
+                                   "SupportedResponseMIMETypes": ["application/json"]},
+    }
+
+
+class _MarketplacePackage:
+    def __init__(self, desc: dict[str, Any]) -> None:
+        self.desc = desc
+
+    def gen_response_object(self) -> dict[str, Any]:
+        return dict(self.desc)
 
 
 def _set_shadow_runtime(endpoint: Any, config: Any) -> None:

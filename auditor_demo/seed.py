@@ -8,7 +8,18 @@ from typing import Any
 
 from auditor.collect.base import parse_s3_uri
 from auditor.collect.sagemaker import instance_types
-from auditor_demo.fleet import ACCOUNT, PRIMARY, REGIONS, REGISTRY_ITEMS, REGISTRY_TABLE, Endpoint, Variant, fleet
+from auditor_demo.fleet import (
+    ACCOUNT,
+    MARKETPLACE,
+    MARKETPLACE_IMAGE,
+    PRIMARY,
+    REGIONS,
+    REGISTRY_ITEMS,
+    REGISTRY_TABLE,
+    Endpoint,
+    Variant,
+    fleet,
+)
 
 LEAST_PRIVILEGE = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::acme-ml-models-prod/models/*"},
@@ -45,6 +56,9 @@ class Seeder:
         return self.s.client(service, region_name=region)
 
     def run(self) -> None:
+        from auditor_demo.moto_ext import list_marketplace_package
+
+        list_marketplace_package(MARKETPLACE, MARKETPLACE_IMAGE, "prod-4f1bvendorsent")
         self.iam()
         for region in REGIONS:
             self.network(region)

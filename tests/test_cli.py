@@ -23,9 +23,7 @@ def test_demo_audit_writes_reports_with_violations_under_every_policy(demo_run: 
         assert p["fail"] > 0 and p["pass"] > 0, (n, p)
     # the private-registry image and the deleted model cannot be decided: the audit says it is incomplete
     assert doc["complete"] is False and code == exitcodes.INCOMPLETE
-    # every read of the demo account succeeds but one, by design: the AWS Marketplace package of another account
-    assert [(e["operation"], e["code"]) for e in doc["collection_errors"]] == [
-        ("describe_model_package", "AccessDeniedException")]
+    assert doc["collection_errors"] == []  # every read of the demo account succeeds: the gaps are its design
     assert any(f["status"] == "exempt" and f["rule_id"] == "SM-14-idle-endpoint" for f in doc["findings"])
 
 
@@ -39,16 +37,10 @@ def test_snapshot_re_evaluates_offline_to_the_same_findings(demo_run: tuple[int,
 
 
 def test_exit_codes_follow_fail_on_and_rule_selection(demo_run: tuple[int, Path], tmp_path: Path) -> None:
-    # The demo's one failed read (by design: the AWS Marketplace package of another account) makes every audit of
-    # it incomplete; exit codes of complete audits are checked on the snapshot without it.
-    doc = json.loads((demo_run[1] / "snap.json").read_text())
-    assert [e["code"] for e in doc["errors"]] == ["AccessDeniedException"]
-    doc["errors"] = []
-    snap = tmp_path / "snap.json"
-    snap.write_text(json.dumps(doc))
-    base = ["--snapshot", str(snap), "--output", str(tmp_path), "--quiet", "--format", "json"]
+    snap = str(demo_run[1] / "snap.json")
+    base = ["--snapshot", snap, "--output", str(tmp_path), "--quiet", "--format", "json"]
     assert main([*base, "--rules", "SM-11-cloudtrail-data-events"]) == exitcodes.OK
-    assert main([*base, "--rules", "SM-06-auto-rollback"]) == exitcodes.VIOLATIONS
+    assert main([*base, "--rules", "SM-02-bucket-versioning"]) == exitcodes.VIOLATIONS
     # violations of low severity only; failing on high and above passes
     assert main([*base, "--rules", "SM-13-instance-tier", "--fail-on", "high"]) == exitcodes.OK
     assert main([*base, "--rules", "SM-13-instance-tier", "--fail-on", "low"]) == exitcodes.VIOLATIONS

@@ -96,7 +96,7 @@ def test_cli_audits_a_moto_server_through_aws_endpoint_url(server: str, tmp_path
                    "--save-snapshot", str(tmp_path / "snap.json"))
     assert proc.returncode == 3, proc.stderr  # incomplete: private registry image + deleted model
     doc = json.loads((tmp_path / "report.json").read_text())
-    assert [e["code"] for e in doc["collection_errors"]] == ["AccessDeniedException"]  # the Marketplace package
+    assert doc["collection_errors"] == []
     assert doc["scope"]["regions"] == ["eu-west-1", "us-east-1"]  # sorted, so shards merge to the same scope
     assert len({f["resource"]["arn"] for f in doc["findings"] if f["resource"]["type"] == "sagemaker.endpoint"}) == 21
     assert "API calls:" in proc.stdout and "for 21 endpoint(s)" in proc.stdout and "per endpoint" in proc.stdout
@@ -153,7 +153,7 @@ def test_throttling_5xx_and_resets_are_absorbed_by_retries(server: str, clean: t
     with FaultProxy(port, flaky) as proxy:
         code, report, _ = audit_via(proxy, tmp_path)
     assert len(proxy.faults) > 25 and {f for _, f in proxy.faults} == {"status", "reset"}
-    assert [e["code"] for e in report["collection_errors"]] == ["AccessDeniedException"]  # the Marketplace package only
+    assert report["collection_errors"] == []
     assert statuses(report) == statuses(clean[1]) and code == clean[0]
 
 

@@ -39,8 +39,7 @@ def demo() -> Iterator[tuple[list[str], Audit]]:
 
 def test_the_clean_demo_audit_is_the_baseline(demo: tuple[list[str], Audit]) -> None:
     _, clean = demo
-    # undecidable by design: private image, deleted model, and the Marketplace package of another account
-    assert clean.errors == ["describe_model_package: AccessDeniedException"] and clean.exit == 3
+    assert clean.errors == [] and clean.exit == 3  # undecidable by design: private image, deleted model
     assert {op for op, _ in SAMPLE} <= clean.operations
     assert "fail" in clean.statuses.values() and "pass" in clean.statuses.values()
 
