@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from importlib import resources
 from pathlib import Path
 
 from auditor.engine.loader import Rule, load_rules
@@ -31,6 +32,8 @@ def rules_markdown(rules: list[Rule] | None = None) -> str:
         for r in rules:
             if r.policy == n and r.notes:
                 out += [f"> **{r.id}**: {r.notes.strip()}", ""]
+    # Hosting shapes: written by hand (auditor/data/hosting_shapes.md), kept beside the generated catalogue
+    out.append(resources.files("auditor.data").joinpath("hosting_shapes.md").read_text().strip())
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -27,6 +27,7 @@ class Variant:
     cpu_load: float = 35.0  # per vCPU, percent (p95 band)
     gpu_load: float = 40.0  # per GPU, percent
     hourly_invocations: list[int] = field(default_factory=lambda: [1200] * 24)
+    provisioned_concurrency: int | None = None  # serverless only
 
 
 @dataclass
@@ -57,6 +58,14 @@ class Endpoint:
     private_registry: bool = False
     delete_model: bool = False
     delete_rollback_alarm: bool = False
+    # Hosting shapes (issue 19)
+    async_output: dict[str, Any] | None = None  # AsyncInferenceConfig.OutputConfig: an asynchronous endpoint
+    shadow: Variant | None = None  # a shadow variant, serving a model of its own built from shadow_image
+    shadow_image: str | None = None
+    multi_model: bool = False  # container Mode MultiModel, artifact = an S3 prefix holding several models
+    data_source: bool = False  # ModelDataSource S3Prefix (uncompressed) instead of ModelDataUrl
+    pipeline: tuple[str, ...] = ()  # images of the containers before the serving one (an inference pipeline)
+    marketplace_package: str | None = None  # a model package ARN in another account (AWS Marketplace)
 
 
 PROD = {"environment": "production", "team": "risk", "cost-center": "cc-1042"}
@@ -71,6 +80,10 @@ CANARY = {"BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
 IDLE = [0] * 24
 NIGHTLY = [0] * 22 + [40000, 38000]
 GOOD_SCALING = (2, 4, "CPUUtilization", 140.0, 60, 300)  # ml.m5.large: 2 vCPUs x 70 %
+BACKLOG_SCALING = (0, 4, "ApproximateBacklogSizePerInstance", 5.0, 60, 300)  # the documented async pattern
+MARKETPLACE = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-sentiment-v3-4f1b"
+MARKETPLACE_IMAGE = "865070037744.dkr.ecr.us-east-1.amazonaws.com/vendor-sentiment-v3-4f1b:3.0"
+UNAPPROVED = "quay.io/acme-labs/ranker-candidate:0.9"
 
 
 def fleet() -> list[Endpoint]:
@@ -141,4 +154,46 @@ def fleet() -> list[Endpoint]:
             Variant("main", "ml.m5.large", count=1, hourly_invocations=[30] * 24),
         ], artifact="s3://acme-ml-models-eu/models/translation/v0.9.0/model.tar.gz", monitors=(),
             monitor_alarm=False, rollback=False),
+        *shapes(),
+    ]
+
+
+def shapes() -> list[Endpoint]:
+    """One production endpoint per hosting shape other than plain real-time (issue 19)."""
+    return [
+        # Asynchronous, batch-designated, large GPU, scaling to zero on its backlog; results without a KMS key.
+        Endpoint("doc-summariser-async-prod", PRIMARY, {**PROD, "workload": "batch"}, [
+            Variant("main", "ml.p4d.24xlarge", count=1, scaling=BACKLOG_SCALING, gpu_load=55.0),
+        ], image=DLC_GPU, package="doc-summariser", async_output={
+            "S3OutputPath": "s3://acme-ml-async/doc-summariser/out/",
+            "S3FailurePath": "s3://acme-ml-async/doc-summariser/failed/"}),
+        # Multi-model endpoint: the artifact is a prefix of model archives; Model Monitor unsupported.
+        Endpoint("catalog-mme-prod", PRIMARY, dict(PROD), [
+            Variant("main", "ml.m5.large", count=2, scaling=GOOD_SCALING),
+        ], multi_model=True, artifact="s3://acme-ml-models-prod/models/catalog-mme/v1.0.0/", deployment=CANARY,
+            monitors=(), monitor_alarm=False),
+        # A shadow variant testing a candidate from an unapproved registry with an admin role.
+        Endpoint("ranker-shadow-prod", PRIMARY, dict(PROD), [
+            Variant("main", "ml.m5.large", count=2, scaling=GOOD_SCALING),
+        ], package="ranker-shadow", deployment=CANARY, shadow=Variant("candidate", "ml.m5.large", count=1),
+            shadow_image=UNAPPROVED),
+        # Serverless with provisioned concurrency: no VPC, network isolation, capture or Model Monitor possible.
+        Endpoint("quote-serverless-prod", PRIMARY, dict(PROD), [
+            Variant("main", None, count=0, serverless=True, provisioned_concurrency=2),
+        ], image=SKLEARN, package="quote", vpc=None, network_isolation=False, data_capture=False, monitors=(),
+            monitor_alarm=False),
+        # Inference pipeline: a scikit-learn pre-processing container before the serving one.
+        Endpoint("claims-pipeline-prod", PRIMARY, dict(PROD), [
+            Variant("main", "ml.m5.large", count=2, scaling=GOOD_SCALING),
+        ], pipeline=(SKLEARN,), deployment=CANARY),
+        # An uncompressed model (ModelDataSource S3Prefix) on a large GPU instance.
+        Endpoint("llm-assist-prod", PRIMARY, dict(PROD), [
+            Variant("main", "ml.g5.48xlarge", count=2, gpu_load=45.0,
+                    scaling=(2, 4, "GPUUtilization", 560.0, 60, 300)),
+        ], image=DLC_GPU, data_source=True, artifact="s3://acme-ml-models-prod/models/llm-assist/v2.1.0/",
+            deployment=CANARY),
+        # An AWS Marketplace model package (another account): the seller's image, an artifact not ours to read.
+        Endpoint("vendor-sentiment-prod", PRIMARY, dict(PROD), [
+            Variant("main", "ml.m5.large", count=2, scaling=GOOD_SCALING),
+        ], marketplace_package=MARKETPLACE, deployment=CANARY),
     ]

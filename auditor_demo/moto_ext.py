@@ -6,11 +6,17 @@ Added faithfully to the AWS API reference:
   ModelExplainability}JobDefinition);
 - UpdateEndpoint, and CreateEndpoint's DeploymentConfig kept and returned as LastDeploymentConfig;
 - CreateModel's EnableNetworkIsolation;
+- CreateEndpointConfig's ShadowProductionVariants (validated and returned like ProductionVariants), and the
+  endpoint's runtime ShadowProductionVariants (CreateEndpoint, UpdateEndpoint), which moto drops;
 - Application Auto Scaling DescribeScalableTargets paging past the second page;
 - endpoint-config ARNs as strings, so the Resource Groups Tagging API reports their tags;
 - Resource Groups Tagging API GetResources with ResourceARNList answered in full, without paging, as AWS does;
 - Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
 - BatchDescribeModelPackage (summaries with InferenceSpecification, unknown ARNs in the error map);
+- DescribeModelPackage of another account's package denied, as AWS denies a cross-account read that no resource
+  policy allows (moto looked the ARN up in the caller's own packages and answered "not found"), except for AWS
+  Marketplace packages listed with `list_marketplace_package`, which subscribers may describe: the seller's image
+  and ProductId, no artifact;
 - modern hosting instance types (ml.g5.*, ml.m6i.*, ...) accepted by CreateEndpointConfig;
 - CloudWatch GetMetricData: namespace honoured together with dimensions (matched as a set, in any order),
   percentile statistics (pNN, pNN.NN), and bucketing that is linear in the data;
@@ -117,13 +123,32 @@ def _patch_sagemaker() -> None:
 
     _patch(SageMakerResponse, "create_model", create_model)
 
-    # CreateEndpoint: keep DeploymentConfig, return it as LastDeploymentConfig
+    # CreateEndpointConfig: ShadowProductionVariants (one shadow beside one production variant, as the API reference
+    # says), validated like production variants
+    original_create_config = SageMakerResponse.create_endpoint_config
+
+    def create_endpoint_config(self: Any) -> Any:
+        shadows = self._get_param("ShadowProductionVariants") or []
+        if shadows and (len(shadows) != 1 or len(self._get_param("ProductionVariants") or []) != 1):
+            raise _validation("With ShadowProductionVariants you can only specify one variant for "
+                              "ProductionVariants and one variant for ShadowProductionVariants")
+        result = original_create_config(self)
+        if shadows:
+            config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
+            config.validate_production_variants(shadows)
+            config.shadow_production_variants = shadows  # returned as ShadowProductionVariants
+        return result
+
+    _patch(SageMakerResponse, "create_endpoint_config", create_endpoint_config)
+
+    # CreateEndpoint: keep DeploymentConfig, return it as LastDeploymentConfig; the runtime shadow variants
     original_create_endpoint = SageMakerResponse.create_endpoint
 
     def create_endpoint(self: Any) -> Any:
         result = original_create_endpoint(self)
         endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
         endpoint.last_deployment_config = self._get_param("DeploymentConfig")
+        _set_shadow_runtime(endpoint, self.sagemaker_backend.endpoint_configs[endpoint.endpoint_config_name])
         return result
 
     _patch(SageMakerResponse, "create_endpoint", create_endpoint)
@@ -158,6 +183,7 @@ def _patch_sagemaker() -> None:
                             v[k] = prev[k]
         endpoint.production_variants = new_variants
         endpoint.endpoint_config_name = config_name
+        _set_shadow_runtime(endpoint, config)
         endpoint.data_capture_config = config.data_capture_config
         deployment = self._get_param("DeploymentConfig")
         if deployment:
@@ -179,6 +205,22 @@ def _patch_sagemaker() -> None:
         return out
 
     _patch(sm_models.ModelPackage, "gen_response_object", package_response)
+
+    original_describe_package = sm_models.SageMakerModelBackend.describe_model_package
+
+    def describe_model_package(self: Any, model_package_name: str) -> Any:
+        parts = model_package_name.split(":")
+        if model_package_name in MARKETPLACE:
+            return _MarketplacePackage(MARKETPLACE[model_package_name])
+        if model_package_name.startswith("arn:") and len(parts) > 4 and parts[4] != self.account_id:
+            from moto.core.exceptions import JsonRESTError
+
+            raise JsonRESTError("AccessDeniedException", f"User: arn:aws:sts::{self.account_id}:assumed-role/auditor "
+                                f"is not authorized to perform: sagemaker:DescribeModelPackage on resource: "
+                                f"{model_package_name} because no resource-based policy allows it")
+        return original_describe_package(self, model_package_name)
+
+    _patch(sm_models.SageMakerModelBackend, "describe_model_package", describe_model_package)
 
     # Monitoring job definitions
     def _make_job_def_handlers(kind: str) -> None:
@@ -362,6 +404,41 @@ def _patch_sagemaker() -> None:
         return ActionResult({"ModelPackageSummaries": found, "BatchDescribeModelPackageErrorMap": errors})
 
     _patch(SageMakerResponse, "batch_describe_model_package", batch_describe_model_package)
+
+
+# AWS Marketplace model packages (ARN -> what a subscriber's DescribeModelPackage returns); see list_marketplace_package.
+MARKETPLACE: dict[str, dict[str, Any]] = {}
+
+
+def list_marketplace_package(arn: str, image: str, product_id: str) -> None:
+    """List a Marketplace model package that accounts may describe (as its subscribers): unversioned, with the
+    seller's image and the listing's ProductId in its inference specification, no model artifact."""
+    MARKETPLACE[arn] = {
+        "ModelPackageName": arn.rsplit("/", 1)[-1], "ModelPackageArn": arn, "CreationTime": _now(),
+        "ModelPackageStatus": "Completed", "CertifyForMarketplace": True,
+        "ModelPackageStatusDetails": {"ValidationStatuses": [], "ImageScanStatuses": []},
+        "InferenceSpecification": {"Containers": [{"Image": image, "ProductId": product_id}],
+                                   "SupportedContentTypes": ["application/json"],
+                                   "SupportedResponseMIMETypes": ["application/json"]},
+    }
+
+
+class _MarketplacePackage:
+    def __init__(self, desc: dict[str, Any]) -> None:
+        self.desc = desc
+
+    def gen_response_object(self) -> dict[str, Any]:
+        return dict(self.desc)
+
+
+def _set_shadow_runtime(endpoint: Any, config: Any) -> None:
+    """DescribeEndpoint's ShadowProductionVariants: the runtime summary of the config's shadow variants (absent
+    when the config has none, as AWS omits it)."""
+    shadows = getattr(config, "shadow_production_variants", None)
+    if shadows:
+        endpoint.shadow_production_variants = endpoint._process_production_variants(shadows)
+    else:
+        endpoint.__dict__.pop("shadow_production_variants", None)
 
 
 def _search_model(model: Any) -> dict[str, Any]:

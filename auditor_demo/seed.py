@@ -8,7 +8,18 @@ from typing import Any
 
 from auditor.collect.base import parse_s3_uri
 from auditor.collect.sagemaker import instance_types
-from auditor_demo.fleet import ACCOUNT, PRIMARY, REGIONS, REGISTRY_ITEMS, REGISTRY_TABLE, Endpoint, Variant, fleet
+from auditor_demo.fleet import (
+    ACCOUNT,
+    MARKETPLACE,
+    MARKETPLACE_IMAGE,
+    PRIMARY,
+    REGIONS,
+    REGISTRY_ITEMS,
+    REGISTRY_TABLE,
+    Endpoint,
+    Variant,
+    fleet,
+)
 
 LEAST_PRIVILEGE = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::acme-ml-models-prod/models/*"},
@@ -26,7 +37,11 @@ BUCKETS = {
     "acme-ml-models-eu": ("eu-west-1", "Enabled", "AES256"),
     "acme-ml-monitoring": (PRIMARY, "Enabled", "AES256"),
     "acme-cloudtrail-logs": (PRIMARY, "Enabled", "AES256"),
+    "acme-ml-async": (PRIMARY, "Enabled", "aws:kms"),
 }
+# Objects under a prefix artifact: a multi-model endpoint's archives, an uncompressed model's files.
+PREFIX_OBJECTS = {True: ("catalog-a.tar.gz", "catalog-b.tar.gz", "catalog-c.tar.gz"),
+                  False: ("config.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors")}
 
 
 class Seeder:
@@ -41,6 +56,9 @@ class Seeder:
         return self.s.client(service, region_name=region)
 
     def run(self) -> None:
+        from auditor_demo.moto_ext import list_marketplace_package
+
+        list_marketplace_package(MARKETPLACE, MARKETPLACE_IMAGE, "prod-4f1bvendorsent")
         self.iam()
         for region in REGIONS:
             self.network(region)
@@ -142,12 +160,14 @@ class Seeder:
         uri = ep.artifact.format(model=ep.name.removesuffix("-prod").removesuffix("-dev"))
         bucket, key = parse_s3_uri(uri) or ("", "")
         region = BUCKETS[bucket][0]
-        args: dict[str, Any] = {"Bucket": bucket, "Key": key, "Body": f"weights of {model}".encode()}
-        if ep.artifact_sse == "aws:kms":
-            args.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_keys[PRIMARY])
-        elif ep.artifact_sse:
-            args["ServerSideEncryption"] = ep.artifact_sse
-        self.c("s3", region).put_object(**args)
+        keys = [key + name for name in PREFIX_OBJECTS[ep.multi_model]] if key.endswith("/") else [key]
+        for k in keys:
+            args: dict[str, Any] = {"Bucket": bucket, "Key": k, "Body": f"weights of {model}".encode()}
+            if ep.artifact_sse == "aws:kms":
+                args.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_keys[PRIMARY])
+            elif ep.artifact_sse:
+                args["ServerSideEncryption"] = ep.artifact_sse
+            self.c("s3", region).put_object(**args)
         return uri
 
     def package(self, ep: Endpoint, image: str, uri: str) -> str:
@@ -183,26 +203,20 @@ class Seeder:
         sm = self.c("sagemaker", ep.region)
         image = ep.image.format(region=ep.region)
         model = f"{ep.name}-model"
-        uri = self.artifact(ep, model)
-        container: dict[str, Any] = {"Image": image, "ModelDataUrl": uri}
-        if ep.package:
-            arn = self.package(ep, image, uri)
-            if not ep.deploy_by_content:  # else: in the registry by image + artifact only (an inferred match)
-                container = {"ModelPackageName": arn}
-        if ep.private_registry:
-            container["ImageConfig"] = {"RepositoryAccessMode": "Vpc"}
-        args: dict[str, Any] = {
-            "ModelName": model, "PrimaryContainer": container, "EnableNetworkIsolation": ep.network_isolation,
-            "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{ep.role}",
-            "Tags": [{"Key": k, "Value": v} for k, v in ep.tags.items()],
-        }
-        if ep.vpc:
-            subnets, groups = self.vpc[ep.region][ep.vpc]
-            args["VpcConfig"] = {"Subnets": subnets, "SecurityGroupIds": groups}
-        sm.create_model(**args)
+        uri = self.artifact(ep, model) if not ep.marketplace_package else ""
+        container = self._container(ep, image, uri)
+        self._model(ep, model, [*({"Image": p.format(region=ep.region)} for p in ep.pipeline), container])
         variants = [self._variant_spec(v, model) for v in ep.variants]
         cfg: dict[str, Any] = {"EndpointConfigName": f"{ep.name}-config-v3", "ProductionVariants": variants,
                                "Tags": [{"Key": k, "Value": v} for k, v in ep.tags.items()]}
+        if ep.shadow:
+            candidate = f"{ep.name}-candidate-model"
+            self._model(ep, candidate, [{"Image": ep.shadow_image or image, "ModelDataUrl": uri}],
+                        role="sagemaker-exec-admin")
+            cfg["ShadowProductionVariants"] = [self._variant_spec(ep.shadow, candidate)]
+        if ep.async_output:
+            cfg["AsyncInferenceConfig"] = {"OutputConfig": dict(ep.async_output),
+                                           "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 4}}
         if ep.data_capture:
             cfg["DataCaptureConfig"] = {
                 "EnableCapture": True, "InitialSamplingPercentage": 20,
@@ -232,10 +246,45 @@ class Seeder:
         if ep.delete_model:
             sm.delete_model(ModelName=model)
 
+    def _container(self, ep: Endpoint, image: str, uri: str) -> dict[str, Any]:
+        """The serving container: from a package (ours or a Marketplace one), or from image and artifact."""
+        if ep.marketplace_package:
+            return {"ModelPackageName": ep.marketplace_package}
+        container: dict[str, Any] = {"Image": image, "ModelDataUrl": uri}
+        if ep.data_source:  # an uncompressed model: ModelDataSource instead of ModelDataUrl
+            container = {"Image": image, "ModelDataSource": {"S3DataSource": {
+                "S3Uri": uri, "S3DataType": "S3Prefix", "CompressionType": "None"}}}
+        if ep.multi_model:
+            container["Mode"] = "MultiModel"
+        if ep.package:
+            arn = self.package(ep, image, uri)
+            if not ep.deploy_by_content:  # else: in the registry by image + artifact only (an inferred match)
+                container = {"ModelPackageName": arn}
+        if ep.private_registry:
+            container["ImageConfig"] = {"RepositoryAccessMode": "Vpc"}
+        return container
+
+    def _model(self, ep: Endpoint, name: str, containers: list[dict[str, Any]], role: str | None = None) -> None:
+        args: dict[str, Any] = {
+            "ModelName": name, "EnableNetworkIsolation": ep.network_isolation,
+            "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/{role or ep.role}",
+            "Tags": [{"Key": k, "Value": v} for k, v in ep.tags.items()],
+        }
+        if len(containers) > 1:
+            args["Containers"] = containers
+        else:
+            args["PrimaryContainer"] = containers[0]
+        if ep.vpc:
+            subnets, groups = self.vpc[ep.region][ep.vpc]
+            args["VpcConfig"] = {"Subnets": subnets, "SecurityGroupIds": groups}
+        self.c("sagemaker", ep.region).create_model(**args)
+
     def _variant_spec(self, v: Variant, model: str) -> dict[str, Any]:
         spec: dict[str, Any] = {"VariantName": v.name, "ModelName": model, "InitialVariantWeight": v.weight}
         if v.serverless:
             spec["ServerlessConfig"] = {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+            if v.provisioned_concurrency:
+                spec["ServerlessConfig"]["ProvisionedConcurrency"] = v.provisioned_concurrency
         else:
             spec.update(InstanceType=v.instance_type, InitialInstanceCount=v.count)
         return spec
@@ -273,7 +322,16 @@ class Seeder:
             dim = "sagemaker:variant:DesiredInstanceCount"
             aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=dim,
                                          MinCapacity=lo, MaxCapacity=hi)
-            if metric:
+            if metric == "ApproximateBacklogSizePerInstance":  # async: the queue, per endpoint, in AWS/SageMaker
+                aas.put_scaling_policy(
+                    PolicyName=f"{ep.name}-{v.name}-backlog", ServiceNamespace="sagemaker", ResourceId=rid,
+                    ScalableDimension=dim, PolicyType="TargetTrackingScaling",
+                    TargetTrackingScalingPolicyConfiguration={
+                        "TargetValue": target, "ScaleOutCooldown": out_cd, "ScaleInCooldown": in_cd,
+                        "CustomizedMetricSpecification": {
+                            "MetricName": metric, "Namespace": "AWS/SageMaker", "Statistic": "Average",
+                            "Dimensions": [{"Name": "EndpointName", "Value": ep.name}]}})
+            elif metric:
                 aas.put_scaling_policy(
                     PolicyName=f"{ep.name}-{v.name}-{metric.lower()}", ServiceNamespace="sagemaker", ResourceId=rid,
                     ScalableDimension=dim, PolicyType="TargetTrackingScaling",
@@ -343,12 +401,14 @@ class Seeder:
     def metrics(self, ep: Endpoint) -> None:
         cw = self.c("cloudwatch", ep.region)
         data: list[tuple[str, dict[str, Any]]] = []
-        for v in ep.variants:
+        for v in [*ep.variants, *([ep.shadow] if ep.shadow else [])]:
             dims = [{"Name": "EndpointName", "Value": ep.name}, {"Name": "VariantName", "Value": v.name}]
             for h, n in enumerate(v.hourly_invocations):
-                if n:
-                    data.append(("AWS/SageMaker", {"MetricName": "Invocations", "Dimensions": dims, "Value": float(n),
-                                 "Timestamp": self.now - dt.timedelta(hours=24 - h, minutes=-30), "Unit": "None"}))
+                if n:  # asynchronous endpoints publish InvocationsProcessed per endpoint instead of Invocations
+                    data.append(("AWS/SageMaker", {
+                        "MetricName": "InvocationsProcessed" if ep.async_output else "Invocations",
+                        "Dimensions": dims[:1] if ep.async_output else dims, "Value": float(n),
+                        "Timestamp": self.now - dt.timedelta(hours=24 - h, minutes=-30), "Unit": "None"}))
             if v.serverless:
                 continue
             spec = instance_types().get(v.instance_type or "", {"vcpus": 2, "gpus": 0})

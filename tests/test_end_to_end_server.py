@@ -98,8 +98,8 @@ def test_cli_audits_a_moto_server_through_aws_endpoint_url(server: str, tmp_path
     doc = json.loads((tmp_path / "report.json").read_text())
     assert doc["collection_errors"] == []
     assert doc["scope"]["regions"] == ["eu-west-1", "us-east-1"]  # sorted, so shards merge to the same scope
-    assert len({f["resource"]["arn"] for f in doc["findings"] if f["resource"]["type"] == "sagemaker.endpoint"}) == 14
-    assert "API calls:" in proc.stdout and "for 14 endpoint(s)" in proc.stdout and "per endpoint" in proc.stdout
+    assert len({f["resource"]["arn"] for f in doc["findings"] if f["resource"]["type"] == "sagemaker.endpoint"}) == 21
+    assert "API calls:" in proc.stdout and "for 21 endpoint(s)" in proc.stdout and "per endpoint" in proc.stdout
     assert "time: collect" in proc.stdout
     assert doc["timings"]["collect_seconds"] > 0 and doc["timings"]["workers"] == 8
     # every call the audit made is covered by the generated least-privilege policy
@@ -198,7 +198,7 @@ def test_malformed_or_unexpected_responses_make_that_resource_an_error(server: s
     assert code == 3 and report["collection_errors"]
     endpoint_findings = [f for f in report["findings"] if f["resource"]["type"] == "sagemaker.endpoint"]
     assert any(f["status"] == "error" for f in endpoint_findings)
-    assert len({f["resource"]["arn"] for f in endpoint_findings}) == 14  # the other endpoints were still audited
+    assert len({f["resource"]["arn"] for f in endpoint_findings}) == 21  # the other endpoints were still audited
 
 
 def _seed_member_accounts(url: str) -> list[str]:

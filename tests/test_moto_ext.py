@@ -224,3 +224,39 @@ def test_batch_describe_model_package_maps_arns_to_summaries_and_errors(aws: Non
     assert summary["ModelPackageVersion"] == 1 and summary["ModelApprovalStatus"] == "Approved"
     assert summary["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == spec["Containers"][0]["ModelDataUrl"]
     assert set(resp["BatchDescribeModelPackageErrorMap"]) == {gone}
+
+
+def test_shadow_production_variants_are_kept_and_returned_at_runtime(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    _endpoint(sm)
+    shadow = {"VariantName": "cand", "ModelName": "e1-m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1,
+              "InitialVariantWeight": 0.5}
+    sm.create_endpoint_config(EndpointConfigName="e1-shadow", ProductionVariants=[
+        {"VariantName": "v", "ModelName": "e1-m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 2}],
+        ShadowProductionVariants=[shadow])
+    assert sm.describe_endpoint_config(EndpointConfigName="e1-shadow")["ShadowProductionVariants"] == [shadow]
+    assert "ShadowProductionVariants" not in sm.describe_endpoint(EndpointName="e1")  # AWS omits it when none
+    sm.update_endpoint(EndpointName="e1", EndpointConfigName="e1-shadow")
+    runtime = sm.describe_endpoint(EndpointName="e1")["ShadowProductionVariants"]
+    assert [(v["VariantName"], v["CurrentInstanceCount"]) for v in runtime] == [("cand", 1)]
+    # AWS: with shadow variants, exactly one production and one shadow variant
+    with pytest.raises(ClientError, match="one variant"):
+        sm.create_endpoint_config(EndpointConfigName="two", ProductionVariants=[
+            {"VariantName": "a", "ModelName": "e1-m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1},
+            {"VariantName": "b", "ModelName": "e1-m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}],
+            ShadowProductionVariants=[shadow])
+    with pytest.raises(ClientError):  # validated like a production variant
+        sm.create_endpoint_config(EndpointConfigName="bad", ProductionVariants=[
+            {"VariantName": "a", "ModelName": "e1-m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}],
+            ShadowProductionVariants=[dict(shadow, InstanceType="ml.bogus.large")])
+
+
+def test_another_accounts_model_package_is_denied_not_missing(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    arn = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-sentiment-v3"
+    with pytest.raises(ClientError) as exc:
+        sm.describe_model_package(ModelPackageName=arn)
+    assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+    with pytest.raises(ClientError) as missing:  # our own account's unknown package is still "not found"
+        sm.describe_model_package(ModelPackageName="arn:aws:sagemaker:us-east-1:123456789012:model-package/none")
+    assert missing.value.response["Error"]["Code"] == "ValidationException"

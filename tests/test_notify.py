@@ -104,7 +104,7 @@ def test_sns_gets_one_message_for_new_violations_and_none_the_night_after(aws: N
     queue = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     qarn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn)
-    args = ["--snapshot", str(snap), "--quiet", "--rules", "SM-02-*,SM-12-*", "--format", "json",
+    args = ["--snapshot", str(snap), "--quiet", "--rules", "SM-06-*,SM-13-*", "--format", "json",
             "--output", str(tmp_path / "out"), "--notify", f"sns:{topic}"]
     assert main(args) == 1
     msgs = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
@@ -124,7 +124,7 @@ def test_sns_gets_one_message_for_new_violations_and_none_the_night_after(aws: N
 
 def test_webhook_gets_slack_json_and_a_failed_delivery_exits_4_when_otherwise_compliant(
         hook: Hook, snap: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    args = ["--snapshot", str(snap), "--rules", "SM-02-*,SM-12-*", "--format", "json", "--fail-on", "critical",
+    args = ["--snapshot", str(snap), "--rules", "SM-06-*,SM-13-*", "--format", "json", "--fail-on", "critical",
             "--output", str(tmp_path / "out"), "--notify", f"webhook:{hook.url}"]
     assert main(args) == 0  # violations below --fail-on: compliant, yet new, so worth a message
     [body] = hook.bodies

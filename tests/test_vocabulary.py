@@ -94,6 +94,7 @@ API_SHAPES = {
     ("sagemaker.endpoint", "last_deployment_config"): ("sagemaker", "DeploymentConfig"),
     ("sagemaker.endpoint", "data_capture"): ("sagemaker", "DataCaptureConfigSummary"),
     ("sagemaker.endpoint_config", "data_capture_config"): ("sagemaker", "DataCaptureConfig"),
+    ("sagemaker.endpoint_config", "async_inference_config"): ("sagemaker", "AsyncInferenceConfig"),
     ("sagemaker.variant", "serverless_config"): ("sagemaker", "ProductionVariantServerlessConfig"),
     ("sagemaker.model", "vpc_config"): ("sagemaker", "VpcConfig"),
     ("sagemaker.model_package", "model_metrics"): ("sagemaker", "ModelMetrics"),

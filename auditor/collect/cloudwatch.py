@@ -192,8 +192,13 @@ def _metrics(ctx: Context) -> None:
         d = g.attrs(v)["data"]
         dims = [{"Name": "EndpointName", "Value": d["endpoint_name"]},
                 {"Name": "VariantName", "Value": d["variant_name"]}]
-        queries.append((v, "invocations", _q(INVOCATION_NS, "Invocations", dims, 3600, "Sum"),
-                        end - dt.timedelta(hours=idle_h)))
+        if d.get("async_inference"):
+            # Asynchronous endpoints publish no Invocations: InvocationsProcessed (EndpointName only) counts their work.
+            queries.append((v, "invocations", _q(INVOCATION_NS, "InvocationsProcessed", dims[:1], 3600, "Sum"),
+                            end - dt.timedelta(hours=idle_h)))
+        else:
+            queries.append((v, "invocations", _q(INVOCATION_NS, "Invocations", dims, 3600, "Sum"),
+                            end - dt.timedelta(hours=idle_h)))
         if d.get("serverless"):  # no instances: invocations only
             continue
         queries.append((v, "cpu", _q(ENDPOINT_NS, "CPUUtilization", dims, size_d * 86400, "p95"),

@@ -6,7 +6,8 @@ from typing import Any
 
 from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, tags_to_dict
 
-PREFIX_SAMPLE = 20  # objects checked under an S3Prefix artifact
+PREFIX_BOUND = 200  # objects read (HEAD) under a prefix artifact (S3Prefix data source, multi-model prefix)
+PREFIX_PAGE = 1000  # ListObjectsV2 MaxKeys (S3's maximum)
 NO_CONFIG = {
     "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration", "NoSuchTagSet",
 }
@@ -98,13 +99,28 @@ def _setting(ctx: Context, bid: str, got: dict[str, Any] | CollectError, facet: 
     return None
 
 
-def _read_object(ctx: Context, data: dict[str, Any]) -> list[tuple[str, dict[str, Any]]] | None:
-    """HEAD the object (or a sample under the prefix); None when there is nothing there."""
+def _list_prefix(ctx: Context, bucket: str, prefix: str) -> tuple[list[str], bool]:
+    """The object keys under a prefix, page by page, up to PREFIX_BOUND; and whether more were left unread."""
+    keys: list[str] = []
+    token: str | None = None
+    while True:
+        args: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "MaxKeys": PREFIX_PAGE}
+        if token:
+            args["ContinuationToken"] = token
+        page = ctx.call("s3", "list_objects_v2", **args)
+        keys += [o["Key"] for o in page.get("Contents") or [] if not o["Key"].endswith("/")]  # not folder markers
+        token = page.get("NextContinuationToken") if page.get("IsTruncated") else None
+        if not token or len(keys) > PREFIX_BOUND:
+            return keys[:PREFIX_BOUND], bool(token) or len(keys) > PREFIX_BOUND
+
+
+def _read_object(ctx: Context, data: dict[str, Any]) -> tuple[list[tuple[str, dict[str, Any]]], bool] | None:
+    """HEAD the object (or the objects under the prefix, bounded); None when there is nothing there. The flag
+    says that the prefix holds more objects than the bound."""
     bucket, key = data["bucket"], data["key"]
-    keys = [key]
+    keys, more = [key], False
     if data["is_prefix"]:
-        listed = ctx.call("s3", "list_objects_v2", Bucket=bucket, Prefix=key, MaxKeys=PREFIX_SAMPLE)
-        keys = [o["Key"] for o in listed.get("Contents", [])]
+        keys, more = _list_prefix(ctx, bucket, key)
         if not keys:
             return None
     out = []
@@ -115,17 +131,19 @@ def _read_object(ctx: Context, data: dict[str, Any]) -> list[tuple[str, dict[str
             if err.not_found:
                 return None
             raise
-    return out
+    return out, more
 
 
-def _object(ctx: Context, oid: str, read: list[tuple[str, dict[str, Any]]] | CollectError | None) -> None:
+def _object(ctx: Context, oid: str,
+            got: tuple[list[tuple[str, dict[str, Any]]], bool] | CollectError | None) -> None:
     g = ctx.graph
-    if read is None:
+    if got is None:
         g.attrs(oid)["dangling"] = True
         return
-    if isinstance(read, CollectError):
-        ctx.node_failed(oid, "sse", read)
+    if isinstance(got, CollectError):
+        ctx.node_failed(oid, "sse", got)
         return
+    read, more = got
     algorithms: list[str | None] = []
     for i, (_, h) in enumerate(read):
         algorithms.append(h.get("ServerSideEncryption"))
@@ -138,3 +156,8 @@ def _object(ctx: Context, oid: str, read: list[tuple[str, dict[str, Any]]] | Col
     order = {None: 0, "AES256": 1, "aws:kms": 2, "aws:kms:dsse": 3}
     weakest = min(algorithms, key=lambda a: order.get(a, 0))
     g.set_data(oid, sse=weakest, objects_checked=len(read))
+    if g.attrs(oid)["data"].get("is_prefix"):
+        bound = f"the first {PREFIX_BOUND} objects (the bound); more objects under it were not read" if more else \
+            f"all {len(read)} objects under it (bound {PREFIX_BOUND})"
+        g.set_data(oid, objects_truncated=more, explain={
+            "sse": f"prefix {g.attrs(oid)['data']['uri']}: sse is {weakest!r}, the weakest over {bound}"})

@@ -20,6 +20,7 @@ from auditor.collect.sagemaker_bulk import (
     list_tags,
     prefetch,
 )
+from auditor.collect.sagemaker_shapes import package_pipeline, shape_limits, undisclosed
 
 SM = "sagemaker"
 ENDPOINT_TYPES = (
@@ -146,7 +147,9 @@ def _endpoint(ctx: Context, name: str, arn: str) -> None:
         if unread:
             g.set_error(vid, "config", unread)
             g.set_error(vid, "rel:serves_model", unread)
+    _shadow_variants(ctx, arn, name, d, unread)
     g.set_read(arn, "config", serverless=serverless_all and bool(variants))
+    shape_limits(ctx, arn)
 
 
 def _endpoint_config(ctx: Context, name: str) -> str:
@@ -164,6 +167,7 @@ def _endpoint_config(ctx: Context, name: str) -> str:
             "data_capture_enabled": bool((d.get("DataCaptureConfig") or {}).get("EnableCapture")),
             "kms_key_id": d.get("KmsKeyId"),
             "async_inference_config": d.get("AsyncInferenceConfig"),
+            "shadow_production_variants": d.get("ShadowProductionVariants", []),
             "creation_time": d.get("CreationTime"),
         })
         _tags(ctx, arn, arn)
@@ -175,16 +179,40 @@ def _endpoint_config(ctx: Context, name: str) -> str:
     return arn
 
 
-def _variant(ctx: Context, endpoint_arn: str, endpoint_name: str, pv: dict[str, Any], rt: dict[str, Any]) -> str:
+def _shadow_variants(ctx: Context, arn: str, name: str, d: dict[str, Any], unread: str | None) -> None:
+    """ShadowProductionVariants: variants flagged `shadow` that serve copies of the production traffic.
+
+    They run a model chain like any variant (image, artifact, role, network), so the rules about those reach them
+    through has_variant; the rules that are about serving answers (instance minimum, autoscaling, weights, traffic
+    pattern) leave them out by their `shadow` flag.
+    """
+    g = ctx.graph
+    runtime = {v["VariantName"]: v for v in d.get("ShadowProductionVariants") or []}
+    cfg = g.attrs(ctx.cache["config_by_name"][d["EndpointConfigName"]])
+    shadows = cfg["data"].get("shadow_production_variants")
+    if unread or shadows is None:  # the config is unknown: only the endpoint's runtime view names them
+        shadows = [{"VariantName": n} for n in runtime]
+    for pv in shadows:
+        vid = _variant(ctx, arn, name, pv, runtime.get(pv["VariantName"], {}), shadow=True)
+        g.add_edge(arn, "has_variant", vid)
+        if unread:
+            g.set_error(vid, "config", unread)
+            g.set_error(vid, "rel:serves_model", unread)
+
+
+def _variant(ctx: Context, endpoint_arn: str, endpoint_name: str, pv: dict[str, Any], rt: dict[str, Any],
+             shadow: bool = False) -> str:
     g = ctx.graph
     vname = pv["VariantName"]
-    vid = f"{endpoint_arn}/variant/{vname}"
+    vid = f"{endpoint_arn}/{'shadow-variant' if shadow else 'variant'}/{vname}"
     itype = pv.get("InstanceType")
     spec = instance_types().get(itype or "", {})
     serverless = bool(pv.get("ServerlessConfig") or rt.get("CurrentServerlessConfig"))
-    g.add_node(vid, "sagemaker.variant", name=f"{endpoint_name}/{vname}", account=ctx.account, region=ctx.region, data={
+    g.add_node(vid, "sagemaker.variant", name=f"{endpoint_name}/{vname}" + (" (shadow)" if shadow else ""),
+               account=ctx.account, region=ctx.region, data={
         "variant_name": vname,
         "endpoint_name": endpoint_name,
+        "shadow": shadow,
         "current_instance_count": rt.get("CurrentInstanceCount"),
         "desired_instance_count": rt.get("DesiredInstanceCount"),
         "deployed_images": rt.get("DeployedImages", []),
@@ -260,6 +288,8 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
     g = ctx.graph
     cid = f"{model_arn}/container/{index}"
     uri, is_prefix = _artifact_uri(c)
+    # A multi-model endpoint's ModelDataUrl is the S3 prefix holding every model it may load.
+    is_prefix = is_prefix or c.get("Mode") == "MultiModel"
     image = c.get("Image") or ""
     g.add_node(cid, "sagemaker.container", name=f"{model_name}#{index}", account=ctx.account, region=ctx.region, data={
         "image": image or None,
@@ -284,6 +314,10 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
         # A model built from a package takes its image and artifact from the package's inference spec: when
         # the package could not be read (or is gone), they are unknown, not absent.
         unread = node["errors"].get("describe") or ("it does not exist" if node["dangling"] else None)
+        specs = pkg.get("containers") or [{}]
+        if not image and not uri and not unread and len(specs) > 1:
+            package_pipeline(ctx, cid, model_arn, model_name, index, c["ModelPackageName"], pid, specs)
+            return cid
         if not image:
             first = (pkg.get("images") or [""])[0]
             g.set_read(cid, "package", image=first or None, **parse_image(first))
@@ -297,6 +331,9 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
             g.set_error(cid, "package", why)
             if uri is None:
                 g.set_error(cid, "rel:artifact", why)
+        elif not unread:
+            undisclosed(ctx, cid, c["ModelPackageName"], pid, image_known=bool(image or pkg.get("images")),
+                         artifact_known=uri is not None or bool(g.related(pid, "artifact")))
     return cid
 
 
@@ -340,12 +377,13 @@ def _package(ctx: Context, name_or_arn: str) -> str:
                    "customer_metadata": d.get("CustomerMetadataProperties") or {},
                    "images": [c["Image"] for c in spec.get("Containers", []) if c.get("Image")],
                    "artifact_uris": [u for u in (_artifact_uri(c)[0] for c in spec.get("Containers", [])) if u],
+                   "containers": [_package_container(c) for c in spec.get("Containers", [])],
                    "creation_time": d.get("CreationTime"),
                })
     known[name_or_arn] = pid
     for c in spec.get("Containers", []):
         uri, is_prefix = _artifact_uri(c)
-        obj = artifact_node(ctx, uri, is_prefix) if uri else None
+        obj = artifact_node(ctx, uri, is_prefix or c.get("Mode") == "MultiModel") if uri else None
         if obj:
             g.add_edge(pid, "artifact", obj)
     if d.get("ModelPackageGroupName"):
@@ -359,6 +397,12 @@ def _package(ctx: Context, name_or_arn: str) -> str:
             older = [v for v in gdata["data"].get("approved_versions", []) if (v or 0) < own]
             g.set_data(pid, older_approved_versions=len(older))
     return pid
+
+
+def _package_container(c: dict[str, Any]) -> dict[str, Any]:
+    uri, is_prefix = _artifact_uri(c)
+    return {"image": c.get("Image"), "artifact_uri": uri, "is_prefix": is_prefix or c.get("Mode") == "MultiModel",
+            "mode": c.get("Mode")}
 
 
 def _package_group(ctx: Context, group: str) -> str:

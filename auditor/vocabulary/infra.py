@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from auditor.vocabulary import API, BOOLEAN, INTEGER, LIST, STRING, TIMESTAMP, Attr, derived, raw
+from auditor.vocabulary import API, BOOLEAN, INTEGER, LIST, MAP, STRING, TIMESTAMP, Attr, derived, raw
 
 ATTRIBUTES: dict[str, list[Attr]] = {
     "s3.bucket": [
@@ -26,6 +26,9 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         raw("size", INTEGER, "HeadObject ContentLength"),
         derived("sse", STRING, "the weakest ServerSideEncryption over the objects read (none if any unencrypted)"),
         derived("objects_checked", INTEGER, "objects read under the prefix (1 for an object)"),
+        derived("objects_truncated", BOOLEAN, "the prefix holds more objects than the read bound (200)"),
+        derived("explain", MAP, "attribute -> the collector's words for a derived value (the prefix bound)",
+                of=raw("text", STRING, "explanation")),
     ],
     "kms.key": [
         raw("key_state", STRING, "KeyState (Enabled, Disabled, PendingDeletion, ...)"),

@@ -58,6 +58,12 @@ ATTRIBUTES: dict[str, list[Attr]] = {
             fields=DEPLOYMENT_CONFIG),
         derived("deployment_config_present", BOOLEAN, "a LastDeploymentConfig is set"),
         derived("serverless", BOOLEAN, "every production variant is serverless"),
+        derived("async_inference", BOOLEAN, "the endpoint config has an AsyncInferenceConfig (asynchronous endpoint)"),
+        derived("multi_model", BOOLEAN, "a production variant's model has a MultiModel container"),
+        derived("hosting_shapes", LIST, "real-time, serverless or asynchronous, plus multi-model, shadow, "
+                "inference-pipeline"),
+        derived("unsupported", MAP, "feature -> why AWS does not support it on this endpoint's shape "
+                "(data_capture, model_monitor)", of=raw("reason", STRING, "the limit, in words")),
         derived("dashboard_metrics", MAP, "metric name -> statistics shown for this endpoint on any dashboard",
                 of=raw("statistics", LIST, "statistics shown (Sum, p99, ...)")),
         derived("invocations_window", NUMBER, "invocations summed over the variants in the idle window"),
@@ -75,11 +81,20 @@ ATTRIBUTES: dict[str, list[Attr]] = {
             raw("CaptureOptions", LIST, "Input and/or Output")]),
         derived("data_capture_enabled", BOOLEAN, "DataCaptureConfig.EnableCapture is true"),
         raw("kms_key_id", STRING, "KmsKeyId encrypting the instances' storage volumes"),
-        raw("async_inference_config", API, "AsyncInferenceConfig"),
+        raw("async_inference_config", API, "AsyncInferenceConfig", fields=[
+            raw("OutputConfig", API, "where results go", fields=[
+                raw("S3OutputPath", STRING, "S3 prefix of the results"),
+                raw("S3FailurePath", STRING, "S3 prefix of the failures"),
+                raw("KmsKeyId", STRING, "key SageMaker encrypts the results with"),
+                raw("NotificationConfig", API, "SNS topics for success and errors")]),
+            raw("ClientConfig", API, "MaxConcurrentInvocationsPerInstance")]),
+        raw("shadow_production_variants", LIST, "ShadowProductionVariants as returned"),
         raw("creation_time", TIMESTAMP, "CreationTime"),
     ],
     "sagemaker.variant": [
         raw("variant_name", STRING, "VariantName"),
+        derived("shadow", BOOLEAN, "a shadow variant (ShadowProductionVariants): serves copies of production traffic"),
+        derived("async_inference", BOOLEAN, "the variant's endpoint is asynchronous"),
         raw("endpoint_name", STRING, "the endpoint's name"),
         raw("instance_type", STRING, "InstanceType (none when serverless)"),
         derived("serverless", BOOLEAN, "the variant has a ServerlessConfig (configured or current)"),
@@ -115,6 +130,10 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         raw("enable_network_isolation", BOOLEAN, "EnableNetworkIsolation"),
         raw("creation_time", TIMESTAMP, "CreationTime"),
         derived("container_count", INTEGER, "number of containers (Containers or PrimaryContainer)"),
+        derived("unsupported", MAP, "feature -> why AWS does not support it for this model (vpc, network_isolation "
+                "when a serverless variant serves it)", of=raw("reason", STRING, "the limit, in words")),
+        derived("explain", MAP, "attribute -> the collector's words for a derived value",
+                of=raw("text", STRING, "explanation")),
     ],
     "sagemaker.container": [
         raw("image", STRING, "Image URI (the package's when the model comes from a package)"),
@@ -152,6 +171,9 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         raw("customer_metadata", MAP, "CustomerMetadataProperties", of=raw("value", STRING, "a property value")),
         derived("images", LIST, "the inference specification's images"),
         derived("artifact_uris", LIST, "the inference specification's artifact URIs"),
+        derived("containers", LIST, "the inference specification's containers, in order", fields=[
+            raw("image", STRING, "Image"), raw("artifact_uri", STRING, "ModelDataUrl or ModelDataSource S3 URI"),
+            derived("is_prefix", BOOLEAN, "the artifact is an S3 prefix"), raw("mode", STRING, "Mode")]),
         raw("creation_time", TIMESTAMP, "CreationTime"),
         derived("older_approved_versions", INTEGER, "Approved versions of the group older than this one"),
     ],

@@ -34,7 +34,7 @@ def only(graph: ResourceGraph, node: str, label: str) -> str:
 
 
 def test_collects_every_endpoint_of_both_regions_without_errors(graph: ResourceGraph) -> None:
-    assert len(graph.nodes_of_type("sagemaker.endpoint")) == 14
+    assert len(graph.nodes_of_type("sagemaker.endpoint")) == 21
     assert {graph.attrs(n)["region"] for n in graph.nodes_of_type("sagemaker.endpoint")} == {"us-east-1", "eu-west-1"}
     assert graph.errors == []
 
@@ -179,3 +179,55 @@ def test_model_deployed_by_image_and_artifact_is_matched_to_its_registered_versi
     package = only(graph, container, "from_package")
     assert graph.attrs(package)["data"]["group_name"] == "fraud-detector"
     assert data["package_match"]["artifact_uri"] == data["artifact_uri"]
+
+
+def _endpoint(graph: ResourceGraph, name: str) -> str:
+    return next(n for n in graph.nodes_of_type("sagemaker.endpoint") if graph.attrs(n)["name"] == name)
+
+
+def test_shadow_variants_are_collected_with_their_model_chain(graph: ResourceGraph) -> None:
+    ep = _endpoint(graph, "ranker-shadow-prod")
+    variants = {graph.attrs(v)["data"]["variant_name"]: graph.attrs(v)["data"] for v in graph.related(ep, "has_variant")}
+    assert variants["candidate"]["shadow"] is True and variants["main"]["shadow"] is False
+    shadow = next(v for v in graph.related(ep, "has_variant") if graph.attrs(v)["data"]["shadow"])
+    container = only(graph, only(graph, shadow, "serves_model"), "has_container")
+    assert graph.attrs(container)["data"]["image"] == "quay.io/acme-labs/ranker-candidate:0.9"
+    assert "shadow" in graph.attrs(ep)["data"]["hosting_shapes"]
+
+
+def test_async_endpoint_is_flagged_and_counted_on_invocations_processed(graph: ResourceGraph) -> None:
+    ep = graph.attrs(_endpoint(graph, "doc-summariser-async-prod"))
+    assert ep["data"]["async_inference"] is True and ep["data"]["hosting_shapes"] == ["asynchronous"]
+    assert ep["data"]["invocations_window"] > 0  # InvocationsProcessed: async endpoints publish no Invocations
+
+
+def test_multi_model_and_model_data_source_artifacts_are_prefixes_read_in_full(graph: ResourceGraph) -> None:
+    for name, objects in (("catalog-mme-prod", 3), ("llm-assist-prod", 3)):
+        ep = _endpoint(graph, name)
+        variant = only(graph, ep, "has_variant")
+        obj = graph.attrs(only(graph, only(graph, only(graph, variant, "serves_model"), "has_container"), "artifact"))
+        assert obj["data"]["is_prefix"] is True and obj["data"]["objects_checked"] == objects, name
+        assert "bound 200" in obj["data"]["explain"]["sse"]
+    assert graph.attrs(_endpoint(graph, "catalog-mme-prod"))["data"]["unsupported"]["model_monitor"].startswith(
+        "AWS does not support Model Monitor on multi-model endpoints")
+
+
+def test_serverless_limits_are_recorded_on_endpoint_and_model(graph: ResourceGraph) -> None:
+    ep = _endpoint(graph, "quote-serverless-prod")
+    assert set(graph.attrs(ep)["data"]["unsupported"]) == {"data_capture", "model_monitor"}
+    model = only(graph, only(graph, ep, "has_variant"), "serves_model")
+    assert set(graph.attrs(model)["data"]["unsupported"]) == {"vpc", "network_isolation"}
+
+
+def test_every_container_of_an_inference_pipeline_is_a_node(graph: ResourceGraph) -> None:
+    model = only(graph, only(graph, _endpoint(graph, "claims-pipeline-prod"), "has_variant"), "serves_model")
+    images = [graph.attrs(c)["data"]["image_repository"] for c in graph.related(model, "has_container")]
+    assert images == ["sagemaker-scikit-learn", "pytorch-inference"]
+
+
+def test_a_marketplace_package_leaves_image_and_artifact_unknown_not_absent(graph: ResourceGraph) -> None:
+    model = only(graph, only(graph, _endpoint(graph, "vendor-sentiment-prod"), "has_variant"), "serves_model")
+    container = graph.attrs(only(graph, model, "has_container"))
+    assert container["data"]["image_registry_account"] == "865070037744"  # the seller's image, as subscribers see it
+    assert "does not disclose its model artifact" in container["errors"]["has_artifact"]
+    assert "rel:artifact" in container["errors"]

@@ -107,7 +107,7 @@ def test_baseline_can_name_a_run_of_the_history(tmp_path: Path) -> None:
     snap = tmp_path / "snap.json"
     assert main(["snapshot", "--demo", "--output", str(snap), "--quiet"]) == 0
     path = str(tmp_path / "h.sqlite3")
-    base = ["--snapshot", str(snap), "--quiet", "--format", "json", "--rules", "SM-02-*", "--history", path]
+    base = ["--snapshot", str(snap), "--quiet", "--format", "json", "--rules", "SM-06-*", "--history", path]
     assert main([*base, "--output", str(tmp_path / "one")]) == 1
     first = json.loads((tmp_path / "one" / "report.json").read_text())["history"]["run_id"]
     assert main([*base, "--output", str(tmp_path / "two")]) == 1

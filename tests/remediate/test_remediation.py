@@ -269,7 +269,6 @@ NOT_IN_THE_DEMO_CYCLE = {
     "ec2:DescribeRegions": "only with --region all",
     "iam:GetPolicy": "the demo's execution roles have no customer managed policy attached",
     "iam:GetPolicyVersion": "the same",
-    "s3:ListBucket": "the demo's model artifacts are objects, never a prefix to sample",
     "sagemaker:StopMonitoringSchedule": "the demo's idle endpoint has no monitoring schedule to pause",
     "sagemaker:StartMonitoringSchedule": "the same",
     "dynamodb:DescribeTable": "only with a custom registry_table in audit.yaml (this cycle runs without a config)",

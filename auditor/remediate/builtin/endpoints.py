@@ -85,6 +85,10 @@ def enable_data_capture(t: Target) -> Plan:
     desc = sm.describe_endpoint(EndpointName=t.name)
     p.before = {"endpoint_config": desc["EndpointConfigName"], "last_deployment_config":
                 desc.get("LastDeploymentConfig"), "data_capture": desc.get("DataCaptureConfig")}
+    limit = (t.graph.attrs(t.arn)["data"].get("unsupported") or {}).get("data_capture") if t.arn in t.graph else None
+    if limit:  # a hosting shape AWS gives no data capture (serverless): a new config would be refused
+        p.skip_reason = limit
+        return p
     destination = t.params.get("destination") or _artifact_bucket_uri(t)
     if not destination:
         p.skip_reason = "no destination: set remediation param `destination` (no artifact bucket to default to)"
