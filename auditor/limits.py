@@ -21,7 +21,8 @@ class Limit:
     burst: float | None = None
 
 
-# Keys are "service" (the boto3 client name) or "service:Operation" (an API, which then overrides its service).
+# Keys are "service" (the boto3 client name), "service:Operation" (an API, which then overrides its service) or
+# "service:Prefix*" (every API of the service whose name starts so, e.g. sagemaker:Describe*).
 # AWS's request quotas are per account and Region, so every limit applies per account-region. Where AWS publishes
 # no rate the default has none: calls are capped only by in-flight, and the first ThrottlingException turns on
 # a bucket at the rate AWS was measured to accept (see TokenBucket.throttled), with botocore's adaptive retry
@@ -69,9 +70,11 @@ class TokenBucket:
     """A token bucket that hands out tokens in arrival order; `rate` None means unlimited until AWS throttles.
 
     On a throttle the rate becomes 95 % of what AWS accepted over the last second (never above 95 % of the
-    current rate), at most once a second (the calls in flight together are throttled together); with no throttle
-    for a second it grows 5 % a second, probing for headroom, never above a configured rate. The clock and sleep
-    are injectable so that tests are deterministic.
+    current rate), at most once a second (the calls in flight together are throttled together). Before the bucket
+    has seen a second of traffic that measure means nothing (a burst's throttles come back before its successes),
+    so the first cut is to half of what was sent; being throttled again a second later measures AWS's rate. With
+    no throttle for a second the rate grows 5 % a second, probing for headroom, never above a configured rate. The
+    clock and sleep are injectable so that tests are deterministic.
     """
 
     MIN_RATE = 1.0
@@ -90,6 +93,8 @@ class TokenBucket:
         self._stamp = clock()
         self._cut_at: float | None = None
         self._ok: deque[float] = deque()
+        self._sent: deque[float] = deque()
+        self._first: float | None = None
         self.throttles = 0
 
     @property
@@ -114,7 +119,12 @@ class TokenBucket:
     def reserve(self) -> float:
         """Take a token; returns how long the caller must wait before sending (0: now)."""
         with self._lock:
-            self._advance(self._clock())
+            now = self._clock()
+            self._advance(now)
+            if self._first is None:
+                self._first = now
+            self._sent.append(now)
+            self._forget(now)
             if self.rate is None:
                 return 0.0
             self._tokens -= 1
@@ -126,8 +136,9 @@ class TokenBucket:
             self._sleep(wait)
 
     def _forget(self, now: float) -> None:
-        while self._ok and now - self._ok[0] > self.WINDOW:
-            self._ok.popleft()
+        for times in (self._ok, self._sent):
+            while times and now - times[0] > self.WINDOW:
+                times.popleft()
 
     def succeeded(self) -> None:
         with self._lock:
@@ -144,13 +155,15 @@ class TokenBucket:
                 return
             self._advance(now)
             self._forget(now)
-            accepted = len(self._ok) / self.WINDOW
-            if accepted:
-                target = self.CUT * accepted
-                if self.rate is not None:
-                    target = min(target, self.CUT * self.rate)
-            else:  # nothing got through for a second
-                target = self.rate / 2 if self.rate is not None else self.MIN_RATE
+            measured = self._first is not None and now - self._first >= self.WINDOW
+            if measured and self._ok:
+                target = self.CUT * len(self._ok) / self.WINDOW
+            elif self._sent:  # too early to tell, or nothing got through: half of what was sent
+                target = len(self._sent) / self.WINDOW / 2
+            else:
+                target = self.MIN_RATE
+            if self.rate is not None:
+                target = min(target, self.CUT * self.rate)
             self.rate = max(self.MIN_RATE, target)
             self._tokens = min(self._tokens, 0.0)
             self._cut_at = now
@@ -191,9 +204,14 @@ class Limits:
             self._buckets.clear()
 
     def resolve(self, service: str, api: str) -> tuple[str, int, float | None, float | None]:
-        """(semaphore key, in-flight, rate, burst) for service:api: the API's own setting, then its service's,
-        then "*"."""
-        chain = [self._table.get(f"{service}:{api}"), self._table.get(service), self._table["*"]]
+        """(semaphore key, in-flight, rate, burst) for service:api: the API's own setting (or the longest
+        "service:Prefix*" matching it), then its service's, then "*"."""
+        own = self._table.get(f"{service}:{api}")
+        if own is None:
+            prefixes = [k for k in self._table if k.endswith("*") and k.startswith(f"{service}:")
+                        and f"{service}:{api}".startswith(k[:-1])]
+            own = self._table[max(prefixes, key=len)] if prefixes else None
+        chain = [own, self._table.get(service), self._table["*"]]
         own_flight = chain[0] is not None and chain[0].in_flight is not None
         in_flight = next(c.in_flight for c in chain if c is not None and c.in_flight is not None)
         rate = next((c.rate for c in chain if c is not None and c.rate is not None), None)

@@ -120,8 +120,9 @@ def limits_schema() -> dict[str, Any]:
     return {
         "type": "object",
         "description": "calls in flight and requests per second per account-region, by service (boto3 client name, "
-                       "e.g. sagemaker) or API (e.g. sagemaker:DescribeEndpoint); '*' is every other service",
-        "propertyNames": {"pattern": r"^(\*|[a-z0-9-]+(:[A-Za-z0-9]+)?)$"},
+                       "e.g. sagemaker), API (e.g. sagemaker:DescribeEndpoint) or API prefix (sagemaker:Describe*); "
+                       "'*' is every other service",
+        "propertyNames": {"pattern": r"^(\*|[a-z0-9-]+(:[A-Za-z0-9]+\*?)?)$"},
         "additionalProperties": {
             "type": "object", "additionalProperties": False, "minProperties": 1,
             "properties": {
