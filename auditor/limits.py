@@ -94,7 +94,7 @@ class TokenBucket:
         self._cut_at: float | None = None
         self._ok: deque[float] = deque()
         self._sent: deque[float] = deque()
-        self._first: float | None = None
+        self._born = self._stamp  # buckets are made on their API's first call
         self.throttles = 0
 
     @property
@@ -121,8 +121,6 @@ class TokenBucket:
         with self._lock:
             now = self._clock()
             self._advance(now)
-            if self._first is None:
-                self._first = now
             self._sent.append(now)
             self._forget(now)
             if self.rate is None:
@@ -155,13 +153,12 @@ class TokenBucket:
                 return
             self._advance(now)
             self._forget(now)
-            measured = self._first is not None and now - self._first >= self.WINDOW
-            if measured and self._ok:
+            if now - self._born >= self.WINDOW and self._ok:
                 target = self.CUT * len(self._ok) / self.WINDOW
             elif self._sent:  # too early to tell, or nothing got through: half of what was sent
                 target = len(self._sent) / self.WINDOW / 2
             else:
-                target = self.MIN_RATE
+                target = self.rate / 2 if self.rate is not None else self.MIN_RATE
             if self.rate is not None:
                 target = min(target, self.CUT * self.rate)
             self.rate = max(self.MIN_RATE, target)
