@@ -193,7 +193,7 @@ def floor_seconds(by_operation: dict[str, int], rate: float) -> float:
 
 
 def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, production: int | None = None,
-              limits: dict[str, Any] | None = None) -> dict[str, Any]:
+              limits: dict[str, Any] | None = None, root: Path = ROOT) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
         if limits:  # an audit.yaml with only these request limits
             (Path(out) / "audit.yaml").write_text(json.dumps({"limits": limits}))
@@ -203,7 +203,7 @@ def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, pr
         cmd = [sys.executable, "-m", "auditor", *(scope or ["--region", REGION]), "--output", out, "--format",
                "json", "-q", "--workers", str(workers)]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,  # noqa: S603 - our own CLI
+        proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL,  # noqa: S603 - our own CLI
                                 stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -238,6 +238,9 @@ def main() -> None:
     p.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.04], help="seconds added to each request")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 8])
     p.add_argument("--runs", help="instead of latency x workers: LATENCY:WORKERS pairs, e.g. 0:1,0:8,0.04:8")
+    p.add_argument("--compare", type=Path, metavar="DIR",
+                   help="also run each audit with the auditor source in DIR (e.g. a git worktree of an older "
+                   "commit) against the same seeded server, right before this one: before/after in equal conditions")
     p.add_argument("--throttle", type=float, metavar="RATE",
                    help="also run each latency throttled: every SageMaker Describe* API limited to RATE requests/s "
                    "(ThrottlingException beyond), reported against its floor (calls / RATE) and the unthrottled "
@@ -267,6 +270,14 @@ def main() -> None:
             print(f"seeding {total} endpoints ... {took:.1f} s", file=sys.stderr, flush=True)
             port = int(url.rsplit(":", 1)[1])
             for latency, workers in runs:
+                if a.compare:
+                    with FaultProxy(port, lambda op, i, d=latency: ("slow", d) if d else None) as proxy:
+                        b = run_audit(proxy.url, workers, total, scope,
+                                      len(range(0, n, 3)) * a.org if a.org else None, root=a.compare.resolve())
+                    b["label"] = a.compare.name
+                    rows.append((total, latency, workers, b))
+                    print(f"N={n} latency={latency * 1000:.0f}ms workers={workers} {a.compare}: {json.dumps(b)}",
+                          file=sys.stderr, flush=True)
                 with FaultProxy(port, lambda op, i, d=latency: ("slow", d) if d else None) as proxy:
                     r = run_audit(proxy.url, workers, total, scope,
                                   len(range(0, n, 3)) * a.org if a.org else None)
@@ -287,12 +298,13 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait()
-    print("| endpoints | account-regions (empty) | latency | workers | wall s | collect s | eval+report s "
+    print("| source | endpoints | account-regions (empty) | latency | workers | wall s | collect s | eval+report s "
           "| API calls | calls/endpoint | peak RSS MiB | findings |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, latency, workers, r in rows:
-        print(f"| {n} | {r['account_regions']} ({r['empty_regions']}) | {latency * 1000:.0f} ms | {workers} | "
-              f"{r['wall']:.1f} | {r['collect']:.1f} | {r['evaluate']:.2f} | {r['calls']} | {r['per_endpoint']:.2f} | "
+        print(f"| {r.get('label', 'this')} | {n} | {r['account_regions']} ({r['empty_regions']}) | "
+              f"{latency * 1000:.0f} ms | {workers} | {r['wall']:.1f} | {r['collect']:.1f} | {r['evaluate']:.2f} | "
+              f"{r['calls']} | {r['per_endpoint']:.2f} | "
               f"{r['rss_mib']:.0f} | {r['findings']} |")
     print("\ncalls that scale with endpoints:", rows[-1][3]["scaling_ops"] if rows else {})
     if throttled:
