@@ -94,9 +94,10 @@ def collect_scope(
         "tool_version": __version__,
     })
     overrides = parse_overrides((options or {}).get("limits"))
-    for t in targets:
-        t.factory.limits.configure(overrides)
-    threads = max([CALL_THREADS, workers] + [t.factory.limits.max_in_flight() for t in targets])
+    limits = [lim for lim in (getattr(t.factory, "limits", None) for t in targets) if lim is not None]
+    for lim in limits:
+        lim.configure(overrides)
+    threads = max([CALL_THREADS, workers] + [lim.max_in_flight() for lim in limits])
     calls = ThreadPoolExecutor(threads, thread_name_prefix="aws-call") if workers > 1 else None
     units = ThreadPoolExecutor(workers, thread_name_prefix="account-region") if workers > 1 else None
     # read-aheads wait for their own calls on the call pool, so they never run on it (no pool waits on itself)
