@@ -127,6 +127,8 @@ def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
             out["utilisation_window_days"] = max(1, int(parse_duration(p["utilisation_window"]).days))
     if config.registry_table:
         out["registry_table"] = config.registry_table
+    if config.limits:
+        out["limits"] = config.limits
     return out
 
 

@@ -145,7 +145,8 @@ def _org_accounts(base: SessionFactory) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     from auditor.collect.answers import check_answer
 
-    for page in client.get_paginator("list_accounts").paginate():
+    # ListAccounts MaxResults: 1 to 20 (botocore's Organizations model); the default page is smaller
+    for page in client.get_paginator("list_accounts").paginate(PaginationConfig={"PageSize": 20}):
         check_answer(client, "organizations", "list_accounts", page)  # a malformed page is a failure, not no account
         out.extend(page["Accounts"])
     return out

@@ -7,6 +7,8 @@ import threading
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from auditor.limits import Limits
+
 if TYPE_CHECKING:  # boto3 is imported lazily so that `audit --help` stays fast
     import boto3
 
@@ -80,6 +82,8 @@ class SessionFactory:
         # botocore event hooks (event name, handler): fault injection in tests, call recording for permissions.
         self.hooks = list(hooks or [])
         self.max_pool_connections = max_pool_connections
+        # This account's in-flight and rate limits (per Region), fed by every HTTP attempt's outcome.
+        self.limits = Limits()
         self.role_arn: str | None = None
         self._assume: dict[str, Any] | None = None  # parent factory and AssumeRole arguments
         self._lock = threading.RLock()
@@ -91,6 +95,7 @@ class SessionFactory:
         """A factory for another account: the role is assumed lazily and its credentials refresh themselves."""
         child = SessionFactory(self.profile, self.default_region, self.max_attempts, self.read_timeout,
                                self.counter, self.hooks, self.max_pool_connections)
+        child.limits.configure(self.limits.overrides)  # the same settings; AWS's quotas are per account
         args: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
         if external_id:
             args["ExternalId"] = external_id
@@ -113,10 +118,23 @@ class SessionFactory:
                 loader.search_paths[:] = list(dict.fromkeys(loader.search_paths))
                 sess.events.register("before-call", self.counter.on_call)
                 sess.events.register("before-send", self.counter.on_send)
+                sess.events.register("needs-retry", self._on_attempt)
                 for event, handler in self.hooks:
                     sess.events.register(event, handler)
                 self._sess = sess
             return self._sess
+
+    def _on_attempt(self, operation: Any = None, request_dict: Any = None, response: Any = None,
+                    caught_exception: Any = None, **_: Any) -> None:
+        """Every attempt's outcome (throttled, succeeded) to the API's adaptive token bucket; never asks a retry."""
+        if operation is None or caught_exception is not None or response is None:
+            return
+        status = getattr(response[0], "status_code", 0)
+        code = ((response[1] or {}).get("Error") or {}).get("Code") if status >= 400 else None
+        if status >= 400 and not code:
+            code = "SlowDown" if status == 503 else str(status)  # S3 HEAD answers and CBOR 503s carry no code
+        region = ((request_dict or {}).get("context") or {}).get("client_region") or ""
+        self.limits.on_attempt(region, operation.service_model.service_name, operation.name, code)
 
     def _assumed_botocore(self) -> Any:
         import botocore.session
@@ -154,7 +172,8 @@ class SessionFactory:
                     read_timeout=self.read_timeout,
                     connect_timeout=10,
                     user_agent_extra="sagemaker-auditor",
-                    max_pool_connections=self.max_pool_connections,
+                    # as many connections as calls may be in flight to one service
+                    max_pool_connections=max(self.max_pool_connections, self.limits.max_in_flight()),
                 )
                 self._clients[key] = self._session().client(service, region_name=region or self.region_name(),
                                                             config=cfg)

@@ -3,6 +3,7 @@
     python bench/scale.py                                   # N=100,1000; no latency and 40 ms; workers 1 and 8
     python bench/scale.py --endpoints 5000 --runs 0:1,0:8,0.04:8
     python bench/scale.py --org 20 --endpoints 10 --runs 0.04:1,0.04:8      # 20 accounts x 5 regions
+    python bench/scale.py --endpoints 200 --runs 0.04:8 --throttle 20      # AWS throttling SageMaker Describe*
 
 Starts a moto server (with our extension) in its own process, seeds N endpoints with realistic related
 resources, optionally puts a latency-injecting proxy in front (each request waits, as real AWS answers in tens
@@ -13,11 +14,13 @@ total and per endpoint, peak memory (max RSS of the audit process) and rule-eval
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -155,15 +158,52 @@ def alarm_rule() -> Path:
     return ROOT / "tests" / "rules" / "SM-07-alarm-actions.yaml"
 
 
-def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, production: int | None = None
-              ) -> dict[str, Any]:
+class Throttle:
+    """A proxy rule: AWS's per-API token bucket (`rate` requests per second, one second's burst) for every
+    SageMaker Describe* API, answering ThrottlingException (HTTP 400, the JSON protocol's error body) beyond it;
+    every answer, throttled or not, takes `latency`."""
+
+    PREFIX = "SageMaker.Describe"
+
+    def __init__(self, rate: float, latency: float) -> None:
+        self.rate, self.latency = rate, latency
+        self.lock = threading.Lock()
+        self.buckets: dict[str, tuple[float, float]] = {}  # api -> (tokens, stamp)
+        self.throttled = 0
+
+    def __call__(self, op: str, _: int) -> tuple[Any, ...] | None:
+        if self.latency:
+            time.sleep(self.latency)
+        if not op.startswith(self.PREFIX):
+            return None
+        with self.lock:
+            now = time.monotonic()
+            tokens, stamp = self.buckets.get(op, (self.rate, now))
+            tokens = min(self.rate, tokens + (now - stamp) * self.rate)
+            ok = tokens >= 1
+            self.buckets[op] = (tokens - 1 if ok else tokens, now)
+            if not ok:
+                self.throttled += 1
+        return None if ok else ("status", 400, "ThrottlingException")
+
+
+def floor_seconds(by_operation: dict[str, int], rate: float) -> float:
+    """The least time the throttled APIs allow: each API's calls at its rate (the APIs' buckets are separate)."""
+    return max((c / rate for op, c in by_operation.items() if op.startswith("sagemaker:Describe")), default=0.0)
+
+
+def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, production: int | None = None,
+              limits: dict[str, Any] | None = None, root: Path = ROOT) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
+        if limits:  # an audit.yaml with only these request limits
+            (Path(out) / "audit.yaml").write_text(json.dumps({"limits": limits}))
+            scope = [*(scope or ["--region", REGION]), "--config", str(Path(out) / "audit.yaml")]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.update(FAKE, AWS_ENDPOINT_URL=url)
         cmd = [sys.executable, "-m", "auditor", *(scope or ["--region", REGION]), "--output", out, "--format",
                "json", "-q", "--workers", str(workers)]
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,  # noqa: S603 - our own CLI
+        proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL,  # noqa: S603 - our own CLI
                                 stderr=subprocess.PIPE)
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t0
@@ -179,9 +219,13 @@ def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, pr
     expected = len(range(0, n, 3)) if production is None else production
     assert seen == expected, f"{seen} production endpoints seen, {expected} seeded"
     per_ep = {op: c for op, c in calls["by_operation"].items() if c >= n // 2}
+    # what the audit concluded, independent of order: equal digests mean identical findings
+    digest = hashlib.sha256(json.dumps(sorted(
+        (f["rule_id"], f["resource"]["arn"], f["status"]) for f in doc["findings"])).encode()).hexdigest()[:12]
     return {"wall": wall, "collect": doc["timings"]["collect_seconds"], "evaluate": doc["timings"]["evaluate_seconds"],
             "calls": calls["total"], "per_endpoint": calls["total"] / n, "rss_mib": usage.ru_maxrss / 1024,
             "findings": len(doc["findings"]), "errors": len(doc["collection_errors"]), "scaling_ops": per_ep,
+            "digest": digest, "by_operation": calls["by_operation"], "attempts": calls["http_attempts"],
             "account_regions": sum(len(c["regions"]) for c in doc["scope"]["coverage"]),
             "empty_regions": sum(len(c.get("regions_without_endpoints", [])) for c in doc["scope"]["coverage"]),
             "error_samples": [f"{e['service']}:{e['operation']} {e['code']}: {e['message'][:120]}"
@@ -194,6 +238,13 @@ def main() -> None:
     p.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.04], help="seconds added to each request")
     p.add_argument("--workers", type=int, nargs="+", default=[1, 8])
     p.add_argument("--runs", help="instead of latency x workers: LATENCY:WORKERS pairs, e.g. 0:1,0:8,0.04:8")
+    p.add_argument("--compare", type=Path, metavar="DIR",
+                   help="also run each audit with the auditor source in DIR (e.g. a git worktree of an older "
+                   "commit) against the same seeded server, right before this one: before/after in equal conditions")
+    p.add_argument("--throttle", type=float, metavar="RATE",
+                   help="also run each latency throttled: every SageMaker Describe* API limited to RATE requests/s "
+                   "(ThrottlingException beyond), reported against its floor (calls / RATE) and the unthrottled "
+                   "run's findings")
     p.add_argument("--org", type=int, metavar="ACCOUNTS",
                    help="an organisation of ACCOUNTS member accounts, N endpoints each in us-east-1, audited with "
                    "--accounts org across --org-regions (all but us-east-1 empty)")
@@ -205,7 +256,8 @@ def main() -> None:
         [(lat, w) for lat in a.latency for w in a.workers]
     from tests.faultproxy import FaultProxy
 
-    rows = []
+    rows: list[tuple[int, float, int, dict[str, Any]]] = []
+    throttled: list[tuple[int, float, int, dict[str, Any]]] = []
     for n in a.endpoints:
         server, url = start_server()
         scope = ["--accounts", "org", "--role-name", "Audit", "--region", a.org_regions] if a.org else \
@@ -216,25 +268,55 @@ def main() -> None:
         try:
             took = seed_org(url, a.org, n) if a.org else seed(url, n)
             print(f"seeding {total} endpoints ... {took:.1f} s", file=sys.stderr, flush=True)
+            port = int(url.rsplit(":", 1)[1])
             for latency, workers in runs:
-                port = int(url.rsplit(":", 1)[1])
+                if a.compare:
+                    with FaultProxy(port, lambda op, i, d=latency: ("slow", d) if d else None) as proxy:
+                        b = run_audit(proxy.url, workers, total, scope,
+                                      len(range(0, n, 3)) * a.org if a.org else None, root=a.compare.resolve())
+                    b["label"] = a.compare.name
+                    rows.append((total, latency, workers, b))
+                    print(f"N={n} latency={latency * 1000:.0f}ms workers={workers} {a.compare}: {json.dumps(b)}",
+                          file=sys.stderr, flush=True)
                 with FaultProxy(port, lambda op, i, d=latency: ("slow", d) if d else None) as proxy:
                     r = run_audit(proxy.url, workers, total, scope,
                                   len(range(0, n, 3)) * a.org if a.org else None)
                 rows.append((total, latency, workers, r))
                 print(f"N={n} latency={latency * 1000:.0f}ms workers={workers}: {json.dumps(r)}",
                       file=sys.stderr, flush=True)
+                # throttled: with the default limits (adaptive), then told the rate in audit.yaml
+                for limits in ([None, {"sagemaker:Describe*": {"rate": a.throttle}}] if a.throttle else []):
+                    rule = Throttle(a.throttle, latency)
+                    with FaultProxy(port, rule, qualified=True) as proxy:
+                        t = run_audit(proxy.url, workers, total, scope,
+                                      len(range(0, n, 3)) * a.org if a.org else None, limits)
+                    t.update(throttled=rule.throttled, floor=floor_seconds(t["by_operation"], a.throttle),
+                             same_findings=t["digest"] == r["digest"], limits="audit.yaml" if limits else "default")
+                    throttled.append((total, latency, workers, t))
+                    print(f"N={n} latency={latency * 1000:.0f}ms workers={workers} throttled {a.throttle}/s "
+                          f"limits={t['limits']}: {json.dumps(t)}", file=sys.stderr, flush=True)
         finally:
             server.terminate()
             server.wait()
-    print("| endpoints | account-regions (empty) | latency | workers | wall s | collect s | eval+report s "
+    print("| source | endpoints | account-regions (empty) | latency | workers | wall s | collect s | eval+report s "
           "| API calls | calls/endpoint | peak RSS MiB | findings |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n, latency, workers, r in rows:
-        print(f"| {n} | {r['account_regions']} ({r['empty_regions']}) | {latency * 1000:.0f} ms | {workers} | "
-              f"{r['wall']:.1f} | {r['collect']:.1f} | {r['evaluate']:.2f} | {r['calls']} | {r['per_endpoint']:.2f} | "
+        print(f"| {r.get('label', 'this')} | {n} | {r['account_regions']} ({r['empty_regions']}) | "
+              f"{latency * 1000:.0f} ms | {workers} | {r['wall']:.1f} | {r['collect']:.1f} | {r['evaluate']:.2f} | "
+              f"{r['calls']} | {r['per_endpoint']:.2f} | "
               f"{r['rss_mib']:.0f} | {r['findings']} |")
     print("\ncalls that scale with endpoints:", rows[-1][3]["scaling_ops"] if rows else {})
+    if throttled:
+        print(f"\nthrottled: SageMaker Describe* at {a.throttle:g} requests/s per API")
+        print("| endpoints | latency | workers | limits | wall s | collect s | floor s | wall / floor "
+              "| collect / floor | throttled answers | HTTP attempts | findings as unthrottled |")
+        print("|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|")
+        for n, latency, workers, t in throttled:
+            print(f"| {n} | {latency * 1000:.0f} ms | {workers} | {t['limits']} | {t['wall']:.1f} | "
+                  f"{t['collect']:.1f} | {t['floor']:.1f} | {t['wall'] / t['floor']:.2f} | "
+                  f"{t['collect'] / t['floor']:.2f} | {t['throttled']} | {t['attempts']} | "
+                  f"{'yes' if t['same_findings'] else 'NO'} |")
 
 
 if __name__ == "__main__":

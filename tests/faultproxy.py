@@ -46,7 +46,8 @@ def error_response(headers: Any, path: str, body: bytes, status: int, code: str)
 
 
 class FaultProxy:
-    def __init__(self, upstream_port: int, rule: Rule) -> None:
+    def __init__(self, upstream_port: int, rule: Rule, qualified: bool = False) -> None:
+        """qualified: a JSON-protocol operation reaches the rule with its target prefix ("SageMaker.DescribeEndpoint")."""
         self.rule = rule
         self.count = 0
         self.faults: list[tuple[str, str]] = []
@@ -66,6 +67,8 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 op = operation_of(self.headers, self.path, body)
+                if qualified and self.headers.get("X-Amz-Target"):
+                    op = str(self.headers["X-Amz-Target"])
                 with proxy.lock:
                     proxy.count += 1
                     n = proxy.count

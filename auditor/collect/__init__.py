@@ -25,6 +25,7 @@ from auditor.collect import (  # noqa: F401 - importing registers the collectors
 )
 from auditor.collect.base import (
     COLLECTORS,
+    READ_AHEAD,
     STAGE_ROOTS,
     AccountMemo,
     CollectError,
@@ -33,11 +34,15 @@ from auditor.collect.base import (
 )
 from auditor.collect.errors import classify
 from auditor.graph import ResourceGraph
+from auditor.limits import parse_overrides
 from auditor.model import CollectionError
 from auditor.scope import ALL_REGIONS, AccountTarget, enabled_regions
 from auditor.session import SessionFactory
 
 DEFAULT_WORKERS = 8
+# Threads making AWS calls for the whole run. How many calls are in flight to each service of an account-region is
+# set by its limits (auditor/limits.py); this only has to be at least the largest of them.
+CALL_THREADS = 64
 # A region answering the first call with one of these is not usable by these credentials (an opt-in region not
 # enabled, or an STS token the region does not accept): the unit stops there instead of failing every collector.
 REGION_UNAVAILABLE = {"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"}
@@ -72,12 +77,15 @@ def collect_scope(
     now: dt.datetime | None = None,
     workers: int = 1,
 ) -> ResourceGraph:
-    """Snapshot accounts x regions with up to `workers` account-regions and `workers` calls in flight.
+    """Snapshot accounts x regions, `workers` account-regions at a time (1: everything in one thread, one call
+    at a time).
 
     Never raises for AWS errors: an account that cannot be reached, a region that fails and every failed
     call are recorded in the graph, and the rest is collected. Each account-region is collected into its
-    own graph by one thread (its per-resource calls fan out to the call pool, which never touches a graph);
-    the graphs are merged in sorted order, so the snapshot does not depend on thread timing.
+    own graph by one thread (its per-resource calls fan out to the call pool, and its graph-free listings start
+    early on the read-ahead pool; neither touches a graph); calls are paced by each account's limits
+    (options["limits"], audit.yaml's `limits:`). The graphs are merged in sorted order, so the snapshot does not
+    depend on thread timing.
     """
     now = now or dt.datetime.now(dt.UTC)
     workers = max(1, workers)
@@ -85,15 +93,23 @@ def collect_scope(
         "collected_at": now.isoformat().replace("+00:00", "Z"),
         "tool_version": __version__,
     })
-    calls = ThreadPoolExecutor(workers, thread_name_prefix="aws-call") if workers > 1 else None
+    overrides = parse_overrides((options or {}).get("limits"))
+    limits = [lim for lim in (getattr(t.factory, "limits", None) for t in targets) if lim is not None]
+    for lim in limits:
+        lim.configure(overrides)
+    threads = max([CALL_THREADS, workers] + [lim.max_in_flight() for lim in limits])
+    calls = ThreadPoolExecutor(threads, thread_name_prefix="aws-call") if workers > 1 else None
     units = ThreadPoolExecutor(workers, thread_name_prefix="account-region") if workers > 1 else None
+    # read-aheads wait for their own calls on the call pool, so they never run on it (no pool waits on itself)
+    ahead = ThreadPoolExecutor(workers * len(READ_AHEAD), thread_name_prefix="read-ahead") \
+        if workers > 1 and READ_AHEAD else None
     cancel = threading.Event()
     counter = targets[0].factory.counter if targets else None
     try:
         _map(units, lambda t: _identify(t, regions), [t for t in targets if t.status == "pending"])
         jobs = [(t, r) for t in targets if t.status == "pending" for r in t.regions]
         memos = {id(t): AccountMemo() for t in targets}
-        parts = _map(units, lambda job: _collect_unit(job[0], job[1], options or {}, now, calls, cancel,
+        parts = _map(units, lambda job: _collect_unit(job[0], job[1], options or {}, now, calls, ahead, cancel,
                                                        memos[id(job[0])], progress), jobs)
         for (t, region), (_, unavailable, lean) in zip(jobs, parts, strict=True):
             if unavailable:
@@ -104,7 +120,7 @@ def collect_scope(
         cancel.set()  # in-flight calls finish, queued ones are refused, so Ctrl-C ends the run promptly
         raise
     finally:
-        for pool in (units, calls):
+        for pool in (units, ahead, calls):
             if pool is not None:
                 pool.shutdown(wait=not cancel.is_set(), cancel_futures=True)
     for t in targets:  # an account that could not be reached makes the run incomplete, never silently smaller
@@ -146,7 +162,7 @@ def _identify(t: AccountTarget, regions: list[str]) -> None:
 
 
 def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: dt.datetime,
-                  calls: Executor | None, cancel: threading.Event, memo: AccountMemo,
+                  calls: Executor | None, ahead: Executor | None, cancel: threading.Event, memo: AccountMemo,
                   progress: Progress | None) -> tuple[ResourceGraph, str, bool]:
     """One account-region into its own graph; collectors run in stage order, each sees the earlier ones' nodes.
 
@@ -154,7 +170,7 @@ def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: d
     assert t.account_id is not None
     graph = ResourceGraph()
     ctx = Context(factory=t.factory, account=t.account_id, region=region, graph=graph, now=now,
-                  options=dict(options), pool=calls, cancel=cancel, memo=memo)
+                  options=dict(options), pool=calls, cancel=cancel, memo=memo, ahead_pool=ahead)
     unit = f"{t.account_id}/{region}"
     unavailable, lean = "", False
     for i, spec in enumerate(COLLECTORS):

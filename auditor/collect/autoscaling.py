@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, read_ahead
 
 AAS = "application-autoscaling"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -17,12 +17,11 @@ UTILISATION = {"CPUUtilization": "vcpus", "GPUUtilization": "gpus"}
 def collect_autoscaling(ctx: Context) -> None:
     """Two paginated calls per region cover every variant (no per-endpoint calls)."""
     g = ctx.graph
-    try:
-        targets = ctx.paginate(AAS, "describe_scalable_targets", "ScalableTargets", ServiceNamespace="sagemaker")
-        policies = ctx.paginate(AAS, "describe_scaling_policies", "ScalingPolicies", ServiceNamespace="sagemaker")
-    except CollectError as err:
-        ctx.listing_failed(err, ("autoscaling.target", "autoscaling.policy"))
+    got = ctx.ahead(read_autoscaling)
+    if isinstance(got, CollectError):
+        ctx.listing_failed(got, ("autoscaling.target", "autoscaling.policy"))
         return
+    targets, policies = got
     variant_of = _variant_index(ctx)
     target_ids: dict[str, str] = {}
     for t in targets:
@@ -48,6 +47,13 @@ def collect_autoscaling(ctx: Context) -> None:
         g.add_node(pid, "autoscaling.policy", name=p["PolicyName"], account=ctx.account, region=ctx.region,
                    data={"policy_type": p.get("PolicyType"), **policy_facts(p, variant)})
         g.add_edge(target_ids[rid], "has_policy", pid)
+
+
+@read_ahead
+def read_autoscaling(ctx: Context) -> tuple[list[Any], list[Any]]:
+    targets = ctx.paginate(AAS, "describe_scalable_targets", "ScalableTargets", ServiceNamespace="sagemaker")
+    policies = ctx.paginate(AAS, "describe_scaling_policies", "ScalingPolicies", ServiceNamespace="sagemaker")
+    return targets, policies
 
 
 def _variant_index(ctx: Context) -> dict[str, str]:

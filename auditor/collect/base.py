@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Executor, Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from auditor.collect.answers import check_answer
 from auditor.collect.errors import CollectError, classify
 from auditor.graph import ResourceGraph, region_id
+from auditor.limits import Limits
 from auditor.model import CollectionError
 from auditor.session import SessionFactory
 
@@ -31,6 +33,38 @@ def normalize(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return value
+
+
+# Page-size limits the service model does not state (its MaxResults member has no `max`), from each API reference:
+# Application Auto Scaling DescribeScalableTargets/DescribeScalingPolicies "between 1 and 50"; EC2
+# DescribeVpcEndpoints "greater than 1,000 ... only 1,000 items".
+PAGE_MAX = {
+    ("application-autoscaling", "DescribeScalableTargets"): 50,
+    ("application-autoscaling", "DescribeScalingPolicies"): 50,
+    ("ec2", "DescribeVpcEndpoints"): 1000,
+}
+PAGE_KEYS = ("MaxResults", "MaxRecords", "MaxItems", "Limit", "limit")
+
+
+def page_size(client: Any, operation: str, kwargs: dict[str, Any]) -> tuple[str, int] | None:
+    """(parameter, its maximum) to ask for the largest page this list call accepts, from botocore's service model
+    (the paginator's limit key, else a MaxResults-like member), or None when the API has no page size to set.
+
+    Not for EC2 calls naming IDs (EC2 refuses MaxResults together with an ID list)."""
+    model = client.meta.service_model
+    api = client.meta.method_to_api_mapping.get(operation, operation)
+    if model.service_name == "ec2" and any(k.endswith("Ids") for k in kwargs):
+        return None
+    op = model.operation_model(api)
+    members = op.input_shape.members if op.input_shape is not None else {}
+    param: str | None = None
+    if client.can_paginate(operation):
+        param = client.get_paginator(operation)._pagination_cfg.get("limit_key")  # noqa: SLF001 - botocore keeps it here
+    param = param or next((k for k in PAGE_KEYS if k in members), None)
+    if param is None or param not in members or param in kwargs:
+        return None
+    top = members[param].metadata.get("max") or PAGE_MAX.get((model.service_name, api))
+    return (param, int(top)) if top else None
 
 
 class AccountMemo:
@@ -73,6 +107,9 @@ class Context:
     cancel: threading.Event = field(default_factory=threading.Event)
     # Shared by every region of this account (see AccountMemo).
     memo: AccountMemo = field(default_factory=AccountMemo)
+    # Where read-ahead reads run (None: each runs when its collector asks for it); see start_read_ahead.
+    ahead_pool: Executor | None = None
+    _ahead: dict[Callable[[Context], Any], Future[Any]] = field(default_factory=dict)
 
     @property
     def region_node(self) -> str:
@@ -93,35 +130,73 @@ class Context:
         self._check_cancelled()
         client = self.factory.client(service, region=region)
         try:
-            resp = getattr(client, operation)(**kwargs)
+            with self._slot(client, region, service, operation):
+                resp = getattr(client, operation)(**kwargs)
             check_answer(client, service, operation, resp)
         except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded by the caller
             raise classify(service, operation, exc) from exc
         return normalize(resp)
 
+    def _slot(self, client: Any, region: str, service: str, operation: str) -> AbstractContextManager[None]:
+        """The account's rate and in-flight limits for this API (none for a factory without limits, in tests)."""
+        limits: Limits | None = getattr(self.factory, "limits", None)
+        if limits is None:
+            return nullcontext()
+        return limits.slot(region, service, client.meta.method_to_api_mapping.get(operation, operation))
+
     def paginate(self, service: str, operation: str, key: str, **kwargs: Any) -> list[Any]:
         """Follow every page (NextToken/Marker) of a list call and return the concatenated `key` items."""
+        return [item for page in self.pages(service, operation, key, **kwargs) for item in page]
+
+    def pages(self, service: str, operation: str, key: str, **kwargs: Any) -> Iterator[list[Any]]:
+        """Each page's `key` items as it arrives, pages asked at the largest size the API accepts (page_size)."""
         self._check_cancelled()
         client = self.client(service)
-        items: list[Any] = []
+        size = page_size(client, operation, kwargs)
         try:
             if client.can_paginate(operation):
-                for page in client.get_paginator(operation).paginate(**kwargs):
+                config = {"PaginationConfig": {"PageSize": size[1]}} if size else {}
+                it = iter(client.get_paginator(operation).paginate(**kwargs, **config))
+                while True:
+                    self._check_cancelled()
+                    with self._slot(client, self.region, service, operation):
+                        page = next(it, None)
+                    if page is None:
+                        return
                     check_answer(client, service, operation, page)
-                    items.extend(page.get(key) or [])
+                    yield normalize(page.get(key) or [])
             else:
                 token: str | None = None
                 while True:
-                    args = dict(kwargs, **({"NextToken": token} if token else {}))
-                    page = getattr(client, operation)(**args)
+                    self._check_cancelled()
+                    args = dict(kwargs, **({"NextToken": token} if token else {}), **dict([size] if size else []))
+                    with self._slot(client, self.region, service, operation):
+                        page = getattr(client, operation)(**args)
                     check_answer(client, service, operation, page)
-                    items.extend(page.get(key) or [])
+                    yield normalize(page.get(key) or [])
                     token = page.get("NextToken")
                     if not token:
-                        break
+                        return
+        except CollectError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise classify(service, operation, exc) from exc
-        return normalize(items)
+
+    def start_read_ahead(self) -> None:
+        """Start every registered read-ahead (READ_AHEAD) of this account-region now, beside the caller's work.
+
+        Called once the region is known to have endpoints, so a region with none spends no call on them. Each read
+        only calls AWS (never the graph); its collector applies the result in stage order on the unit's thread, so
+        the snapshot is the same as when every read runs at its collector's turn."""
+        if self.ahead_pool is None or self._ahead:
+            return
+        for fn in READ_AHEAD:
+            self._ahead[fn] = self.ahead_pool.submit(_guarded, fn, self)
+
+    def ahead(self, fn: Callable[[Context], Any]) -> Any:
+        """`fn(self)`'s result (or the CollectError it raised): read ahead if it was started, else read now."""
+        fut = self._ahead.get(fn)
+        return fut.result() if fut is not None else _guarded(fn, self)
 
     def once(self, key: Hashable, read: Callable[[], Any]) -> Any:
         """`read()` once per account for this key; returns its result or the CollectError it raised."""
@@ -174,6 +249,23 @@ class Context:
             service=err.service, operation=err.operation, code=err.code, message=err.message[:500],
             account=self.account, region=self.region, affects=affects, resource=resource,
         )
+
+
+def _guarded(fn: Callable[[Context], Any], ctx: Context) -> Any:
+    try:
+        return fn(ctx)
+    except CollectError as err:
+        return err
+
+
+# Reads that need nothing from the graph (listings by region), registered by their collectors' modules.
+READ_AHEAD: list[Callable[[Context], Any]] = []
+
+
+def read_ahead(fn: Callable[[Context], Any]) -> Callable[[Context], Any]:
+    """Register a graph-free read that may start as soon as the region is known to have endpoints."""
+    READ_AHEAD.append(fn)
+    return fn
 
 
 @dataclass(frozen=True)

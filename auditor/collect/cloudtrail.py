@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, read_ahead
 
 DATA_RESOURCE = "AWS::SageMaker::Endpoint"
 
@@ -16,11 +17,10 @@ def collect_cloudtrail(ctx: Context) -> None:
     """Only trails that cover this region (multi-region, or home region here) are linked to it."""
     g = ctx.graph
     g.add_node(ctx.region_node, "aws.region", name=ctx.region, account=ctx.account, region=ctx.region)
-    try:
-        trails = ctx.call("cloudtrail", "describe_trails", includeShadowTrails=True).get("trailList", [])
-    except CollectError as err:
-        ctx.listing_failed(err, ("cloudtrail.trail",))
-        g.set_error(ctx.region_node, "rel:has_trail", err.reason)
+    trails = ctx.ahead(read_trails)
+    if isinstance(trails, CollectError):
+        ctx.listing_failed(trails, ("cloudtrail.trail",))
+        g.set_error(ctx.region_node, "rel:has_trail", trails.reason)
         return
     for t in trails:
         if not (t.get("IsMultiRegionTrail") or t.get("HomeRegion") == ctx.region):
@@ -33,6 +33,17 @@ def collect_cloudtrail(ctx: Context) -> None:
                              "log_file_validation": bool(t.get("LogFileValidationEnabled"))})
             _status(ctx, tid, t.get("HomeRegion") or ctx.region)
         g.add_edge(ctx.region_node, "has_trail", tid)
+
+
+@read_ahead
+def read_trails(ctx: Context) -> list[dict[str, Any]]:
+    trails: list[dict[str, Any]] = ctx.call("cloudtrail", "describe_trails", includeShadowTrails=True).get(
+        "trailList", [])
+    for t in trails:  # status and selectors too (memoised per account, so _status below finds them read)
+        if (t.get("IsMultiRegionTrail") or t.get("HomeRegion") == ctx.region) and t.get("TrailARN"):
+            tid: str = t["TrailARN"]
+            ctx.once(("cloudtrail.trail", tid), partial(_read_trail, ctx, tid, t.get("HomeRegion") or ctx.region))
+    return trails
 
 
 def _read_trail(ctx: Context, tid: str, home: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from auditor.collect.base import STAGE_SIGNALS, CollectError, Context, collector
+from auditor.collect.base import STAGE_SIGNALS, CollectError, Context, collector, read_ahead
 
 CW = "cloudwatch"
 ENDPOINT_NS = "/aws/sagemaker/Endpoints"
@@ -15,6 +15,7 @@ INVOCATION_NS = "AWS/SageMaker"
 ENDPOINT_DIMS = ("EndpointName", "Endpoint")  # Model Monitor metrics use "Endpoint"
 LATENCY_DIMS = ("EndpointName", "VariantName")  # ModelLatency is published only per endpoint and variant
 MAX_QUERIES = 500  # GetMetricData limit per call
+ALARMS_PAGE = 100  # DescribeAlarms MaxRecords: 1 to 100 (botocore's CloudWatch model)
 
 
 @collector("cloudwatch", STAGE_SIGNALS, permissions=[
@@ -34,17 +35,9 @@ def _endpoint_names(ctx: Context) -> dict[str, str]:
 def _alarms(ctx: Context) -> None:
     g = ctx.graph
     by_name = _endpoint_names(ctx)
-    alarms: list[dict[str, Any]] = []
-    try:
-        token = None
-        while True:
-            page = ctx.call(CW, "describe_alarms", AlarmTypes=["MetricAlarm", "CompositeAlarm"],
-                            **({"NextToken": token} if token else {}))
-            alarms += page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
-            token = page.get("NextToken")
-            if not token:
-                break
-    except CollectError as err:
+    alarms = ctx.ahead(read_alarms)
+    if isinstance(alarms, CollectError):
+        err = alarms
         ctx.listing_failed(err, ("cloudwatch.alarm",))
         for arn in by_name.values():
             g.set_error(arn, "rel:alarmed_by", err.reason)
@@ -79,6 +72,19 @@ def _alarms(ctx: Context) -> None:
                 aid = f"arn:aws:cloudwatch:{ctx.region}:{ctx.account}:alarm:{name}"
                 g.add_node(aid, "cloudwatch.alarm", name=name, account=ctx.account, region=ctx.region, dangling=True)
             g.add_edge(arn, "rollback_alarm", aid)
+
+
+@read_ahead
+def read_alarms(ctx: Context) -> list[dict[str, Any]]:
+    alarms: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = ctx.call(CW, "describe_alarms", AlarmTypes=["MetricAlarm", "CompositeAlarm"], MaxRecords=ALARMS_PAGE,
+                        **({"NextToken": token} if token else {}))
+        alarms += page.get("MetricAlarms", []) + page.get("CompositeAlarms", [])
+        token = page.get("NextToken")
+        if not token:
+            return alarms
 
 
 def _alarm_metrics(a: dict[str, Any]) -> list[dict[str, Any]]:
@@ -119,17 +125,15 @@ def latency_statistics(metrics: list[dict[str, Any]]) -> dict[str, Any]:
 def _dashboards(ctx: Context) -> None:
     g = ctx.graph
     by_name = _endpoint_names(ctx)
-    try:
-        entries = ctx.paginate(CW, "list_dashboards", "DashboardEntries")
-    except CollectError as err:
-        ctx.listing_failed(err, ("cloudwatch.dashboard",))
+    got = ctx.ahead(read_dashboards)
+    if isinstance(got, CollectError):
+        ctx.listing_failed(got, ("cloudwatch.dashboard",))
         for arn in by_name.values():
-            g.set_error(arn, "dashboard_metrics", err.reason)
+            g.set_error(arn, "dashboard_metrics", got.reason)
         return
+    entries, bodies = got
     coverage: dict[str, dict[str, set[str]]] = {}
     failed: list[str] = []
-    bodies = ctx.fetch_all(lambda name: ctx.call(CW, "get_dashboard", DashboardName=name),
-                           [e["DashboardName"] for e in entries])
     for e in entries:
         did = e.get("DashboardArn") or f"arn:aws:cloudwatch::{ctx.account}:dashboard/{e['DashboardName']}"
         g.add_node(did, "cloudwatch.dashboard", name=e["DashboardName"], account=ctx.account, region=ctx.region)
@@ -150,6 +154,14 @@ def _dashboards(ctx: Context) -> None:
         if failed and ep not in coverage:  # an unreadable dashboard might have shown it
             g.set_error(arn, "dashboard_metrics", failed[0])
         g.set_data(arn, dashboard_metrics={m: sorted(s) for m, s in sorted(coverage.get(ep, {}).items())})
+
+
+@read_ahead
+def read_dashboards(ctx: Context) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    entries = ctx.paginate(CW, "list_dashboards", "DashboardEntries")
+    bodies = ctx.fetch_all(lambda name: ctx.call(CW, "get_dashboard", DashboardName=name),
+                           [e["DashboardName"] for e in entries])
+    return entries, bodies
 
 
 def dashboard_metrics(body: str) -> dict[str, dict[str, set[str]]]:

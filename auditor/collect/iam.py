@@ -18,7 +18,11 @@ ADMIN_POLICIES = {"arn:aws:iam::aws:policy/AdministratorAccess"}
 def collect_iam(ctx: Context) -> None:
     """IAM is global: each role and each managed policy document is read once per account."""
     g = ctx.graph
-    for model, role_arn in ctx.cache.get("role_refs", []):
+    refs = ctx.cache.get("role_refs", [])
+    # each role's reads on the call pool (memoised per account); applied below in reference order
+    ctx.fetch_all(lambda name: ctx.once(("iam.role", name), lambda: _read_role(ctx, name)),
+                  [arn.rsplit("/", 1)[-1] for _, arn in refs if arn not in g])
+    for model, role_arn in refs:
         if role_arn not in g:
             _role(ctx, role_arn)
         g.add_edge(model, "runs_as", role_arn)

@@ -6,11 +6,12 @@ import fnmatch
 import json
 from typing import Any
 
-from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, read_ahead
 from auditor.collect.iam import _doc
 
 ACTION = "sagemaker:invokeendpoint"
 NOT_EVALUATED = "permission boundaries and SCPs were not evaluated (they can only narrow this access)"
+AUTH_PAGE = 1000  # GetAccountAuthorizationDetails MaxItems: 1 to 1000 (botocore's IAM model)
 MAX_LISTED = 10  # grants quoted in a finding's explanation; the attribute keeps them all
 
 
@@ -22,7 +23,7 @@ def collect_invoke_access(ctx: Context) -> None:
                  if g.attrs(e)["region"] == ctx.region and not g.attrs(e)["dangling"]]
     if not endpoints:
         return
-    details = ctx.once(("iam.authorization_details",), lambda: _read(ctx))
+    details = ctx.ahead(read_authorization_details)
     if isinstance(details, CollectError):
         _unknown(ctx, endpoints, details.reason)  # every endpoint's access is unknown
         ctx.listing_failed(details, ())
@@ -47,12 +48,19 @@ def _unknown(ctx: Context, endpoints: list[str], why: str) -> None:
             ctx.graph.set_error(e, facet, why)
 
 
+@read_ahead
+def read_authorization_details(ctx: Context) -> Any:
+    """Once per account (every region's unit shares it)."""
+    return ctx.once(("iam.authorization_details",), lambda: _read(ctx))
+
+
 def _read(ctx: Context) -> dict[str, list[Any]]:
     """Every page of the account's users, groups, roles and managed policies (one call per page, not per principal)."""
     out: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
     marker = None
     while True:
-        page = ctx.call("iam", "get_account_authorization_details", **({"Marker": marker} if marker else {}))
+        page = ctx.call("iam", "get_account_authorization_details", MaxItems=AUTH_PAGE,
+                        **({"Marker": marker} if marker else {}))
         for k in out:
             out[k] += page.get(k) or []
         marker = page.get("Marker")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector
+from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, read_ahead
 
 SM = "sagemaker"
 DESCRIBE_JOB = {
@@ -24,17 +24,11 @@ def collect_monitoring(ctx: Context) -> None:
     """Schedules linked to endpoints by EndpointName; job definitions with baselines and ground truth."""
     g = ctx.graph
     by_name: dict[str, str] = ctx.cache.get("endpoint_by_name", {})
-    try:
-        summaries = ctx.paginate(SM, "list_monitoring_schedules", "MonitoringScheduleSummaries")
-    except CollectError as err:
-        ctx.listing_failed(err, ("sagemaker.monitoring_schedule", "sagemaker.monitoring_job_definition"))
+    got = ctx.ahead(read_monitoring)
+    if isinstance(got, CollectError):
+        ctx.listing_failed(got, ("sagemaker.monitoring_schedule", "sagemaker.monitoring_job_definition"))
         return
-    described = ctx.fetch_all(
-        lambda name: ctx.call(SM, "describe_monitoring_schedule", MonitoringScheduleName=name),
-        [s["MonitoringScheduleName"] for s in summaries])
-    keys = [k for k in (_job_key(d) for d in described.values() if isinstance(d, dict)) if k is not None]
-    jobs = ctx.fetch_all(lambda key: ctx.call(SM, DESCRIBE_JOB.get(key[0], DESCRIBE_JOB["DataQuality"])[0],
-                                              JobDefinitionName=key[1]), keys)
+    summaries, described, jobs = got
     for s in summaries:
         sid = s["MonitoringScheduleArn"]
         g.add_node(sid, "sagemaker.monitoring_schedule", name=s["MonitoringScheduleName"], account=ctx.account,
@@ -64,6 +58,19 @@ def collect_monitoring(ctx: Context) -> None:
         else:
             continue
         g.add_edge(sid, "uses_job_definition", jid)
+
+
+@read_ahead
+def read_monitoring(ctx: Context) -> tuple[list[Any], dict[str, Any], dict[tuple[str, str], Any]]:
+    """The schedules, each described, and the job definitions they name (AWS only: no graph)."""
+    summaries = ctx.paginate(SM, "list_monitoring_schedules", "MonitoringScheduleSummaries")
+    described = ctx.fetch_all(
+        lambda name: ctx.call(SM, "describe_monitoring_schedule", MonitoringScheduleName=name),
+        [s["MonitoringScheduleName"] for s in summaries])
+    keys = [k for k in (_job_key(d) for d in described.values() if isinstance(d, dict)) if k is not None]
+    jobs = ctx.fetch_all(lambda key: ctx.call(SM, DESCRIBE_JOB.get(key[0], DESCRIBE_JOB["DataQuality"])[0],
+                                              JobDefinitionName=key[1]), keys)
+    return summaries, described, jobs
 
 
 def _schedule_type(d: dict[str, Any]) -> str:

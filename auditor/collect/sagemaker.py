@@ -16,6 +16,7 @@ from auditor.collect.sagemaker_bulk import (
     describe_endpoint,
     describe_model,
     describe_package,
+    list_endpoints,
     list_group,
     list_tags,
     prefetch,
@@ -87,7 +88,7 @@ def collect_sagemaker(ctx: Context) -> None:
     g.add_node(ctx.region_node, "aws.region", name=ctx.region, account=ctx.account, region=ctx.region)
     by_name: dict[str, str] = ctx.cache.setdefault("endpoint_by_name", {})
     try:
-        summaries = ctx.paginate(SM, "list_endpoints", "Endpoints")
+        summaries = list_endpoints(ctx)  # each page's endpoints are described while the next page is read
     except CollectError as err:
         ctx.listing_failed(err, ENDPOINT_TYPES)
         summaries = []

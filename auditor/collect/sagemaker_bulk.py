@@ -5,7 +5,9 @@ Only AWS is called here; the results are applied to the graph by the collector's
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from typing import Any
 
 from auditor.collect.base import CollectError, Context, tags_to_dict
@@ -49,12 +51,65 @@ def _strings(values: Any) -> list[str]:
     return [v for v in values if isinstance(v, str) and v]
 
 
+def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
+    """ListEndpoints; with a call pool, each page's endpoints are described (endpoint, then its config, in one task)
+    while the next page is read, and the region's read-aheads start with the first endpoint.
+
+    Leaves ctx.cache["endpoints"] and ["configs"] keyed in listing order (so nothing downstream depends on which
+    describe finished first); raises the listing's CollectError like paginate, after the started describes end."""
+    if ctx.pool is None:
+        return ctx.paginate(SM, "list_endpoints", "Endpoints")
+    summaries: list[dict[str, Any]] = []
+    chains: dict[str, Future[Any]] = {}
+    configs: dict[str, Any] = {}
+    claimed: set[str] = set()
+    lock = threading.Lock()
+
+    def chain(name: str) -> Any:
+        got = guarded(describe_endpoint(ctx), name)
+        cfg = got.get("EndpointConfigName") if isinstance(got, dict) else None
+        if isinstance(cfg, str) and cfg:
+            with lock:
+                mine = cfg not in claimed
+                claimed.add(cfg)
+            if mine:  # endpoints sharing a config: the first to get here describes it
+                configs[cfg] = guarded(describe_config(ctx), cfg)
+        return got
+
+    try:
+        for page in ctx.pages(SM, "list_endpoints", "Endpoints"):
+            summaries += page
+            for name in _strings(s.get("EndpointName") for s in page):
+                if name not in chains:
+                    chains[name] = ctx.pool.submit(chain, name)
+            if chains:
+                ctx.start_read_ahead()
+    finally:
+        wait(list(chains.values()))
+    endpoints = {name: fut.result() for name, fut in chains.items()}
+    ctx.cache["endpoints"] = endpoints
+    ctx.cache["configs"] = {c: configs[c] for c in dict.fromkeys(
+        _strings(d.get("EndpointConfigName") for d in _ok(endpoints)))}
+    return summaries
+
+
+def guarded(fn: Callable[[str], Any], key: str) -> Any:
+    try:
+        return fn(key)
+    except CollectError as err:
+        return err
+
+
 def prefetch(ctx: Context, summaries: list[dict[str, Any]]) -> None:
     """Fill ctx.cache with endpoints, configs, models, packages, groups and tags, each read once."""
     names = _strings(s.get("EndpointName") for s in summaries)
-    endpoints = ctx.cache["endpoints"] = ctx.fetch_all(describe_endpoint(ctx), names)
-    configs = ctx.cache["configs"] = ctx.fetch_all(
-        describe_config(ctx), _strings(d.get("EndpointConfigName") for d in _ok(endpoints)))
+    endpoints = ctx.cache.get("endpoints")
+    if endpoints is None:
+        endpoints = ctx.cache["endpoints"] = ctx.fetch_all(describe_endpoint(ctx), names)
+    configs = ctx.cache.get("configs")
+    if configs is None:
+        configs = ctx.cache["configs"] = ctx.fetch_all(
+            describe_config(ctx), _strings(d.get("EndpointConfigName") for d in _ok(endpoints)))
     model_names = _strings(pv.get("ModelName") for d in _ok(configs) for pv in d.get("ProductionVariants") or []
                            if isinstance(pv, dict))
     models = ctx.cache["models"] = fetch_models(ctx, model_names)

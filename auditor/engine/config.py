@@ -59,6 +59,7 @@ class Config:
     regions: list[str] = field(default_factory=list)
     remediation: dict[str, dict[str, Any]] = field(default_factory=dict)
     registry_table: dict[str, Any] | None = None  # policy 3's custom DynamoDB registry, read by the collector
+    limits: dict[str, dict[str, Any]] = field(default_factory=dict)  # collection's request limits (auditor.limits)
     source: str | None = None
 
 
@@ -86,6 +87,7 @@ def load_config(path: Path | None, remediators: Mapping[str, Collection[str]] | 
     cfg.regions = list(doc.get("regions") or [])
     cfg.remediation = {k: dict(v) for k, v in (doc.get("remediation") or {}).items()}
     cfg.registry_table = dict(doc["registry_table"]) if doc.get("registry_table") else None
+    cfg.limits = {str(k): dict(v) for k, v in (doc.get("limits") or {}).items()}
     if cfg.registry_table and (cfg.registry_table.get("key") or {}).get("kind") == "tag" \
             and not cfg.registry_table["key"].get("tag"):
         raise InputError(path, located.line(["registry_table", "key"]),

@@ -110,6 +110,28 @@ def config_schema() -> dict[str, Any]:
                             "additionalProperties": {"type": "object"}},
             "regions": {"type": "array", "items": {"type": "string"}},
             "registry_table": registry_table_schema(),
+            "limits": limits_schema(),
+        },
+    }
+
+
+def limits_schema() -> dict[str, Any]:
+    """Per-service (or per-API) request limits of collection; the defaults follow AWS's documented quotas."""
+    return {
+        "type": "object",
+        "description": "calls in flight and requests per second per account-region, by service (boto3 client name, "
+                       "e.g. sagemaker), API (e.g. sagemaker:DescribeEndpoint) or API prefix (sagemaker:Describe*); "
+                       "'*' is every other service",
+        "propertyNames": {"pattern": r"^(\*|[a-z0-9-]+(:[A-Za-z0-9]+\*?)?)$"},
+        "additionalProperties": {
+            "type": "object", "additionalProperties": False, "minProperties": 1,
+            "properties": {
+                "in_flight": {"type": "integer", "minimum": 1, "maximum": 256,
+                              "description": "calls at once to this service (or API) per account-region"},
+                "rate": {"type": "number", "exclusiveMinimum": 0,
+                         "description": "requests per second per API per account-region (AWS throttles above it)"},
+                "burst": {"type": "number", "minimum": 1, "description": "requests allowed at once above the rate"},
+            },
         },
     }
 

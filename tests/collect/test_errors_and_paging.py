@@ -83,8 +83,8 @@ def test_no_identity_means_an_incomplete_graph_not_a_crash(aws: None) -> None:
 def test_monitoring_schedules_follow_every_page(aws: None) -> None:
     seed_endpoint()
     sm = boto3.client("sagemaker", region_name=REGION)
-    for i in range(23):  # our moto extension pages ListMonitoringSchedules 10 at a time, like AWS
-        sm.create_monitoring_schedule(MonitoringScheduleName=f"s{i:02d}", MonitoringScheduleConfig={
+    for i in range(203):  # asked at its maximum page size, 100, ListMonitoringSchedules needs three pages
+        sm.create_monitoring_schedule(MonitoringScheduleName=f"s{i:03d}", MonitoringScheduleConfig={
             "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}, "MonitoringType": "DataQuality",
             "MonitoringJobDefinition": {
                 "MonitoringInputs": [{"EndpointInput": {"EndpointName": "ep-a", "LocalPath": "/opt/ml/input"}}],
@@ -94,10 +94,10 @@ def test_monitoring_schedules_follow_every_page(aws: None) -> None:
                                                           "VolumeSizeInGB": 1}},
                 "MonitoringAppSpecification": {"ImageUri": "x"}, "RoleArn": "arn:aws:iam::123456789012:role/r"}})
     graph, factory = run()
-    assert len(graph.nodes_of_type("sagemaker.monitoring_schedule")) == 23
+    assert len(graph.nodes_of_type("sagemaker.monitoring_schedule")) == 203
     assert factory.counter.calls["sagemaker:ListMonitoringSchedules"] == 3
     endpoint = graph.nodes_of_type("sagemaker.endpoint")[0]
-    assert len(graph.related(endpoint, "monitored_by")) == 23
+    assert len(graph.related(endpoint, "monitored_by")) == 203
 
 
 def test_log_groups_follow_every_page(aws: None) -> None:
