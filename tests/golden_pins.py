@@ -143,10 +143,14 @@ def _roots(rule: Rule) -> Iterator[tuple[str, Condition, Edit]]:
 def obligations(rule: Rule) -> list[Obligation]:
     """Per `all:` member "<path> decides" (a case where only it fails); per comparison "<path> at-threshold" (a
     case exactly at it: the boundary twin changes the outcome) and "<path> past-threshold" (a case one unit past
-    it: moving the threshold one unit changes the outcome)."""
+    it: moving the threshold one unit changes the outcome); per `each:` quantifier "<path> every" (a case where one
+    related resource fails among passing ones: `any` in its place changes the outcome)."""
     out: list[Obligation] = []
     for root, tree, rebuild in _roots(rule):
         for path, node, edit in _walk(tree, root, rebuild):
+            if isinstance(node, RelatedCond) and isinstance(node.quantifier, Each):
+                out.append(Obligation(f"{path} every", edit(dataclasses.replace(
+                    node, quantifier=Some(node.quantifier.cond)))))
             if isinstance(node, AllCond) and len(node.parts) > 1:
                 for i in range(len(node.parts)):
                     rest = node.parts[:i] + node.parts[i + 1:]
@@ -162,4 +166,4 @@ def obligations(rule: Rule) -> list[Obligation]:
     return out
 
 
-PIN = re.compile(r"^(?P<path>[a-z_/0-9]+) (?P<kind>decides|at-threshold|past-threshold)$")
+PIN = re.compile(r"^(?P<path>[a-z_/0-9]+) (?P<kind>decides|at-threshold|past-threshold|every)$")

@@ -119,3 +119,47 @@ def test_every_condition_and_threshold_is_pinned_by_a_golden_case() -> None:
     assert not false_pins, false_pins
     assert not stale, stale
     assert not unpinned, f"{len(unpinned)} conditions/thresholds no golden case pins:\n" + "\n".join(unpinned)
+
+
+def _drop(path: tuple[Any, ...]) -> Any:
+    def edit(doc: dict[str, Any]) -> None:
+        *parent, last = path
+        node: Any = doc
+        for p in parent:
+            node = node[p]
+        del node[last]
+    return edit
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Any:
+    def edit(doc: dict[str, Any]) -> None:
+        *parent, last = path
+        node: Any = doc
+        for p in parent:
+            node = node[p]
+        node[last] = value
+    return edit
+
+
+# The mistakes issue 20 names, planted in the rule files as written; each must change some golden case's outcome.
+NAMED_MUTATIONS = {
+    "SM-04 without the running-count >= 2 check": ("SM-04-min-instances", _drop(("assert", "all", 0, "any", 0))),
+    "SM-04 without the initial-count >= 2 check": ("SM-04-min-instances", _drop(("assert", "all", 1))),
+    "SM-13 ge -> gt": ("SM-13-cpu-utilisation", _set(("assert", "op"), "gt")),
+    "SM-14 idle window 24h -> 7d": ("SM-14-idle-endpoint", _set(("params", "idle_window"), "7d")),
+    "SM-12 without the key-state check": ("SM-12-production-kms",
+                                          _drop(("assert", "each", "all", 1, "each", "all", 0))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NAMED_MUTATIONS))
+def test_the_named_rule_mistakes_are_caught(name: str, tmp_path: Path) -> None:
+    rid, edit = NAMED_MUTATIONS[name]
+    doc = yaml.safe_load(Path(RULES[rid].source).read_text())
+    edit(doc)
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    (mutant,) = load_rules([tmp_path / "m.yaml"])
+    cases = _golden_by_rule()[rid]
+    caught = [c["name"] for c, a, b in zip(cases, _outcomes(RULES[rid], cases), _outcomes(mutant, cases), strict=True)
+              if a != b]
+    assert caught, f"no golden case of {rid} sees {name}"
