@@ -110,3 +110,15 @@ def test_durations() -> None:
     assert parse_duration("14d") == dt.timedelta(days=14)
     with pytest.raises(ValueError, match="bad duration"):
         parse_duration("forever")
+
+
+def test_a_timestamp_without_a_zone_is_utc_and_an_offset_is_honoured() -> None:
+    """Collectors hand over naive, Z and offset timestamps alike; all are instants, compared in UTC."""
+    hour_before = (NOW - dt.timedelta(hours=1)).astimezone(dt.UTC)
+    naive = hour_before.replace(tzinfo=None).isoformat()
+    zulu = hour_before.isoformat().replace("+00:00", "Z")
+    offset = hour_before.astimezone(dt.timezone(dt.timedelta(hours=2))).isoformat()
+    for stamp in (naive, zulu, offset):
+        assert op("older-than", stamp, "59m") and not op("older-than", stamp, "1h"), stamp
+        assert op("newer-than", stamp, "1h") and not op("newer-than", stamp, "59m"), stamp
+    assert not op("older-than", "yesterday", "1h") and not op("newer-than", 1700000000, "1h")
