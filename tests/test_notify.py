@@ -75,7 +75,7 @@ def test_message_has_counts_and_at_most_five_worst_new_findings() -> None:
     subject, text = compose(doc, None, "/srv/audit/report.html")
     lines = text.splitlines()
     assert lines[0] == "sagemaker-auditor: 7 new violation(s) since 2026-11-24T02:00:00Z"
-    assert "fail 8 (high 1, critical 1, low 6)" in text or "fail 8 (critical 1, high 1, low 6)" in text
+    assert "fail 8 (critical 1, high 1, low 6)" in text  # worst first, in the Severity order
     worst = [ln for ln in lines if ln.startswith("- ")]
     assert len(worst) == 5 and worst[0].startswith("- [critical] SM-04-min-instances: crit")
     assert "old" not in text and lines[-1] == "report: /srv/audit/report.html"

@@ -86,3 +86,14 @@ def test_only_not_found_makes_a_reference_dangling(code: str, message: str, dang
     assert attrs["dangling"] is dangling
     assert ("describe" in attrs["errors"]) is not dangling
     assert len(graph.errors) == (0 if dangling else 1)
+
+
+def test_a_client_error_without_an_error_body_is_classified_by_its_http_status_or_unknown() -> None:
+    bare_404 = classify("s3", "HeadObject", BotoClientError({"ResponseMetadata": {"HTTPStatusCode": 404}}, "HeadObject"))
+    assert (bare_404.code, bare_404.kind) == ("404", ErrorKind.NOT_FOUND)
+    for response in ({}, {"ResponseMetadata": {}}, {"Error": {}, "ResponseMetadata": {"RequestId": "r"}}):
+        err = classify("s3", "HeadObject", BotoClientError(response, "HeadObject"))  # type: ignore[arg-type]
+        assert (err.code, err.kind) == ("Unknown", ErrorKind.OTHER), response
+    e = CollectError("sagemaker", "DescribeEndpoint", "AccessDenied", "no")
+    assert str(e) == "sagemaker:DescribeEndpoint: AccessDenied: no"
+    assert e.reason == "sagemaker:DescribeEndpoint failed: AccessDenied: no"

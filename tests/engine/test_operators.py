@@ -79,7 +79,30 @@ def test_operators_return_bool_and_never_raise_on_odd_values(name: str, actual, 
         expected = "1h" if name != "regex" else "^x"
     if name in ("older-than", "newer-than") and not isinstance(expected, str):
         expected = "1h"
-    assert isinstance(op(name, actual, expected), bool)
+    got = op(name, actual, expected)
+    assert isinstance(got, bool)
+    # ... and each operator keeps its meaning on odd values: complements are complements, bounds nest.
+    if name in COMPLEMENT:
+        assert op(COMPLEMENT[name], actual, expected) is (not got), (COMPLEMENT[name], actual, expected)
+    if name in ("lt", "gt") and got:
+        assert op(name[0] + "e", actual, expected) and not op("eq", actual, expected)
+    if name in ("lt", "le", "gt", "ge") and got:
+        assert actual is not None and not isinstance(actual, bool) and not isinstance(expected, bool | type(None))
+    if name == "in" and got:
+        assert isinstance(expected, list) and actual in expected and op("in-ci", actual, expected)
+
+
+# Pairs whose answers are each other's negation on any input (not-in is in's complement only for a list value).
+COMPLEMENT = {"eq": "ne", "ne": "eq", "present": "absent", "absent": "present"}
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "400")))
+@given(st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False)),
+       st.one_of(st.integers(-5, 5), st.floats(-5, 5, allow_nan=False)))
+def test_numeric_comparisons_agree_with_python_on_numbers(a: float, e: float) -> None:
+    assert (op("lt", a, e), op("le", a, e), op("gt", a, e), op("ge", a, e), op("eq", a, e)) == (
+        a < e, a <= e, a > e, a >= e, a == e)
+    assert op("in", a, [e]) is (a == e) and op("not-in", a, [e]) is (a != e)
 
 
 def test_durations() -> None:
@@ -87,3 +110,15 @@ def test_durations() -> None:
     assert parse_duration("14d") == dt.timedelta(days=14)
     with pytest.raises(ValueError, match="bad duration"):
         parse_duration("forever")
+
+
+def test_a_timestamp_without_a_zone_is_utc_and_an_offset_is_honoured() -> None:
+    """Collectors hand over naive, Z and offset timestamps alike; all are instants, compared in UTC."""
+    hour_before = (NOW - dt.timedelta(hours=1)).astimezone(dt.UTC)
+    naive = hour_before.replace(tzinfo=None).isoformat()
+    zulu = hour_before.isoformat().replace("+00:00", "Z")
+    offset = hour_before.astimezone(dt.timezone(dt.timedelta(hours=2))).isoformat()
+    for stamp in (naive, zulu, offset):
+        assert op("older-than", stamp, "59m") and not op("older-than", stamp, "1h"), stamp
+        assert op("newer-than", stamp, "1h") and not op("newer-than", stamp, "59m"), stamp
+    assert not op("older-than", "yesterday", "1h") and not op("newer-than", 1700000000, "1h")

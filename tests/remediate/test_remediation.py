@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+import time_machine
 
 from auditor.cli import main
 from auditor.collect import collect
@@ -22,6 +23,10 @@ from tests.collect.faults import deny
 VOLATILE = {"metrics", "invocations_window", "creation_time", "last_modified_time", "last_modified", "version_id",
             "dashboard_metrics"}
 REGION_ARGS = ["--region", ",".join(REGIONS)]
+# The demo is seeded and audited from this instant, not the machine's clock: its idle windows, endpoint ages and
+# metric hours are then the same on every run (a run near midnight or a month end cannot shift them). The clock
+# ticks on from it, so each run's journal stamp stays distinct.
+FIXED_NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -29,10 +34,12 @@ def demo(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     from auditor_demo.seed import Seeder
 
     monkeypatch.setenv("AUDITOR_WAIT_DELAY", "0")
-    seeder = Seeder(boto3.Session(), dt.datetime.now(dt.UTC))
-    seeder.run()
-    seeder.backdate()
-    yield
+    with time_machine.travel(FIXED_NOW, tick=True):
+        seeder = Seeder(boto3.Session(), dt.datetime.now(dt.UTC))
+        assert seeder.now - FIXED_NOW < dt.timedelta(minutes=5)  # the fixed clock is the one in use
+        seeder.run()
+        seeder.backdate()
+        yield
 
 
 def state() -> dict[str, Any]:
