@@ -124,7 +124,7 @@ def test_two_concurrent_audits_sharing_an_s3_history_both_get_recorded(bucket: A
     codes: list[int] = []
 
     def audit(i: int) -> None:
-        codes.append(main(["--snapshot", str(snap), "--quiet", "--format", "json", "--rules", "SM-02-*",
+        codes.append(main(["--snapshot", str(snap), "--quiet", "--format", "json", "--rules", "SM-06-*",
                            "--output", str(tmp_path / f"out{i}"), "--history", location]))
 
     threads = [threading.Thread(target=audit, args=(i,)) for i in range(2)]
