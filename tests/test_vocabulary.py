@@ -24,7 +24,7 @@ def test_every_node_type_declares_its_attributes_and_nothing_else_is_declared() 
 
 
 def test_derived_verdicts_are_marked_derived() -> None:
-    verdicts = [("iam.role", "over_privileged"), ("ec2.security_group", "open_ingress"),
+    verdicts = [("iam.role", "wildcard_grants"), ("ec2.security_group", "open_ingress_rules"),
                 ("autoscaling.policy", "tracks_expected_metric"), ("autoscaling.policy", "dimensions_ok"),
                 ("cloudtrail.trail", "captures_endpoint_data_events"), ("s3.bucket", "public_access_fully_blocked"),
                 ("sagemaker.endpoint", "serverless"), ("sagemaker.model", "vpc_configured")]
@@ -138,7 +138,7 @@ def test_the_rule_language_doc_shows_the_generated_vocabulary() -> None:
 
     text = (ROOT / "docs" / "rule-language.md").read_text()
     assert vocabulary_markdown() in text, "run python -m auditor.docs"
-    assert "| `over_privileged` | boolean | derived |" in text
+    assert "| `wildcard_grants` | list | derived |" in text
 
 
 def test_a_second_declaration_or_one_shadowing_a_pseudo_attribute_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,7 +38,7 @@ def collect_ec2(ctx: Context) -> None:
         g.add_node(_arn(ctx, "security-group", item["GroupId"]), "ec2.security_group", name=item["GroupId"],
                    account=ctx.account, region=ctx.region, tags=tags_to_dict(item.get("Tags")), data={
                        "group_id": item["GroupId"], "group_name": item.get("GroupName"), "vpc_id": item.get("VpcId"),
-                       "open_ingress": bool(open_rules), "open_ingress_rules": open_rules,
+                       "open_ingress_rules": open_rules,
                    })
         vpcs.add(item.get("VpcId", ""))
     for model, subnets, groups in refs:

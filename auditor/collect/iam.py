@@ -38,11 +38,10 @@ def _role(ctx: Context, arn: str) -> None:
         return
     g.set_tags(arn, tags_to_dict(read["role"].get("Tags")))
     if isinstance(read["policies"], CollectError):
-        ctx.node_failed(arn, "over_privileged", read["policies"])
+        ctx.node_failed(arn, "wildcard_grants", read["policies"])
         return
     attached, inline, findings = read["policies"]
-    g.set_data(arn, attached_policies=attached, inline_policies=inline, wildcard_grants=findings,
-               over_privileged=bool(findings))
+    g.set_data(arn, attached_policies=attached, inline_policies=inline, wildcard_grants=findings)
 
 
 def _read_role(ctx: Context, name: str) -> dict[str, Any]:

@@ -128,7 +128,7 @@ def _true(actual: Any, _expected: Any, _now: dt.datetime) -> bool:
     return actual is True
 
 
-@operator("false", "the attribute is boolean false", "{attr: open_ingress, op: 'false'}", needs_value=False)
+@operator("false", "the attribute is boolean false", "{attr: enable_network_isolation, op: 'false'}", needs_value=False)
 def _false(actual: Any, _expected: Any, _now: dt.datetime) -> bool:
     return actual is False
 

@@ -53,8 +53,8 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         raw("group_id", STRING, "GroupId"),
         raw("group_name", STRING, "GroupName"),
         raw("vpc_id", STRING, "VpcId"),
-        derived("open_ingress", BOOLEAN, "an ingress rule admits the whole internet (0.0.0.0/0 or ::/0)"),
-        derived("open_ingress_rules", LIST, "those rules, described"),
+        derived("open_ingress_rules", LIST, "ingress rules admitting the whole internet (0.0.0.0/0 or ::/0), "
+                "described (the verdict is SM-10-security-groups')"),
     ],
     "ec2.vpc_endpoint": [
         raw("service_name", STRING, "ServiceName"),
@@ -65,7 +65,7 @@ ATTRIBUTES: dict[str, list[Attr]] = {
     "iam.role": [
         raw("attached_policies", LIST, "attached managed policy names"),
         raw("inline_policies", LIST, "inline policy names"),
-        derived("wildcard_grants", LIST, "statements allowing * actions on * resources, described"),
-        derived("over_privileged", BOOLEAN, "some policy grants a wildcard (see wildcard_grants)"),
+        derived("wildcard_grants", LIST, "statements allowing * (or service:*) actions on * resources, described "
+                "(the verdict is SM-11-execution-role's)"),
     ],
 }
