@@ -36,7 +36,7 @@ def synthetic_graph(n: int) -> ResourceGraph:
                                                                    "default_encryption": "aws:kms"}, tags={}, **kw)
     key = g.add_node("key", "kms.key", data={"key_state": "Enabled", "rotation_enabled": True}, **kw)
     g.add_edge(bucket, "encrypted_by", key)
-    role = g.add_node("role", "iam.role", data={"over_privileged": False}, tags={}, **kw)
+    role = g.add_node("role", "iam.role", data={"wildcard_grants": []}, tags={}, **kw)
     subnets = [g.add_node(f"subnet-{az}", "ec2.subnet", data={"availability_zone": f"us-east-1{az}"}, **kw)
                for az in "ab"]
     for i in range(n):
