@@ -47,8 +47,8 @@ def synthetic_graph(n: int) -> ResourceGraph:
                              "invocations_window": float(i % 7), "dashboard_metrics": {"ModelLatency": ["p50"]},
                              "last_deployment_config": None})
         g.add_edge(e, "in_region", reg)
-        cfg = g.add_node(f"cfg-{i}", "sagemaker.endpoint_config", data={"data_capture_enabled": i % 2 == 0}, tags={},
-                         **kw)
+        cfg = g.add_node(f"cfg-{i}", "sagemaker.endpoint_config",
+                         data={"data_capture_config": {"EnableCapture": i % 2 == 0}}, tags={}, **kw)
         g.add_edge(e, "uses_config", cfg)
         m = g.add_node(f"model-{i}", "sagemaker.model", data={"vpc_configured": True, "enable_network_isolation": True},
                        tags={}, **kw)

@@ -165,7 +165,6 @@ def _endpoint_config(ctx: Context, name: str) -> str:
         g.add_node(arn, "sagemaker.endpoint_config", name=name, account=ctx.account, region=ctx.region, data={
             "production_variants": d.get("ProductionVariants", []),
             "data_capture_config": d.get("DataCaptureConfig"),
-            "data_capture_enabled": bool((d.get("DataCaptureConfig") or {}).get("EnableCapture")),
             "kms_key_id": d.get("KmsKeyId"),
             "async_inference_config": d.get("AsyncInferenceConfig"),
             "shadow_production_variants": d.get("ShadowProductionVariants", []),

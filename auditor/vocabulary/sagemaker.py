@@ -79,7 +79,6 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         raw("data_capture_config", API, "DataCaptureConfig", fields=[
             *_CAPTURE, raw("InitialSamplingPercentage", INTEGER, "sampled share of requests"),
             raw("CaptureOptions", LIST, "Input and/or Output")]),
-        derived("data_capture_enabled", BOOLEAN, "DataCaptureConfig.EnableCapture is true"),
         raw("kms_key_id", STRING, "KmsKeyId encrypting the instances' storage volumes"),
         raw("async_inference_config", API, "AsyncInferenceConfig", fields=[
             raw("OutputConfig", API, "where results go", fields=[

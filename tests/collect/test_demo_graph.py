@@ -43,7 +43,7 @@ def test_endpoint_chain_and_attributes(graph: ResourceGraph) -> None:
     e = ep(graph, "fraud-detector-prod")
     assert graph.attrs(e)["tags"]["environment"] == "production"
     cfg = only(graph, e, "uses_config")
-    assert graph.attrs(cfg)["data"]["data_capture_enabled"] is True
+    assert graph.attrs(cfg)["data"]["data_capture_config"]["EnableCapture"] is True
     variants = graph.related(e, "has_variant")
     assert [graph.attrs(v)["data"]["variant_name"] for v in variants] == ["blue", "green"]
     v = graph.attrs(variants[0])["data"]
