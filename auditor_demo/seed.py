@@ -322,25 +322,21 @@ class Seeder:
             dim = "sagemaker:variant:DesiredInstanceCount"
             aas.register_scalable_target(ServiceNamespace="sagemaker", ResourceId=rid, ScalableDimension=dim,
                                          MinCapacity=lo, MaxCapacity=hi)
+            if not metric:
+                continue
+            dims = [{"Name": "EndpointName", "Value": ep.name}]
             if metric == "ApproximateBacklogSizePerInstance":  # async: the queue, per endpoint, in AWS/SageMaker
-                aas.put_scaling_policy(
-                    PolicyName=f"{ep.name}-{v.name}-backlog", ServiceNamespace="sagemaker", ResourceId=rid,
-                    ScalableDimension=dim, PolicyType="TargetTrackingScaling",
-                    TargetTrackingScalingPolicyConfiguration={
-                        "TargetValue": target, "ScaleOutCooldown": out_cd, "ScaleInCooldown": in_cd,
-                        "CustomizedMetricSpecification": {
-                            "MetricName": metric, "Namespace": "AWS/SageMaker", "Statistic": "Average",
-                            "Dimensions": [{"Name": "EndpointName", "Value": ep.name}]}})
-            elif metric:
-                aas.put_scaling_policy(
-                    PolicyName=f"{ep.name}-{v.name}-{metric.lower()}", ServiceNamespace="sagemaker", ResourceId=rid,
-                    ScalableDimension=dim, PolicyType="TargetTrackingScaling",
-                    TargetTrackingScalingPolicyConfiguration={
-                        "TargetValue": target, "ScaleOutCooldown": out_cd, "ScaleInCooldown": in_cd,
-                        "CustomizedMetricSpecification": {
-                            "MetricName": metric, "Namespace": "/aws/sagemaker/Endpoints", "Statistic": "Average",
-                            "Dimensions": [{"Name": "EndpointName", "Value": ep.name},
-                                           {"Name": "VariantName", "Value": v.name}]}})
+                namespace, name = "AWS/SageMaker", f"{ep.name}-{v.name}-backlog"
+            else:
+                namespace, name = "/aws/sagemaker/Endpoints", f"{ep.name}-{v.name}-{metric.lower()}"
+                dims.append({"Name": "VariantName", "Value": v.name})
+            aas.put_scaling_policy(
+                PolicyName=name, ServiceNamespace="sagemaker", ResourceId=rid,
+                ScalableDimension=dim, PolicyType="TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration={
+                    "TargetValue": target, "ScaleOutCooldown": out_cd, "ScaleInCooldown": in_cd,
+                    "CustomizedMetricSpecification": {
+                        "MetricName": metric, "Namespace": namespace, "Statistic": "Average", "Dimensions": dims}})
 
     def monitoring(self, ep: Endpoint) -> None:
         sm = self.c("sagemaker", ep.region)
