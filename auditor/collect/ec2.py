@@ -84,16 +84,18 @@ def _describe(ctx: Context, op: str, key: str, param: str, ids: list[str], type_
     if not ids:
         return []
     try:
-        return ctx.paginate("ec2", op, key, **{param: ids})
+        items = ctx.paginate("ec2", op, key, **{param: ids})
     except CollectError as err:
         if not err.not_found:
             for i in ids:
                 ctx.node_failed(_ensure(ctx, type_, _arn(ctx, _kind(type_), i), i), "describe", err)
             return []
+    else:
+        return _returned(ctx, op, ids, items, type_)
     out: list[Any] = []
     for i in ids:
         try:
-            out.extend(ctx.paginate("ec2", op, key, **{param: [i]}))
+            out.extend(_returned(ctx, op, [i], ctx.paginate("ec2", op, key, **{param: [i]}), type_))
         except CollectError as err:
             nid = _ensure(ctx, type_, _arn(ctx, _kind(type_), i), i)
             if err.not_found:
@@ -101,6 +103,19 @@ def _describe(ctx: Context, op: str, key: str, param: str, ids: list[str], type_
             else:
                 ctx.node_failed(nid, "describe", err)
     return out
+
+
+def _returned(ctx: Context, op: str, ids: list[str], items: list[Any], type_: str) -> list[Any]:
+    """EC2 answers an id it does not know with an error (InvalidGroup.NotFound, ...), so a successful answer that
+    leaves out a requested id is malformed: that resource is unread, never a resource with nothing wrong in it."""
+    field = {"ec2.subnet": "SubnetId", "ec2.security_group": "GroupId"}[type_]
+    got = {i.get(field) for i in items if isinstance(i, dict)}
+    for i in ids:
+        if i not in got:
+            ctx.node_failed(_ensure(ctx, type_, _arn(ctx, _kind(type_), i), i), "describe", CollectError(
+                "ec2", "".join(w.title() for w in op.split("_")), "MalformedResponse",
+                f"the answer leaves out the requested {i}"))
+    return items
 
 
 def _kind(type_: str) -> str:

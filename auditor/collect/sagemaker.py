@@ -161,6 +161,8 @@ def _endpoint_config(ctx: Context, name: str) -> str:
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:endpoint-config/{name.lower()}"
     try:
         d = _prefetched(ctx, "configs", name, describe_config(ctx))
+        if not d.get("ProductionVariants"):  # AWS requires 1 to 10: an answer without any is not this config
+            raise CollectError(SM, "DescribeEndpointConfig", "MalformedResponse", "the answer has no variants")
         arn = d.get("EndpointConfigArn", arn)
         g.add_node(arn, "sagemaker.endpoint_config", name=name, account=ctx.account, region=ctx.region, data={
             "production_variants": d.get("ProductionVariants", []),
@@ -244,6 +246,8 @@ def _model(ctx: Context, name: str) -> str:
     arn = f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model/{name.lower()}"
     try:
         d = _prefetched(ctx, "models", name, describe_model(ctx))
+        if not d.get("Containers") and not d.get("PrimaryContainer"):  # CreateModel requires one: not this model
+            raise CollectError(SM, "DescribeModel", "MalformedResponse", "the answer names no container")
     except CollectError as err:
         ctx.describe_failed(arn, "sagemaker.model", name, err)
         known[name] = arn
