@@ -28,11 +28,6 @@ def collect_invoke_access(ctx: Context) -> None:
         _unknown(ctx, endpoints, details.reason)  # every endpoint's access is unknown
         ctx.listing_failed(details, ())
         return
-    absent = _roles_left_out(ctx, details)
-    if absent:  # the answer cannot be the account's whole list of principals: unknown, never "no one may invoke"
-        _unknown(ctx, endpoints, "GetAccountAuthorizationDetails left out execution role(s) the account's models "
-                                 f"use: {', '.join(absent)}")
-        return
     grants, missing = principal_grants(details)
     if missing:  # an attached policy whose document was not returned might grant it: unknown, never "no grant"
         _unknown(ctx, endpoints, "attached managed policy document(s) not returned by "
@@ -45,13 +40,6 @@ def collect_invoke_access(ctx: Context) -> None:
                    invoke_access_basis="inferred" if any(x.get("condition") for x in wildcard) else "proven",
                    explain={**(g.attrs(e)["data"].get("explain") or {}),
                             "invoke_wildcard_grants": explain(wildcard)})
-
-
-def _roles_left_out(ctx: Context, details: dict[str, list[Any]]) -> list[str]:
-    """This account's execution roles (named by its models) that the authorization details do not list."""
-    listed = {r.get("Arn") for r in details.get("RoleDetailList", []) if isinstance(r, dict)}
-    used = {ctx.graph.attrs(m)["data"].get("execution_role_arn") for m in ctx.graph.nodes_of_type("sagemaker.model")}
-    return sorted(a for a in used if isinstance(a, str) and a.split(":")[4:5] == [ctx.account] and a not in listed)
 
 
 def _unknown(ctx: Context, endpoints: list[str], why: str) -> None:

@@ -29,7 +29,6 @@ SAMPLE = [
     ("ec2.DescribeSecurityGroups", "empty"),  # a requested group left out of the answer is unread, not clean
     ("sagemaker.DescribeEndpointConfig", "empty"),  # no variants: its shape (serverless, multi-model) is unknown
     ("sagemaker.DescribeModel", "empty"),  # no container: a shadow model's registry link is unknown
-    ("iam.GetAccountAuthorizationDetails", "empty"),  # a list without the models' roles is not the account's
 ]
 FULL = os.environ.get("FAULT_SWEEP") == "full"
 
