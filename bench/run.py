@@ -50,7 +50,8 @@ def synthetic_graph(n: int) -> ResourceGraph:
         cfg = g.add_node(f"cfg-{i}", "sagemaker.endpoint_config",
                          data={"data_capture_config": {"EnableCapture": i % 2 == 0}}, tags={}, **kw)
         g.add_edge(e, "uses_config", cfg)
-        m = g.add_node(f"model-{i}", "sagemaker.model", data={"vpc_configured": True, "enable_network_isolation": True},
+        vpc = {"Subnets": list(subnets), "SecurityGroupIds": ["sg-1"]}
+        m = g.add_node(f"model-{i}", "sagemaker.model", data={"vpc_config": vpc, "enable_network_isolation": True},
                        tags={}, **kw)
         g.add_edge(m, "runs_as", role)
         for s in subnets:

@@ -96,14 +96,12 @@ def policy_facts(p: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
         elif units:
             per_unit = round(float(target) / units, 2)
     expected_metric = "GPUUtilization" if variant.get("is_gpu") else "CPUUtilization"
-    explain = _explain(metric, target, units, normalised_by_math, per_unit, expected_metric)
+    explain = _explain(metric, target, units, normalised_by_math, per_unit)
     return {
         "metric_name": metric or predefined,
         "metric_namespace": namespace,
         "metric_dimensions": sorted(x for x in dims if x),
-        "dimensions_ok": {"EndpointName", "VariantName"} <= dims,
         "expected_metric": expected_metric,
-        "tracks_expected_metric": metric == expected_metric and namespace == "/aws/sagemaker/Endpoints",
         "target_value": target,
         "target_per_unit": per_unit,
         "normalised_by_metric_math": normalised_by_math,
@@ -117,8 +115,7 @@ def policy_facts(p: dict[str, Any], variant: dict[str, Any]) -> dict[str, Any]:
 POLICY_PER_UNIT = 70  # the policy's utilisation target, per vCPU (per GPU for GPUUtilization)
 
 
-def _explain(metric: str | None, target: Any, units: Any, by_math: bool, per_unit: float | None,
-             expected: str) -> dict[str, str]:
+def _explain(metric: str | None, target: Any, units: Any, by_math: bool, per_unit: float | None) -> dict[str, str]:
     """What the configured target means, in words a finding can quote (the summed metric is the usual trap)."""
     out: dict[str, str] = {}
     if metric in UTILISATION and target is not None:
@@ -133,7 +130,4 @@ def _explain(metric: str | None, target: Any, units: Any, by_math: bool, per_uni
                 f"math dividing by {units}")
         else:
             out["target_per_unit"] = f"target {float(target):g} on {metric}, but the instance's {unit} count is unknown"
-    if metric != expected:
-        tracked = metric or "no utilisation metric"
-        out["tracks_expected_metric"] = f"tracks {tracked}; this instance scales on {expected}"
     return out

@@ -255,11 +255,10 @@ def _model(ctx: Context, name: str) -> str:
     arn = d.get("ModelArn", arn)
     vpc = d.get("VpcConfig") or {}
     # moto (and older SDKs) return VpcConfig: {} for a model without one: that is "not configured".
-    vpc_configured = bool(vpc.get("Subnets")) and bool(vpc.get("SecurityGroupIds"))
+    in_vpc = bool(vpc.get("Subnets")) and bool(vpc.get("SecurityGroupIds"))  # which subnets and groups to read
     g.add_node(arn, "sagemaker.model", name=name, account=ctx.account, region=ctx.region, data={
         "execution_role_arn": d.get("ExecutionRoleArn"),
-        "vpc_configured": vpc_configured,
-        "vpc_config": vpc if vpc_configured else None,
+        "vpc_config": d.get("VpcConfig"),  # as returned: the rules decide what counts as configured
         "enable_network_isolation": bool(d.get("EnableNetworkIsolation", False)),
         "creation_time": d.get("CreationTime"),
         "container_count": len(d.get("Containers") or []) or (1 if d.get("PrimaryContainer") else 0),
@@ -271,7 +270,7 @@ def _model(ctx: Context, name: str) -> str:
     for i, c in enumerate(containers):
         cid = _container(ctx, arn, name, i, c)
         g.add_edge(arn, "has_container", cid)
-    if vpc_configured:
+    if in_vpc:
         refs = ctx.cache.setdefault("vpc_refs", [])
         refs.append((arn, tuple(vpc.get("Subnets", [])), tuple(vpc.get("SecurityGroupIds", []))))
     if d.get("ExecutionRoleArn"):

@@ -123,8 +123,7 @@ ATTRIBUTES: dict[str, list[Attr]] = {
     ],
     "sagemaker.model": [
         raw("execution_role_arn", STRING, "ExecutionRoleArn"),
-        derived("vpc_configured", BOOLEAN, "VpcConfig names subnets and security groups"),
-        raw("vpc_config", API, "VpcConfig (none when not configured)", fields=[
+        raw("vpc_config", API, "VpcConfig as returned (absent, or {} from moto, when none)", fields=[
             raw("Subnets", LIST, "subnet ids"), raw("SecurityGroupIds", LIST, "security group ids")]),
         raw("enable_network_isolation", BOOLEAN, "EnableNetworkIsolation"),
         raw("creation_time", TIMESTAMP, "CreationTime"),

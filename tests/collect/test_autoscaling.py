@@ -32,12 +32,13 @@ def test_summed_gpu_target_is_explained_per_gpu() -> None:
         "or use metric math dividing by 4")
 
 
-def test_metric_math_and_wrong_metric_are_explained() -> None:
+def test_metric_math_is_explained_and_the_expected_metric_named() -> None:
     math = policy_facts(_custom("GPUUtilization", 70.0, math=True), {"is_gpu": True, "gpus": 4})
     assert math["target_per_unit"] == 70.0 and "divided per GPU by metric math = 70 % per GPU" in \
         math["explain"]["target_per_unit"]
     wrong = policy_facts(_custom("CPUUtilization", 280.0), {"is_gpu": True, "gpus": 4, "vcpus": 48})
-    assert wrong["explain"]["tracks_expected_metric"] == "tracks CPUUtilization; this instance scales on GPUUtilization"
+    # the rule compares the two (its evidence reads "metric_name is 'CPUUtilization', expected eq 'GPUUtilization'")
+    assert (wrong["metric_name"], wrong["expected_metric"]) == ("CPUUtilization", "GPUUtilization")
 
 
 def test_target_70_on_a_two_vcpu_instance_fails_saying_35_percent_per_core(aws: None) -> None:

@@ -50,7 +50,7 @@ def test_endpoint_chain_and_attributes(graph: ResourceGraph) -> None:
     assert (v["instance_type"], v["vcpus"], v["current_instance_count"], v["current_weight"]) == ("ml.m5.large", 2, 2, 0.9)
     model = only(graph, variants[0], "serves_model")
     m = graph.attrs(model)["data"]
-    assert m["vpc_configured"] is True and m["enable_network_isolation"] is True
+    assert m["vpc_config"]["Subnets"] and m["vpc_config"]["SecurityGroupIds"] and m["enable_network_isolation"] is True
     container = only(graph, model, "has_container")
     c = graph.attrs(container)["data"]
     assert c["image_registry_account"] == "763104351884" and c["model_package_name"]
@@ -73,7 +73,7 @@ def test_endpoint_chain_and_attributes(graph: ResourceGraph) -> None:
 def test_model_without_vpc_config_is_not_configured(graph: ResourceGraph) -> None:
     v = only(graph, ep(graph, "recommender-prod"), "has_variant")
     model = graph.attrs(only(graph, v, "serves_model"))["data"]
-    assert model["vpc_configured"] is False and model["vpc_config"] is None
+    assert not (model["vpc_config"] or {}).get("Subnets")  # moto answers VpcConfig: {} for none
     assert graph.attrs(v)["data"]["is_gpu"] is True and graph.attrs(v)["data"]["instance_type"] == "ml.g5.xlarge"
 
 
@@ -101,10 +101,10 @@ def test_autoscaling_targets_and_normalised_policies(graph: ResourceGraph) -> No
     target = only(graph, blue, "scaled_by")
     assert (graph.attrs(target)["data"]["min_capacity"], graph.attrs(target)["data"]["max_capacity"]) == (2, 4)
     policy = graph.attrs(only(graph, target, "has_policy"))["data"]
-    assert policy["target_per_unit"] == 70.0 and policy["tracks_expected_metric"] is True
+    assert policy["target_per_unit"] == 70.0 and policy["metric_name"] == policy["expected_metric"]
     ranker = graph.related(ep(graph, "search-ranker-prod"), "has_variant")[0]
     rp = graph.attrs(only(graph, only(graph, ranker, "scaled_by"), "has_policy"))["data"]
-    assert rp["expected_metric"] == "GPUUtilization" and rp["tracks_expected_metric"] is False
+    assert rp["expected_metric"] == "GPUUtilization" and rp["metric_name"] != "GPUUtilization"
     assert rp["target_per_unit"] == round(70 / 48, 2)  # 48 vCPUs on ml.g5.12xlarge
 
 

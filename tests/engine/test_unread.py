@@ -55,7 +55,7 @@ def test_an_attribute_from_another_successful_read_stays_known_when_the_describe
     graph.set_read(MODEL, "search", enable_network_isolation=False)
     assert read_attr(graph, MODEL, "enable_network_isolation") is False
     with pytest.raises(Unknown, match="could not be read"):
-        read_attr(graph, MODEL, "vpc_configured")  # still from the failed describe
+        read_attr(graph, MODEL, "vpc_config.Subnets")  # still from the failed describe
 
 
 def test_an_attribute_from_a_failed_read_is_unknown_even_when_the_describe_succeeded() -> None:

@@ -25,7 +25,7 @@ RULES = {r.id: r for r in load_rules()}
 
 def _doc(isolation: bool, vpc: bool) -> dict:  # type: ignore[type-arg]
     graph = build_graph({"nodes": [{"id": "m", "type": "sagemaker.model",
-                                    "data": {"enable_network_isolation": isolation, "vpc_configured": vpc}}]})
+                                    "data": {"enable_network_isolation": isolation, "vpc_config": {"Subnets": ["s-1"], "SecurityGroupIds": ["sg-1"]} if vpc else {}}}]})
     rules = [RULES["SM-10-network-isolation"], RULES["SM-10-model-vpc"]]
     return json.loads(render(build_report(evaluate_rules(graph, rules, Config()), graph)))
 

@@ -111,7 +111,10 @@ def _compliant(policy: dict[str, Any], variant: dict[str, Any], params: dict[str
 
     f = policy_facts(policy, variant)
     want = float(params["target_percent"])
-    return bool(f["tracks_expected_metric"] and f["dimensions_ok"] and f["target_per_unit"] is not None
+    # The same conditions as SM-05-target-tracking's first branch (its golden cases pin them).
+    tracks = (f["metric_name"] == f["expected_metric"] and f["metric_namespace"] == "/aws/sagemaker/Endpoints"
+              and {"EndpointName", "VariantName"} <= set(f["metric_dimensions"]))
+    return bool(tracks and f["target_per_unit"] is not None
                 and abs(f["target_per_unit"] - want) <= 5 and f["scale_out_cooldown"] == params["scale_out_cooldown"]
                 and f["scale_in_cooldown"] == params["scale_in_cooldown"])
 
