@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import fnmatch
 import json
+from collections.abc import Callable
 from typing import Any
 
 from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, read_ahead
-from auditor.collect.iam import _doc
+from auditor.collect.iam import _doc, _read_role
 
 ACTION = "sagemaker:invokeendpoint"
 NOT_EVALUATED = "permission boundaries and SCPs were not evaluated (they can only narrow this access)"
@@ -28,6 +29,11 @@ def collect_invoke_access(ctx: Context) -> None:
         _unknown(ctx, endpoints, details.reason)  # every endpoint's access is unknown
         ctx.listing_failed(details, ())
         return
+    absent = _roles_left_out(ctx, details)
+    if absent:  # not the account's whole list of principals: unknown, never "no one may invoke"
+        _unknown(ctx, endpoints, "GetAccountAuthorizationDetails left out role(s) that GetRole reads in this account: "
+                                 f"{', '.join(absent)}")
+        return
     grants, missing = principal_grants(details)
     if missing:  # an attached policy whose document was not returned might grant it: unknown, never "no grant"
         _unknown(ctx, endpoints, "attached managed policy document(s) not returned by "
@@ -40,6 +46,28 @@ def collect_invoke_access(ctx: Context) -> None:
                    invoke_access_basis="inferred" if any(x.get("condition") for x in wildcard) else "proven",
                    explain={**(g.attrs(e)["data"].get("explain") or {}),
                             "invoke_wildcard_grants": explain(wildcard)})
+
+
+def _roles_left_out(ctx: Context, details: dict[str, list[Any]]) -> list[str]:
+    """The execution roles of this account's models that exist (GetRole answered) but the details do not list.
+
+    A role GetRole cannot find was deleted after the model was made (a real state: the endpoint keeps serving), so
+    only roles known to exist now prove the answer incomplete. The read is the iam collector's, memoised per account:
+    no extra call."""
+    listed = {r.get("RoleName") for r in details.get("RoleDetailList", []) if isinstance(r, dict)}
+    out = set()
+    for _, arn in ctx.cache.get("role_refs", []):
+        if not isinstance(arn, str) or arn.split(":")[4:5] != [ctx.account]:
+            continue
+        name = arn.rsplit("/", 1)[-1]
+        role = ctx.once(("iam.role", name), _reader(ctx, name))["role"]
+        if isinstance(role, dict) and role.get("RoleName", name) not in listed:
+            out.add(name)
+    return sorted(out)
+
+
+def _reader(ctx: Context, name: str) -> Callable[[], dict[str, Any]]:
+    return lambda: _read_role(ctx, name)
 
 
 def _unknown(ctx: Context, endpoints: list[str], why: str) -> None:

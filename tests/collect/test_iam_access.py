@@ -10,7 +10,7 @@ import boto3
 from auditor.collect.iam_access import allows_invoke, grants_on, principal_grants
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
-from tests.collect.faults import deny
+from tests.collect.faults import deny, empty
 from tests.collect.test_errors_and_paging import REGION, run, seed_endpoint
 
 ACCT = "123456789012"
@@ -99,3 +99,17 @@ def test_unreadable_authorisation_details_make_invoke_access_error(aws: None) ->
     graph, _ = run(deny("iam.GetAccountAuthorizationDetails"))
     assert _invoke_findings(graph)["fraud"].status.value == "error"
     assert any(e.operation == "get_account_authorization_details" for e in graph.errors)
+
+
+def test_details_leaving_out_an_existing_execution_role_are_incomplete_not_clean(aws: None) -> None:
+    seed_endpoint("fraud", model="fraud-model")  # its model runs as role/none, which does not exist (deleted)
+    graph, _ = run(empty("iam.GetAccountAuthorizationDetails"))
+    assert _invoke_findings(graph)["fraud"].status.value == "pass"  # a deleted role proves nothing missing
+    boto3.client("iam", region_name=REGION).create_role(RoleName="none", AssumeRolePolicyDocument=_doc())
+    graph, factory = run(empty("iam.GetAccountAuthorizationDetails"))
+    got = _invoke_findings(graph)["fraud"]
+    assert got.status.value == "error"
+    assert "left out role(s) that GetRole reads in this account: none" in got.message
+    assert factory.counter.to_dict()["by_operation"].get("iam:GetRole") == 1  # the iam collector's read, shared
+    graph, _ = run()  # the real answer lists it: decided again
+    assert _invoke_findings(graph)["fraud"].status.value == "pass"
