@@ -43,7 +43,7 @@ _SEVERITY_RANK = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per resource, shared by its findings
 class ResourceRef:
     """Identity of the resource a finding is about."""
 
@@ -57,7 +57,7 @@ class ResourceRef:
         return {"arn": self.arn, "type": self.type, "name": self.name, "account": self.account, "region": self.region}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # hundreds of thousands at scale: no per-instance __dict__
 class Finding:
     rule_id: str
     policy: int
@@ -84,7 +84,7 @@ class Finding:
             "resource": self.resource.to_dict(),
             "message": self.message,
             "evidence": self.evidence,
-            "remediation": self.remediation,
+            "remediation": dict(self.remediation),  # one dict per rule is shared by its findings: a copy to annotate
         }
         if self.exemption is not None:
             out["exemption"] = self.exemption

@@ -53,6 +53,7 @@ class EvalCache:
     labels: dict[str, str] = field(default_factory=dict)
     traversals: dict[tuple[str, tuple[str, ...]], tuple[list[str], list[str]]] = field(default_factory=dict)
     paths: dict[int, tuple[str, ...]] = field(default_factory=dict)  # id of a rule's steps (alive meanwhile) -> path
+    refs: dict[str, Any] = field(default_factory=dict)  # node id -> its ResourceRef, shared by every rule's finding
 
 
 @dataclass
@@ -63,6 +64,7 @@ class EvalContext:
     now: dt.datetime
     cache: EvalCache = field(default_factory=EvalCache)
     scalars: dict[str, Any] | None = None  # the rule's scalar parameters, for its message templates
+    per_rule: tuple[dict[str, Any] | None, dict[str, Any]] | None = None  # evidence params, remediation (evaluator)
 
     def label(self, node_id: str) -> str:
         hit = self.cache.labels.get(node_id)

@@ -240,16 +240,22 @@ def _reachable(labels: list[str]) -> set[str]:
     return seen
 
 
-def _ref(graph: ResourceGraph, node_id: str) -> ResourceRef:
-    node = graph.attrs(node_id)
-    return ResourceRef(arn=node_id, type=node["type"], name=node["name"], account=node["account"],
-                       region=node["region"])
+def _ref(graph: ResourceGraph, node_id: str, cache: EvalCache | None = None) -> ResourceRef:
+    """The resource's identity, made once per evaluation and shared by every rule's finding about it."""
+    hit = cache.refs.get(node_id) if cache is not None else None
+    if hit is None:
+        node = graph.attrs(node_id)
+        hit = ResourceRef(arn=node_id, type=node["type"], name=node["name"], account=node["account"],
+                          region=node["region"])
+        if cache is not None:
+            cache.refs[node_id] = hit
+    return hit
 
 
 def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], today: dt.date,
              expired: dict[str, dict[str, Any]]) -> Finding | None:
     node = ctx.graph.attrs(node_id)
-    ref = _ref(ctx.graph, node_id)
+    ref = _ref(ctx.graph, node_id, ctx.cache)
     if rule.scope is not None:
         scope = evaluate(ctx, rule.scope, node_id)
         if scope.value is False:
@@ -304,6 +310,16 @@ def _describe(ev: dict[str, Any]) -> str:
     return f"{ev['resource']}: {ev['check']}"
 
 
+def _shared(ctx: EvalContext, rule: Rule) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The rule's evidence params and remediation, built once per rule: every finding of the rule holds the same
+    two (read-only) dicts rather than a copy each (they are most of a passing finding's size)."""
+    if ctx.per_rule is None:
+        params = {k: ctx.params[k] for k in sorted(rule.params)} if rule.params else None
+        ctx.per_rule = (params, {"remediator": rule.remediation.get("remediator"),
+                                 "guidance": rule.remediation.get("guidance", "")})
+    return ctx.per_rule
+
+
 def _scalars(ctx: EvalContext) -> dict[str, Any]:
     """The rule's scalar parameters, which its message templates may name (computed once per rule)."""
     if ctx.scalars is None:
@@ -335,9 +351,9 @@ def _make(rule: Rule, ref: ResourceRef, status: Status, outcome: Outcome, ctx: E
     evidence: dict[str, Any] = {"basis": "inferred" if inferred else rule.basis, "checks": outcome.evidence}
     if outcome.unknown:
         evidence["unknown"] = list(dict.fromkeys(outcome.unknown))
-    if rule.params:
-        evidence["params"] = {k: ctx.params[k] for k in sorted(rule.params)}
-    remediation = {"remediator": rule.remediation.get("remediator"), "guidance": rule.remediation.get("guidance", "")}
+    params, remediation = _shared(ctx, rule)
+    if params is not None:
+        evidence["params"] = params
     return Finding(rule_id=rule.id, policy=rule.policy, title=rule.title, severity=rule.severity, status=status,
                    resource=ref, message=message, evidence=evidence, remediation=remediation, exemption=exemption,
                    advisory=rule.advisory)
