@@ -22,6 +22,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ def _cbor(body: bytes) -> Any:
     return parser.parse_data_item(parser.get_peekable_stream_from_bytes(body))
 
 
-def request_key(method: str, target: str, headers: Mapping[str, str], body: bytes) -> str:
+def request_key(method: str, target: str, headers: Mapping[str, str] | Message[str, str], body: bytes) -> str:
     """The request with what varies between equal requests left out (see the module docstring)."""
     scope = SCOPE.search(headers.get("Authorization", ""))
     region, service = scope.groups() if scope else ("", "")

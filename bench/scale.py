@@ -206,7 +206,9 @@ def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, pr
             (Path(out) / "audit.yaml").write_text(json.dumps({"limits": limits}))
             scope = [*(scope or ["--region", REGION]), "--config", str(Path(out) / "audit.yaml")]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(FAKE, AWS_ENDPOINT_URL=url)
+        # a history of its own: every run is a first run (no drift against earlier bench runs, whose size would
+        # grow the run's time), and the user's history is left alone
+        env.update(FAKE, AWS_ENDPOINT_URL=url, XDG_STATE_HOME=str(Path(out) / "state"))
         cmd = [sys.executable, "-m", "auditor", *(scope or ["--region", REGION]), "--output", out, "--format",
                "json", "-q", "--workers", str(workers)]
         t0 = time.perf_counter()
