@@ -4,17 +4,24 @@
     python bench/scale.py --endpoints 5000 --runs 0:1,0:8,0.04:8
     python bench/scale.py --org 20 --endpoints 10 --runs 0.04:1,0.04:8      # 20 accounts x 5 regions
     python bench/scale.py --endpoints 200 --runs 0.04:8 --throttle 20      # AWS throttling SageMaker Describe*
+    python bench/scale.py --replay --endpoints 1000 --runs 0:8,0.04:8      # answers replayed from a cache
 
 Starts a moto server (with our extension) in its own process, seeds N endpoints with realistic related
 resources, optionally puts a latency-injecting proxy in front (each request waits, as real AWS answers in tens
 of milliseconds), runs `audit` as a subprocess through AWS_ENDPOINT_URL and reports wall time, API calls in
 total and per endpoint, peak memory (max RSS of the audit process) and rule-evaluation time.
+
+With --replay the moto server answers once, through a recording proxy, into bench/cache/ (one file per seed size
+and seed code; --record redoes it), and every measured run is answered from that cache by bench/replay.py's
+threaded server in its own process: the moto server's own CPU no longer counts, only the auditor's work and the
+latency. A replayed run must reach the recording run's findings (digest) with no request missing from the cache.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import os
 import subprocess
@@ -199,13 +206,15 @@ def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, pr
             (Path(out) / "audit.yaml").write_text(json.dumps({"limits": limits}))
             scope = [*(scope or ["--region", REGION]), "--config", str(Path(out) / "audit.yaml")]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(FAKE, AWS_ENDPOINT_URL=url)
+        # a history of its own: every run is a first run (no drift against earlier bench runs, whose size would
+        # grow the run's time), and the user's history is left alone
+        env.update(FAKE, AWS_ENDPOINT_URL=url, XDG_STATE_HOME=str(Path(out) / "state"))
         cmd = [sys.executable, "-m", "auditor", *(scope or ["--region", REGION]), "--output", out, "--format",
                "json", "-q", "--workers", str(workers)]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL,  # noqa: S603 - our own CLI
                                 stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4: the audit process's own CPU time and peak RSS
         wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode not in (0, 1, 3):
@@ -222,7 +231,8 @@ def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, pr
     # what the audit concluded, independent of order: equal digests mean identical findings
     digest = hashlib.sha256(json.dumps(sorted(
         (f["rule_id"], f["resource"]["arn"], f["status"]) for f in doc["findings"])).encode()).hexdigest()[:12]
-    return {"wall": wall, "collect": doc["timings"]["collect_seconds"], "evaluate": doc["timings"]["evaluate_seconds"],
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "collect": doc["timings"]["collect_seconds"],
+            "evaluate": doc["timings"]["evaluate_seconds"],
             "calls": calls["total"], "per_endpoint": calls["total"] / n, "rss_mib": usage.ru_maxrss / 1024,
             "findings": len(doc["findings"]), "errors": len(doc["collection_errors"]), "scaling_ops": per_ep,
             "digest": digest, "by_operation": calls["by_operation"], "attempts": calls["http_attempts"],
@@ -230,6 +240,88 @@ def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, pr
             "empty_regions": sum(len(c.get("regions_without_endpoints", [])) for c in doc["scope"]["coverage"]),
             "error_samples": [f"{e['service']}:{e['operation']} {e['code']}: {e['message'][:120]}"
                               for e in doc["collection_errors"][:3]]}
+
+
+CACHE = ROOT / "bench" / "cache"
+
+
+def cache_path(n: int) -> Path:
+    """The replay cache of an n-endpoint seed: a new seed (or moto) makes a new file, never a stale answer."""
+    from importlib.metadata import version
+
+    fingerprint = hashlib.sha256((inspect.getsource(seed) + version("moto")).encode()).hexdigest()[:10]
+    return CACHE / f"replay-{n}-{fingerprint}.json.gz"
+
+
+def record(n: int, workers: int) -> Path:
+    """Seed a live moto server with n endpoints and record one audit's answers (bench/replay.py's Recorder)."""
+    from bench.replay import Cache, Recorder
+
+    path, cache = cache_path(n), Cache()
+    server, url = start_server()
+    try:
+        took = seed(url, n)
+        print(f"seeding {n} endpoints ... {took:.1f} s", file=sys.stderr, flush=True)
+        with Recorder(int(url.rsplit(":", 1)[1]), cache) as rec:
+            r = run_audit(rec.url, workers, n)
+        cache.meta = {"endpoints": n, "digest": r["digest"], "calls": r["calls"], "recorded": rec.recorded,
+                      "repeats": rec.repeats, "live_wall": r["wall"], "live_collect": r["collect"]}
+        cache.save(path)
+        print(f"recorded {rec.recorded} answers ({rec.repeats} repeated requests) to {path}; live run: "
+              f"{json.dumps(r)}", file=sys.stderr, flush=True)
+    finally:
+        server.terminate()
+        server.wait()
+    return path
+
+
+def start_replay(path: Path, latency: float) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "replay.py"), "serve", str(path),  # noqa: S603
+                             "--latency", str(latency)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    word, port = proc.stdout.readline().split()
+    assert word == "ready"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def run_replay(a: argparse.Namespace, runs: list[tuple[float, int]]) -> None:
+    from bench.replay import Cache, stats
+
+    rows: list[tuple[int, float, int, dict[str, Any]]] = []
+    for n in a.endpoints:
+        path = cache_path(n)
+        if a.record or not path.exists():
+            record(n, max(w for _, w in runs))
+        meta = Cache.load(path).meta
+        for latency in sorted({lat for lat, _ in runs}):
+            server, url = start_replay(path, latency)
+            try:
+                for lat, workers in runs:
+                    if lat != latency:
+                        continue
+                    for _ in range(a.repeat):
+                        stats(url, reset=True)
+                        r = run_audit(url, workers, n)
+                        s = stats(url)
+                        if s["misses"]:
+                            raise SystemExit(f"{s['misses']} requests not in the replay cache {path} (the auditor "
+                                             f"asks something new: --record), e.g. {s['miss_keys'][:3]}")
+                        r.update(in_flight=s["busy"] / r["collect"] if r["collect"] else 0.0, peak=s["peak"],
+                                 same=r["digest"] == meta["digest"])
+                        rows.append((n, latency, workers, r))
+                        print(f"replay N={n} latency={latency * 1000:.0f}ms workers={workers}: {json.dumps(r)}",
+                              file=sys.stderr, flush=True)
+            finally:
+                server.terminate()
+                server.wait()
+    print("| endpoints | latency | workers | wall s | audit CPU s | collect s | eval+report s | API calls "
+          "| calls/endpoint | in flight avg (peak) | peak RSS MiB | findings as recorded |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for n, latency, workers, r in rows:
+        print(f"| {n} | {latency * 1000:.0f} ms | {workers} | {r['wall']:.1f} | {r['cpu']:.1f} | {r['collect']:.1f} "
+              f"| {r['evaluate']:.2f} | {r['calls']} | {r['per_endpoint']:.2f} | {r['in_flight']:.1f} ({r['peak']}) "
+              f"| {r['rss_mib']:.0f} | {'yes' if r['same'] else 'NO'} ({r['digest']}) |")
+    print("\ncalls by operation:", rows[-1][3]["by_operation"] if rows else {})
 
 
 def main() -> None:
@@ -251,9 +343,19 @@ def main() -> None:
     p.add_argument("--org-regions", default="us-east-1,us-west-2,eu-west-1,eu-central-1,ap-southeast-2")
     p.add_argument("--full-regions", action="store_true",
                    help="add a rule about alarms, which any region can have: empty regions are then read in full")
+    p.add_argument("--replay", action="store_true",
+                   help="answer every run from a cache recorded once per seed (bench/replay.py): times the auditor "
+                   "and the latency alone")
+    p.add_argument("--record", action="store_true", help="with --replay: record the cache again")
+    p.add_argument("--repeat", type=int, default=1, help="with --replay: runs of each LATENCY:WORKERS pair")
     a = p.parse_args()
     runs = [(float(x.split(":")[0]), int(x.split(":")[1])) for x in a.runs.split(",")] if a.runs else \
         [(lat, w) for lat in a.latency for w in a.workers]
+    if a.replay:
+        if a.org or a.compare or a.throttle or a.full_regions:
+            p.error("--replay measures one account's audit: no --org, --compare, --throttle or --full-regions")
+        run_replay(a, runs)
+        return
     from tests.faultproxy import FaultProxy
 
     rows: list[tuple[int, float, int, dict[str, Any]]] = []
