@@ -11,9 +11,38 @@ def render(doc: dict[str, Any]) -> str:
     return "".join(chunks(doc))
 
 
+# Top-level lists written one compact entry per line: the findings are nearly all of a large report, and a line each
+# keeps the file greppable and its diffs per finding, while json's C encoder (used only without indent) writes them
+# about 3x faster than the indented pure-Python one.
+ROW_LISTS = ("findings",)
+
+
 def chunks(doc: dict[str, Any]) -> Iterator[str]:
-    """The report.json text in pieces: a 5,000-endpoint report is hundreds of megabytes as one string."""
-    return encode(doc, indent=2, default=str, ensure_ascii=False)
+    """The report.json text in pieces: a 5,000-endpoint report is hundreds of megabytes as one string.
+
+    Everything but ROW_LISTS is laid out as json.dumps(indent=2) would; each finding is one line."""
+    if not doc:
+        yield "{}\n"
+        return
+    pretty = json.JSONEncoder(indent=2, default=str, ensure_ascii=False)
+    line = json.JSONEncoder(default=str, ensure_ascii=False)
+    yield "{"
+    for i, (key, value) in enumerate(doc.items()):
+        head = ("," if i else "") + "\n  " + line.encode(key) + ": "
+        if key in ROW_LISTS and isinstance(value, list) and value:
+            batch, size = [head + "["], 0
+            for j, row in enumerate(value):
+                text = ("," if j else "") + "\n    " + line.encode(row)
+                batch.append(text)
+                size += len(text)
+                if size >= 1 << 16:
+                    yield "".join(batch)
+                    batch, size = [], 0
+            batch.append("\n  ]")
+            yield "".join(batch)
+        else:  # strings hold no raw newline, so indenting every line of the nested text nests it
+            yield head + pretty.encode(value).replace("\n", "\n  ")
+    yield "\n}\n"
 
 
 def encode(obj: Any, **options: Any) -> Iterator[str]:

@@ -17,10 +17,35 @@ ODD = {"text": "café — ünïcode \u2028 and \"quotes\"", "n": [1, 2.5, None, 
        "big": ["x" * 1000] * 200}
 
 
-def test_chunks_equal_one_dumps_of_the_report() -> None:
+def _expected_layout(doc: dict[str, Any]) -> str:
+    """json.dumps(indent=2) of the report, with each finding compact on its own line."""
+    marker = "\x00finding-%d\x00"
+    shown = dict(doc, findings=[marker % i for i in range(len(doc["findings"]))])
+    text = json.dumps(shown, indent=2, default=str, ensure_ascii=False) + "\n"
+    for i, f in enumerate(doc["findings"]):
+        text = text.replace(json.dumps(marker % i), json.dumps(f, default=str, ensure_ascii=False))
+    return text
+
+
+def test_chunks_are_the_indented_report_with_one_finding_per_line() -> None:
     doc = hostile_doc()
+    doc["findings"] = doc["findings"] * 3000  # more than one 64 KiB batch of findings
     pieces = list(chunks(doc))
-    assert "".join(pieces) == json.dumps(doc, indent=2, default=str, ensure_ascii=False) + "\n"
+    text = "".join(pieces)
+    assert text == _expected_layout(doc)
+    assert json.loads(text) == json.loads(json.dumps(doc, default=str))
+    lines = text.split("\n")  # not splitlines: a hostile name's raw U+2028 is no line break in JSON
+    start = lines.index('  "findings": [')
+    end = next(i for i in range(start, len(lines)) if lines[i] in ("  ]", "  ],"))
+    assert end - start - 1 == len(doc["findings"])  # one line each
+    assert [json.loads(ln.rstrip(",")) for ln in lines[start + 1:end]] == json.loads(json.dumps(doc["findings"]))
+    assert len(pieces) > 3 and max(len(p) for p in pieces) < (1 << 16) + 20_000  # streamed in batches
+
+
+def test_an_empty_report_and_one_without_findings_are_plain_json() -> None:
+    assert "".join(chunks({})) == "{}\n"
+    doc = {"a": {"b": [1, "\u2028"]}, "findings": []}
+    assert "".join(chunks(doc)) == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def test_encode_batches_pieces_and_matches_dumps() -> None:
@@ -43,6 +68,7 @@ def test_streamed_formats_write_what_dumps_would(fmt: str, tmp_path: Path) -> No
     assert not isinstance(out, str)  # streamed
     text = written[0].read_text(encoding="utf-8")
     loaded: Any = json.loads(text)
-    indent = 2 if fmt == "json" else 1
-    options: dict[str, Any] = {"default": str, "ensure_ascii": False} if fmt == "json" else {}
-    assert text == json.dumps(loaded, indent=indent, **options) + "\n"
+    if fmt == "json":
+        assert text == _expected_layout(loaded)
+    else:
+        assert text == json.dumps(loaded, indent=1) + "\n"
