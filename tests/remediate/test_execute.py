@@ -179,7 +179,7 @@ def test_an_interrupt_is_journalled_and_not_rolled_back(tmp_path: Path) -> None:
         apply_plan(alarms_plan("A", "B"), Journal(path), fake)
     assert fake.ops() == ["put_metric_alarm", "put_metric_alarm"]  # no delete: the step may or may not have applied
     assert events(path)[-2:] == [("step-pending", 1), ("interrupted", 1)]
-    assert "may or may not have applied" in read(path)[-1]["note"]
+    assert read(path)[-1]["note"] == "interrupted while this call was in flight: it may or may not have applied"
 
 
 def step(i: int, *undo: Call) -> UndoStep:
@@ -194,8 +194,9 @@ def test_rollback_runs_every_step_newest_first_whatever_order_it_is_given(tmp_pa
     assert rollback("c", steps, Journal(path), fake) == []
     assert fake.ops() == ["put_c1", "put_c2", "put_b", "put_a"]
     assert events(path) == [("undo-done", 2), ("undo-done", 1), ("undo-done", 0)]
-    assert undo_change("c", steps, Journal(tmp_path / "k.jsonl"), fake) == []
+    assert undo_change("c-9", steps, Journal(tmp_path / "k.jsonl"), fake) == []
     assert fake.ops()[4:] == ["put_c1", "put_c2", "put_b", "put_a"]
+    assert {r["change_id"] for r in read(tmp_path / "k.jsonl")} == {"c-9"}
 
 
 @pytest.mark.parametrize("op", ["delete_alarms", "deregister_scalable_target"])

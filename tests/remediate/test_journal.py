@@ -8,6 +8,7 @@ import json
 import os
 import re
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -233,7 +234,7 @@ def test_a_journal_is_read_up_to_its_size_limit_and_refused_past_it(tmp_path: Pa
 
 def test_a_journal_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "j.jsonl"
-    path.write_bytes(b"\n{}\n\xff\n\n")
+    path.write_bytes(b"\n{}\n\xff\n")  # lines are counted before the bad byte, not after it
     with pytest.raises(InputError) as exc:
         load(path)
     assert str(exc.value) == f"{path}:3: not UTF-8 text"
@@ -363,6 +364,7 @@ def test_s3_targets_are_recognised_as_typed_and_after_argparse() -> None:
     assert s3_location("s3://bkt/a/b.jsonl") == ("bkt", "a/b.jsonl")
     assert s3_location(Path("s3://bkt/a/b.jsonl")) == ("bkt", "a/b.jsonl")
     assert s3_location("s3://bkt") == ("bkt", "")
+    assert s3_location("s3://bkt/a:/b.jsonl") == ("bkt", "a:/b.jsonl")  # only the scheme's ":/" is split on
 
 
 def test_an_s3_prefix_starts_a_new_object_rewritten_whole_on_each_record(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -377,10 +379,24 @@ def test_an_s3_prefix_starts_a_new_object_rewritten_whole_on_each_record(monkeyp
     assert [p["Key"] for p in s3.puts] == [j.key] * 2 and {p["Bucket"] for p in s3.puts} == {"bkt"}
     assert {p["ContentType"] for p in s3.puts} == {"application/x-ndjson"}
     assert s3.puts[0]["Body"] in s3.puts[1]["Body"]  # the whole object each time
-    recs, warnings = load_any(j.uri, lambda s, r: s3)
+    recs, warnings = load_any(j.uri, lambda s, r: clients.append((s, r)) or s3)
+    assert clients == [("s3", "us-east-1")] * 2
     assert [r["event"] for r in recs] == ["planned", "outcome"] and warnings == []
     assert recs[1]["hash"] == digest(recs[0]["hash"], {k: v for k, v in recs[1].items() if k != "_line"})
     assert S3Journal("s3://bkt", s3).key.startswith("remediation-journal-")  # no prefix: at the bucket's root
+    assert S3Journal("s3://bkt/X/", s3).key.startswith("X/remediation-journal-")  # the prefix as given
+
+
+def test_an_s3_journal_key_is_stamped_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: a local stamp would be another day
+    time.tzset()
+    try:
+        key = S3Journal("s3://bkt/p", FakeS3()).key
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    stamp = dt.datetime.strptime(key.split("-")[2], "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+    assert abs((dt.datetime.now(dt.UTC) - stamp).total_seconds()) < 60
 
 
 def test_an_s3_key_continues_that_object_and_its_chain() -> None:
@@ -403,6 +419,15 @@ def test_s3_journal_errors_name_the_object() -> None:
     with pytest.raises(InputError) as exc:
         load_any("s3://bkt/none.jsonl", lambda s, r: FakeS3())
     assert str(exc.value) == "s3://bkt/none.jsonl: cannot read journal: NoSuchKey"
+    from botocore.exceptions import ClientError
+
+    class Bare(FakeS3):
+        def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803 - boto3's names
+            raise ClientError({}, "GetObject")  # an error answer without an Error block
+
+    with pytest.raises(InputError) as exc:
+        read_s3(Bare(), "bkt", "k.jsonl")
+    assert str(exc.value) == "s3://bkt/k.jsonl: cannot read journal: None"
     with pytest.raises(InputError) as exc:
         S3Journal("s3://bkt/bad.jsonl", FakeS3({("bkt", "bad.jsonl"): b"\xff"}))
     assert str(exc.value) == "s3://bkt/bad.jsonl: not UTF-8 text"
