@@ -284,3 +284,19 @@ def test_no_region_at_all_is_a_malformed_answer_not_an_empty_scope() -> None:
             enabled_regions(OrgFactory("1", "ec2", answer))  # type: ignore[arg-type]
         assert (exc.value.service, exc.value.operation, exc.value.code) == ("ec2", "DescribeRegions",
                                                                           "MalformedResponse")
+
+
+def test_an_account_without_a_name_is_named_by_nothing() -> None:
+    nameless = [{k: v for k, v in account(i, status).items() if k != "Name"}
+                for i, status in (("1", "ACTIVE"), ("2", "ACTIVE"), ("3", "SUSPENDED"))]
+    base: Any = OrgFactory("111111111111", "organizations", {"Accounts": nameless})
+    assert [(t.account_id, t.name) for t in resolve_accounts(base, "org", "Audit", None)] == [
+        ("111111111111", ""), ("222222222222", ""), ("333333333333", "")]
+
+
+def test_a_regions_answer_without_regions_says_what_is_missing() -> None:
+    from auditor.collect.errors import CollectError
+
+    with pytest.raises(CollectError) as exc:
+        enabled_regions(OrgFactory("1", "ec2", {"Regions": []}))  # type: ignore[arg-type]
+    assert exc.value.message == "answer not valid for the operation: no Regions"
