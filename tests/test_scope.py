@@ -164,10 +164,11 @@ def test_other_accounts_need_a_role_and_get_it_with_the_external_id() -> None:
         resolve_accounts(base, ["222222222222"], None, None)
     assert str(exc.value) == ("--accounts reaches accounts other than the caller's: pass --role-name ROLE (the role "
                               "to assume in each, e.g. a read-only audit role)")
-    assert [t.account_id for t in resolve_accounts(base, ["111111111111"], None, None)] == ["111111111111"]
+    assert [(t.account_id, t.name) for t in resolve_accounts(base, ["111111111111"], None, None)] == [
+        ("111111111111", "")]  # a listed account has no name to show (only the Organization gives names)
     seen: list[tuple[str, str | None]] = []
     base.assumed = lambda arn, xid=None: seen.append((arn, xid)) or StubFactory()
-    resolve_accounts(base, ["333333333333", "222222222222"], "Audit", "xid-1")
+    assert {t.name for t in resolve_accounts(base, ["333333333333", "222222222222"], "Audit", "xid-1")} == {""}
     assert seen == [("arn:aws:iam::222222222222:role/Audit", "xid-1"), ("arn:aws:iam::333333333333:role/Audit",
                                                                        "xid-1")]
 
