@@ -98,7 +98,7 @@ class Journal:
         self._last = record["hash"]
 
 
-def parse(path: Path, text: str) -> tuple[list[dict[str, Any]], list[str]]:
+def parse(path: Path | str, text: str) -> tuple[list[dict[str, Any]], list[str]]:
     """Every record, checked against the chain, with its line number (`_line`); and warnings. A malformed line is
     an error wherever it is, except the last line (a crash cut it short: reported, never silently dropped) and a
     line the writer marked as torn."""
@@ -215,7 +215,7 @@ class S3Journal(Journal):
         self._last: str | None = None
 
     def _tail(self) -> str:
-        records, _ = parse(self.path, self._text)
+        records, _ = parse(self.uri, self._text)  # the URI as typed (a Path would collapse "s3://" to "s3:/")
         return str(records[-1]["hash"]) if records else GENESIS
 
     def _write(self, text: str) -> None:
@@ -250,5 +250,5 @@ def load_any(target: str | Path, client_for: Any) -> tuple[list[dict[str, Any]],
     if is_s3(target):
         bucket, key = s3_location(target)
         uri = f"s3://{bucket}/{key}"
-        return parse(Path(uri), read_s3(client_for("s3", "us-east-1"), bucket, key))
+        return parse(uri, read_s3(client_for("s3", "us-east-1"), bucket, key))
     return load(Path(target))

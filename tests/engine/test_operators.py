@@ -112,6 +112,18 @@ def test_durations() -> None:
         parse_duration("forever")
 
 
+def test_a_duration_is_bounded_in_length_and_in_size() -> None:
+    """Rule parameters can be overridden: a long or huge duration is refused with its text, never overflows."""
+    assert parse_duration("0" * 38 + "1h") == dt.timedelta(hours=1)  # 40 characters: read
+    with pytest.raises(ValueError) as exc:
+        parse_duration("0" * 39 + "1h")  # 41: refused, and the message quotes at most 40
+    assert str(exc.value) == f"bad duration {'0' * 39 + '1'!r}: use a number and m/h/d/w, e.g. 24h or 14d"
+    assert parse_duration("3650d") == dt.timedelta(days=3650)  # exactly the 10-year limit
+    with pytest.raises(ValueError) as exc:
+        parse_duration(" 3651d ")
+    assert str(exc.value) == "duration '3651d' is longer than the 10-year limit"
+
+
 def test_a_timestamp_without_a_zone_is_utc_and_an_offset_is_honoured() -> None:
     """Collectors hand over naive, Z and offset timestamps alike; all are instants, compared in UTC."""
     hour_before = (NOW - dt.timedelta(hours=1)).astimezone(dt.UTC)
