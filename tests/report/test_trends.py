@@ -31,7 +31,7 @@ def three_nights(tmp_path: Path) -> dict[str, Any]:
     for d in docs:
         rep, prep = prepare(store, Report.from_json(d), None, lambda _: None)
         out = rep.to_json()
-        record(prep, rep, out, "audit", None)
+        record(prep, rep, "audit", None)
     return out
 
 
