@@ -264,14 +264,13 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
         report, refused = _remediate(opts, report, rules, config, graph, console)
     # drift, first_seen and trends of the written report
     report, prep = before_reports(store, report, baseline, run_id=run_id)
-    doc = report.to_json()  # the edge: what is written, recorded, delivered and sent
-    written = write_all(doc, rules, opts.output, opts.formats)
+    written = write_all(report, rules, opts.output, opts.formats)  # report.json: the one serialization
     if not opts.quiet:
         terminal.print_summary(report, console)
         for p in written:
             console.print(f"wrote {p}", highlight=False, markup=False)
-    imposed = after_reports(prep, report, doc, "audit", written, opts.output, console, opts.quiet,
-                            (lambda d: _security_hub(opts, d, graph, console)) if opts.security_hub else None,
+    imposed = after_reports(prep, report, "audit", written, opts.output, console, opts.quiet,
+                            (lambda r: _security_hub(opts, r, graph, console)) if opts.security_hub else None,
                             opts.notify, opts.profile)
     if opts.stats:
         print_stats(report, graph, console)
@@ -294,35 +293,34 @@ def _remediate(opts: AuditOptions, report: Report, rules: list[Any], config: Any
 
     from auditor.engine.evaluator import evaluate_rules
     from auditor.remediate.flow import REFUSED, annotate, remediate, verify
-    from auditor.report.model import Report, report_of
+    from auditor.report.model import report_of
     from auditor.session import SessionFactory
 
-    # Remediation still reads and annotates the report document: it is handed the JSON and its result read back.
-    doc = report.to_json()
     ropts = opts.remediation
     if ropts.journal is None:
         ropts.journal = opts.output / "remediation-journal.jsonl"
     regions = list(graph.meta.get("regions") or opts.regions)
     factory = SessionFactory(profile=opts.profile, region=regions[0] if regions else None)
-    result = remediate(doc, rules, config, graph, ropts, lambda s, r: factory.client(s, region=r), console,
+    result = remediate(report, rules, config, graph, ropts, lambda s, r: factory.client(s, region=r), console,
                        quiet=opts.quiet)
-    out = doc
+    out = report
     if any(c.outcome == "applied" for c in result.changes):
         fresh_graph = obtain_graph(opts, collect_options(rules, config), regions)
         fresh = report_of(evaluate_rules(fresh_graph, rules, config), fresh_graph, designations=config.designations)
-        out = fresh.with_sections(timings=report.timings or {}).to_json()
+        out = fresh.with_sections(timings=report.timings or {})
         verify(result.changes, out)
-    annotate(out, result, before=doc if out is not doc else None)
+    refreshed = out is not report
+    out = annotate(out, result, before=report if refreshed else None)
     if result.refused:
         Console(stderr=True).print(f"audit: remediation refused: {result.refused}; nothing was changed, the audit "
                                    "report is written", highlight=False, markup=False, soft_wrap=True)
     _print_outcomes(result.changes, ropts.journal, console, opts.quiet)
-    if out is not doc and not opts.quiet:
-        was, now = doc["summary"]["by_status"], out["summary"]["by_status"]
+    if refreshed and not opts.quiet:
+        was, now = report.summary.by_status, out.summary.by_status
         console.print(f"before remediation: {was['fail']} fail, {was['error']} error; after (fresh audit, in the "
                       f"report): {now['fail']} fail, {now['error']} error, {now['pass']} pass", highlight=False)
     refused = result.refused is not None or any(c.outcome == REFUSED for c in result.changes) or result.unmatched
-    return Report.from_json(out), bool(refused)
+    return out, bool(refused)
 
 
 def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool) -> None:
@@ -339,14 +337,15 @@ def _print_outcomes(changes: list[Any], journal: Path, console: Any, quiet: bool
     for c in changes:
         style = {"applied and verified": "green", "failed": "bold red", "applied but still failing": "yellow"}.get(
             c.outcome, "dim")
-        t.add_row(c.plan.change_id if c.plan else "-", c.spec.name, Text(clean(c.findings[0]["resource"]["name"])),
+        name = c.findings[0].finding.resource.name
+        t.add_row(c.plan.change_id if c.plan else "-", c.spec.name, Text(clean(name)),
                   Text(clean(c.outcome + (f": {c.detail}" if c.detail else "")), style=style))
     console.print(t)
     if any(c.outcome not in ("skipped", "planned (dry run)", "refused") for c in changes):
         console.print(f"journal: {journal} (undo with: audit undo {journal})", highlight=False, markup=False)
 
 
-def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph, console: Any) -> bool:
+def _security_hub(opts: AuditOptions, report: Report, graph: ResourceGraph, console: Any) -> bool:
     """Send this run's Security Hub lifecycle; False (and say why) when a batch or finding was rejected."""
     from auditor.collect.errors import classify
     from auditor.report.securityhub import deliver
@@ -355,12 +354,11 @@ def _security_hub(opts: AuditOptions, doc: dict[str, Any], graph: ResourceGraph,
     region = (opts.regions or graph.meta.get("regions") or [None])[0]
     factory = SessionFactory(profile=opts.profile, region=region)
     try:
-        result = deliver(factory, doc, region or factory.region_name() or "us-east-1")
+        result = deliver(factory, report, region or factory.region_name() or "us-east-1")
     except Exception as exc:  # noqa: BLE001 - reported, the reports on disk are already written
         err = classify("securityhub", "GetFindings", exc)
         console.print(f"Security Hub import failed: {err.code}: {err.message}", highlight=False, markup=False)
         return False
-    doc["security_hub"] = result
     states = ", ".join(f"{k} {v}" for k, v in sorted(result["by_state"].items()))
     console.print(f"Security Hub: imported {result['imported']} of {result['submitted']} findings "
                   f"in {result['calls']} call(s) ({states or 'nothing to send'})", highlight=False, markup=False)

@@ -324,15 +324,14 @@ def merge(a: argparse.Namespace, console: Any, err: Any) -> int:
         report, prep = before_reports(open_store(a.history, a.no_history), report, None, "merge")
     except HistoryError as exc:
         return history_failed(exc)
-    doc = report.to_json()
     rules = load_rules(None) if "sarif" in formats else []
-    written = write_all(doc, rules, a.output, formats)
+    written = write_all(report, rules, a.output, formats)
     if not a.quiet:
         terminal.print_summary(report, console)
         console.print(f"merged {len(docs)} report(s)", highlight=False)
         for path in written:
             console.print(f"wrote {path}", highlight=False, markup=False)
-    imposed = after_reports(prep, report, doc, "merge", written, a.output, console, a.quiet)
+    imposed = after_reports(prep, report, "merge", written, a.output, console, a.quiet)
     return imposed if imposed == exitcodes.OUTPUT_FAILED else exit_code(report, fail_on)
 
 

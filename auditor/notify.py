@@ -9,10 +9,12 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.model import Severity
 from auditor.report.terminal import clean
+
+if TYPE_CHECKING:
+    from auditor.report.model import Report
 
 WORST = 5  # new findings named in a message; the report has the rest
 SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
@@ -49,47 +51,48 @@ def parse_target(text: str) -> Target:
                       "webhook:https://HOST/PATH")
 
 
-def reasons(doc: dict[str, Any] | None, failure: str | None) -> list[str]:
+def reasons(report: Report | None, failure: str | None) -> list[str]:
     """Why this run deserves a message (none: stay quiet)."""
     if failure is not None:
         return ["failed"]
-    assert doc is not None
+    assert report is not None
     out = []
-    if any(f.get("drift") == "new" for f in doc["findings"]):
+    if any(f.drift == "new" for f in report.findings):
         out.append("new violations")
-    if not doc["complete"]:
+    if not report.complete:
         out.append("incomplete")
     return out
 
 
-def compose(doc: dict[str, Any] | None, failure: str | None, location: str | None) -> tuple[str, str]:
+def compose(report: Report | None, failure: str | None, location: str | None) -> tuple[str, str]:
     """(subject, text): counts, the worst new findings (at most WORST), where the report is. Never every finding,
     never a credential: only counts, rule ids, severities and resource names."""
-    if failure is not None or doc is None:
+    if failure is not None or report is None:
         text = f"sagemaker-auditor: the audit FAILED ({clean(failure)}); no report was produced"
         return "sagemaker-auditor: audit FAILED", text
-    s, by = doc["scope"], doc["summary"]["by_status"]
-    new = sorted((f for f in doc["findings"] if f.get("drift") == "new"),
-                 key=lambda f: (-Severity(f["severity"]).rank, f["rule_id"], f["resource"]["arn"]))
-    drift = doc.get("drift") or {}
+    s, by = report.scope, report.summary.by_status
+    new = sorted((f for f in report.findings if f.drift == "new"),
+                 key=lambda f: (-f.severity.rank, f.rule_id, f.arn))
+    drift = report.drift or {}
     head = [f"{len(new)} new violation(s)" + (f" since {drift['since']}" if drift.get("since") else "")]
-    if not doc["complete"]:
-        head.append(f"INCOMPLETE ({len(doc['collection_errors'])} API call(s) failed, {by['error']} finding(s) "
+    if not report.complete:
+        head.append(f"INCOMPLETE ({len(report.collection_errors)} API call(s) failed, {by['error']} finding(s) "
                     "undecided)")
-    sev = ", ".join(f"{k} {v}" for k, v in doc["summary"]["failing_by_severity"].items() if v)
-    score = doc["summary"]["score"]
+    sev = ", ".join(f"{k} {v}" for k, v in report.summary.failing_by_severity.items() if v)
+    score = report.summary.score
     lines = [f"sagemaker-auditor: {'; '.join(head)}",
-             clean(f"accounts {', '.join(s['accounts'][:5])}{' ...' if len(s['accounts']) > 5 else ''}; "
-                   f"regions {', '.join(s['regions'][:5])}{' ...' if len(s['regions']) > 5 else ''}"),
+             clean(f"accounts {', '.join(s.accounts[:5])}{' ...' if len(s.accounts) > 5 else ''}; "
+                   f"regions {', '.join(s.regions[:5])}{' ...' if len(s.regions) > 5 else ''}"),
              f"fail {by['fail']}" + (f" ({sev})" if sev else "") + f", error {by['error']}, exempt {by['exempt']}, "
              f"pass {by['pass']}, score {'-' if score is None else f'{score:.1f}%'}"]
     if new:
         lines.append(f"worst new ({min(len(new), WORST)} of {len(new)}):")
-        lines += [f"- [{f['severity']}] {f['rule_id']}: {clean(f['resource']['name'])} ({clean(f['resource']['type'])},"
-                  f" {clean(f['resource']['account'])} {clean(f['resource']['region'])})" for f in new[:WORST]]
+        lines += [f"- [{f.severity.value}] {f.rule_id}: {clean(f.finding.resource.name)} "
+                  f"({clean(f.finding.resource.type)}, {clean(f.finding.resource.account)} "
+                  f"{clean(f.finding.resource.region)})" for f in new[:WORST]]
     if location:
         lines.append(f"report: {clean(location)}")
-    subject = f"sagemaker-auditor: {len(new)} new" + (", incomplete" if not doc["complete"] else "")
+    subject = f"sagemaker-auditor: {len(new)} new" + (", incomplete" if not report.complete else "")
     return subject, "\n".join(lines)
 
 

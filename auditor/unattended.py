@@ -4,6 +4,7 @@ and notifications after; each failure said in one line and turned into its own e
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,16 +65,16 @@ def report_location(output: Path, written: list[Path]) -> str | None:
     return str(chosen[0].resolve()) if chosen else str(output.resolve())
 
 
-def after_reports(prep: Prepared, report: Report, doc: dict[str, Any], kind: str, written: list[Path], output: Path,
-                  console: Any, quiet: bool, security_hub: Any = None, notify: list[Any] | None = None,
-                  profile: str | None = None) -> int | None:
-    """Record the run, deliver to Security Hub, notify (`doc`: the report as written, what they store and send).
+def after_reports(prep: Prepared, report: Report, kind: str, written: list[Path], output: Path,
+                  console: Any, quiet: bool, security_hub: Callable[[Report], bool] | None = None,
+                  notify: list[Any] | None = None, profile: str | None = None) -> int | None:
+    """Record the run, deliver to Security Hub, notify (`report`: the report as written, what they store and send).
     The exit code these impose (None: no opinion): OUTPUT_FAILED when the history could not be written,
     DELIVERY_FAILED when a delivery failed."""
     code: int | None = None
     location = report_location(output, written)
     try:
-        summary = record(prep, report, doc, kind, location)
+        summary = record(prep, report, kind, location)
         if summary is not None and not quiet:
             console.print(f"history: recorded run {summary.run_id} in {prep.store.location if prep.store else ''}",
                           highlight=False, markup=False)
@@ -81,22 +82,22 @@ def after_reports(prep: Prepared, report: Report, doc: dict[str, Any], kind: str
         code = history_failed(exc)
     if report.drift and not quiet:
         console.print(report.drift["text"], highlight=False, markup=False)
-    if security_hub is not None and not security_hub(doc):
+    if security_hub is not None and not security_hub(report):
         code = code or exitcodes.DELIVERY_FAILED
-    if notify and not send_notifications(notify, doc, None, location, profile, console, quiet):
+    if notify and not send_notifications(notify, report, None, location, profile, console, quiet):
         code = code or exitcodes.DELIVERY_FAILED
     return code
 
 
-def send_notifications(targets: list[Any], doc: dict[str, Any] | None, failure: str | None, location: str | None,
+def send_notifications(targets: list[Any], report: Report | None, failure: str | None, location: str | None,
                        profile: str | None, console: Any, quiet: bool) -> bool:
     """One message per target when the run warrants it; False (said on stderr) when a target failed."""
     from auditor.notify import compose, reasons, send
 
-    why = reasons(doc, failure)
+    why = reasons(report, failure)
     if not why:
         return True
-    subject, text = compose(doc, failure, location)
+    subject, text = compose(report, failure, location)
     from auditor.session import SessionFactory
 
     factory = SessionFactory(profile=profile)

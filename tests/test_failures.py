@@ -15,6 +15,7 @@ from auditor.cli import main
 from auditor.engine.config import load_waivers
 from auditor.report.tabular import render_csv
 from auditor.yamlsafe import InputError, load_yaml
+from tests.history.factories import typed
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -201,7 +202,7 @@ def test_csv_quotes_carriage_returns_and_defuses_indented_formulas() -> None:
     finding = {"rule_id": "SM-1", "policy": 1, "severity": "high", "status": "fail",
                "resource": {"arn": "arn:x", "type": "t", "name": "a\rb", "account": "1", "region": "r"},
                "message": "  =HYPERLINK(\"http://evil\")", "remediation": {"guidance": "\t@SUM(1)"}}
-    text = render_csv({"findings": [finding]})
+    text = render_csv(typed({"findings": [finding]}))
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert len(rows) == 2  # the bare CR stayed inside its quoted field
     row = dict(zip(rows[0], rows[1], strict=True))

@@ -15,7 +15,7 @@ import pytest
 
 from auditor.cli import main
 from auditor.notify import NotifyError, compose, parse_target, reasons, slack_text
-from tests.history.factories import finding, report
+from tests.history.factories import finding, report, typed
 
 SECRET_PATH = "/services/T000/B000/XXXXsecretXXXX"
 
@@ -72,7 +72,7 @@ def test_message_has_counts_and_at_most_five_worst_new_findings() -> None:
     for f in doc["findings"]:
         f["drift"] = "still_failing" if f["resource"]["name"] == "old" else "new"
     doc["drift"] = {"since": "2026-11-24T02:00:00Z"}
-    subject, text = compose(doc, None, "/srv/audit/report.html")
+    subject, text = compose(typed(doc), None, "/srv/audit/report.html")
     lines = text.splitlines()
     assert lines[0] == "sagemaker-auditor: 7 new violation(s) since 2026-11-24T02:00:00Z"
     assert "fail 8 (critical 1, high 1, low 6)" in text  # worst first, in the Severity order
@@ -85,15 +85,15 @@ def test_message_has_counts_and_at_most_five_worst_new_findings() -> None:
 def test_quiet_when_nothing_is_new_and_the_audit_is_complete() -> None:
     doc = report([finding("a")])
     doc["findings"][0]["drift"] = "still_failing"
-    assert reasons(doc, None) == []
-    assert reasons(report([finding("a", "pass")], complete=False), None) == ["incomplete"]
+    assert reasons(typed(doc), None) == []
+    assert reasons(typed(report([finding("a", "pass")], complete=False)), None) == ["incomplete"]
     assert reasons(None, "RuntimeError") == ["failed"]
 
 
 def test_names_cannot_ping_a_channel_or_break_the_terminal() -> None:
     doc = report([finding("<!channel> & <https://evil|click>\x1b[31m")])
     doc["findings"][0]["drift"] = "new"
-    text = slack_text(compose(doc, None, None)[1])
+    text = slack_text(compose(typed(doc), None, None)[1])
     assert "<!channel>" not in text and "&lt;!channel&gt; &amp;" in text and "\x1b" not in text
 
 

@@ -11,7 +11,7 @@ from auditor.history.s3 import S3History
 from auditor.permissions import action_for, policy_document
 from auditor.report.securityhub import deliver
 from auditor.session import SessionFactory
-from tests.history.factories import finding, report
+from tests.history.factories import finding, report, typed
 
 
 def allowed(doc: dict[str, Any], sid: str) -> set[str]:
@@ -25,14 +25,14 @@ def test_every_delivery_and_history_call_is_in_the_generated_policy(aws: None) -
         called.add(action_for(f"{model.service_model.endpoint_prefix}:{model.name}"))
 
     factory = SessionFactory(region="us-east-1", hooks=[("before-call", seen)])
-    deliver(factory, report([finding("a")]), "us-east-1")
-    deliver(factory, report([finding("a", "pass")]), "us-east-1")  # reads back what it sent, resolves it
+    deliver(factory, typed(report([finding("a")])), "us-east-1")
+    deliver(factory, typed(report([finding("a", "pass")])), "us-east-1")  # reads back what it sent, resolves it
     topic = boto3.client("sns", region_name="us-east-1").create_topic(Name="t")["TopicArn"]
     factory.client("sns", region="us-east-1").publish(TopicArn=topic, Message="m")
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="hist")
     store = S3History("s3://hist/p", client=factory.client("s3", region="us-east-1"))
     doc = report([finding("a")])
-    store.record(summarize(doc, "audit"), doc)
+    store.record(summarize(doc, "audit"), typed(doc))
     store.report(store.runs()[0].run_id)
     store.prune("9999")
     policy = policy_document(security_hub=True, notify=True, history="s3://hist/p")

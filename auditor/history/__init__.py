@@ -61,7 +61,7 @@ class History(Protocol):
 
     location: str
 
-    def record(self, summary: RunSummary, doc: dict[str, Any]) -> None: ...
+    def record(self, summary: RunSummary, report: Report) -> None: ...
 
     def runs(self) -> list[RunSummary]: ...
 
@@ -134,10 +134,9 @@ def summarize(report: Report | Mapping[str, Any], kind: str, report_location: st
         report_location=report_location)
 
 
-def finding_rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str | None]]:
+def finding_rows(report: Report) -> list[tuple[str, str, str, str, str | None]]:
     """Per finding: the stable key (rule id, resource ARN), status, severity and first_seen."""
-    return [(f["rule_id"], f["resource"]["arn"], f["status"], f["severity"], f.get("first_seen"))
-            for f in doc["findings"]]
+    return [(f.rule_id, f.arn, f.status.value, f.severity.value, f.first_seen) for f in report.findings]
 
 
 def as_findings(rows: list[tuple[str, str, str, str, str | None]]) -> list[dict[str, Any]]:
@@ -146,8 +145,10 @@ def as_findings(rows: list[tuple[str, str, str, str, str | None]]) -> list[dict[
             for r, a, st, sev, fs in rows]
 
 
-def compress(doc: dict[str, Any]) -> bytes:
-    """The report, as compact JSON, gzipped; encoded a finding at a time (never the whole text at once)."""
+def compress(report: Report) -> bytes:
+    """The report, as compact JSON (Report.to_json: the history file is an edge), gzipped; encoded a finding at a
+    time (never the whole text at once)."""
+    doc = report.to_json()
     out = io.BytesIO()
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
         for piece in compact_json(doc):

@@ -94,15 +94,14 @@ def _table(runs: list[RunSummary], location: str, console: Any) -> None:
 def _show(doc: dict[str, Any], a: argparse.Namespace, console: Any, err: Any) -> int:
     from auditor.app import UsageError, parse_formats
     from auditor.report import terminal
+    from auditor.report.model import Report, ReportError
 
+    try:  # the edge: the stored document, read back into the typed report every renderer takes
+        report = Report.from_json(doc, "the stored report")
+    except ReportError as exc:
+        err.print(f"audit history show: error: {exc}", highlight=False, markup=False)
+        return exitcodes.INVALID_INPUT
     if a.output is None:
-        from auditor.report.model import Report, ReportError
-
-        try:
-            report = Report.from_json(doc, "the stored report")
-        except ReportError as exc:
-            err.print(f"audit history show: error: {exc}", highlight=False, markup=False)
-            return exitcodes.INVALID_INPUT
         terminal.print_summary(report, console)
         return exitcodes.OK
     from auditor.engine.loader import load_rules
@@ -113,6 +112,6 @@ def _show(doc: dict[str, Any], a: argparse.Namespace, console: Any, err: Any) ->
     except UsageError as exc:
         err.print(f"audit history show: error: {exc}", highlight=False, markup=False)
         return exitcodes.INVALID_INPUT
-    for path in write_all(doc, load_rules(None) if "sarif" in formats else [], a.output, formats):
+    for path in write_all(report, load_rules(None) if "sarif" in formats else [], a.output, formats):
         console.print(f"wrote {path}", highlight=False, markup=False)
     return exitcodes.OK

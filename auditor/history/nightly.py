@@ -77,14 +77,13 @@ def prepare(store: History | None, report: Report, baseline: tuple[Path, Report]
     return report, Prepared(store, current.run_id, started)
 
 
-def record(prep: Prepared, report: Report, doc: dict[str, Any], kind: str, report_location: str | None
-           ) -> RunSummary | None:
-    """Store the finished run (after its reports are written, so the record names where they are); `doc` is the
-    report as written (report.to_json())."""
+def record(prep: Prepared, report: Report, kind: str, report_location: str | None) -> RunSummary | None:
+    """Store the finished run (after its reports are written, so the record names where they are): the report as
+    written."""
     if prep.store is None:
         return None
     summary = summarize(report, kind, report_location=report_location, when=prep.started)
     if prep.run_id:
         summary = RunSummary.from_dict({**summary.to_dict(), "run_id": prep.run_id})
-    prep.store.record(summary, doc)
+    prep.store.record(summary, report)
     return summary

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import random
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.history import HistoryError, RunSummary, compress, decompress
+
+if TYPE_CHECKING:
+    from auditor.report.model import Report
 
 INDEX_VERSION = 1
 ATTEMPTS = 12  # optimistic index updates before giving up; each retry re-reads the index
@@ -85,10 +88,10 @@ class S3History:
                 raise self._fail(what, exc) from None
         raise HistoryError(f"{self.location}: cannot {what}: the index kept changing ({ATTEMPTS} attempts)")
 
-    def record(self, summary: RunSummary, doc: dict[str, Any]) -> None:
+    def record(self, summary: RunSummary, report: Report) -> None:
         key = self._key(f"runs/{summary.run_id}.json.gz")
         try:  # a run id is written once: IfNoneMatch refuses to overwrite another run's report
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=compress(doc), IfNoneMatch="*",
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=compress(report), IfNoneMatch="*",
                                    ContentType="application/json", ContentEncoding="gzip")
         except Exception as exc:  # noqa: BLE001
             raise self._fail("store the report", exc) from None

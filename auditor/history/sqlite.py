@@ -6,9 +6,12 @@ import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.history import HistoryError, RunSummary, as_findings, compress, decompress, finding_rows
+
+if TYPE_CHECKING:
+    from auditor.report.model import Report
 
 
 def _v1(db: sqlite3.Connection) -> None:
@@ -81,13 +84,13 @@ class SqliteHistory:
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.path}: cannot {what} ({exc})") from None
 
-    def record(self, summary: RunSummary, doc: dict[str, Any]) -> None:
+    def record(self, summary: RunSummary, report: Report) -> None:
         def write(db: sqlite3.Connection) -> None:
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                        (summary.run_id, summary.started_at, summary.scope_key, int(summary.complete),
-                        json.dumps(summary.to_dict()), compress(doc)))
+                        json.dumps(summary.to_dict()), compress(report)))
             db.executemany("INSERT OR IGNORE INTO findings VALUES (?, ?, ?, ?, ?, ?)",
-                           [(summary.run_id, *row) for row in finding_rows(doc)])
+                           [(summary.run_id, *row) for row in finding_rows(report)])
 
         self._run("record the run", write)
 

@@ -1,7 +1,9 @@
-"""`audit --remediate`: select -> plan (re-reading state) -> show -> confirm -> apply with journal -> verify."""
+"""`audit --remediate`: select -> plan (re-reading state) -> show -> confirm -> apply with journal -> verify.
+It reads the typed Report and returns a new one (the outcomes on its findings, the remediation section set)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.model import Status
 from auditor.remediate.execute import apply_plan, error_code
 from auditor.remediate.journal import open_journal
 from auditor.remediate.plan_view import (
@@ -27,6 +30,7 @@ from auditor.remediate.plan_view import (
 )
 from auditor.remediate.plan_view import REFUSED as REFUSED  # re-exported: callers read outcomes from here
 from auditor.remediate.registry import Plan, RemediatorSpec, Target, load_builtin, owning_endpoint
+from auditor.report.model import Report, ReportFinding
 
 STOP = "stop-idle-endpoint"
 
@@ -48,7 +52,7 @@ class RemediationOptions:
 @dataclass
 class Change:
     key: tuple[str, str]  # (remediator, resource arn)
-    findings: list[dict[str, Any]]
+    findings: list[ReportFinding]
     spec: RemediatorSpec
     params: dict[str, Any]
     plan: Plan | None = None
@@ -57,7 +61,7 @@ class Change:
 
     @property
     def rules(self) -> list[str]:
-        return sorted({f["rule_id"] for f in self.findings})
+        return sorted({f.rule_id for f in self.findings})
 
     @property
     def actionable(self) -> bool:
@@ -69,7 +73,7 @@ class Result:
     """What a remediation run decided: its changes, what it skipped and why, and whether it was refused."""
 
     changes: list[Change]
-    skipped: list[tuple[dict[str, Any], str]]
+    skipped: list[tuple[ReportFinding, str]]
     mode: str = "apply"  # apply | dry-run | refused
     refused: str | None = None
     over_cap: dict[str, int] | None = None
@@ -91,8 +95,8 @@ def _always_on(graph: Any, arn: str, designation: Any) -> bool:
     return evaluate(ctx, DesignationCond("always_on"), endpoint).value is not False  # unknown counts as always-on
 
 
-def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts: RemediationOptions
-           ) -> tuple[list[Change], list[tuple[dict[str, Any], str]]]:
+def select(report: Report, rules: list[Any], config: Any, graph: Any, opts: RemediationOptions
+           ) -> tuple[list[Change], list[tuple[ReportFinding, str]]]:
     """Failing findings with a remediator, grouped so one remediator touches one resource once."""
     import fnmatch
 
@@ -101,17 +105,17 @@ def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts:
     specs = load_builtin()
     by_id = {r.id: r for r in rules}
     changes: dict[tuple[str, str], Change] = {}
-    skipped: list[tuple[dict[str, Any], str]] = []
-    for f in doc["findings"]:
-        rule = by_id.get(f["rule_id"])
-        name = (f.get("remediation") or {}).get("remediator")
-        if f["status"] != "fail" or rule is None or not name:
+    skipped: list[tuple[ReportFinding, str]] = []
+    for f in report.findings:
+        rule = by_id.get(f.rule_id)
+        name = (f.finding.remediation or {}).get("remediator")
+        if f.status is not Status.FAIL or rule is None or not name:
             continue
-        if opts.only and not any(fnmatch.fnmatchcase(f["rule_id"], p) for p in opts.only):
+        if opts.only and not any(fnmatch.fnmatchcase(f.rule_id, p) for p in opts.only):
             continue
-        if opts.policies and f["policy"] not in opts.policies:
+        if opts.policies and f.finding.policy not in opts.policies:
             continue
-        if name == STOP and _always_on(graph, f["resource"]["arn"], config.designations["always_on"]):
+        if name == STOP and _always_on(graph, f.arn, config.designations["always_on"]):
             skipped.append((f, "designated always-on (or its designation could not be read): never stopped"))
             continue
         spec = specs[name]
@@ -122,7 +126,7 @@ def select(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts:
         if "always_on" in spec.params:  # re-checked at apply time: the configured designation, as plain data
             d = config.designations["always_on"]
             params["always_on"] = {"tag": d.tag, "values": list(d.values)}
-        key = (name, f["resource"]["arn"])
+        key = (name, f.arn)
         if key in changes:
             changes[key].findings.append(f)
         else:
@@ -185,9 +189,9 @@ def confirm(actionable: list[Change], opts: RemediationOptions, console: Any) ->
         raise RemediationRefused("not confirmed: nothing was changed")
 
 
-def remediate(doc: dict[str, Any], rules: list[Any], config: Any, graph: Any, opts: RemediationOptions,
+def remediate(report: Report, rules: list[Any], config: Any, graph: Any, opts: RemediationOptions,
               client_for: Callable[[str, str], Any], console: Any, quiet: bool = False) -> Result:
-    changes, skipped = select(doc, rules, config, graph, opts)
+    changes, skipped = select(report, rules, config, graph, opts)
     plan_all(changes, graph, client_for, opts.run_id)
     result = Result(changes, skipped)
     if opts.plan_in is not None:  # first: a change nobody reviewed must not shape the others (e.g. a new idle stop)
@@ -251,41 +255,45 @@ def _apply(actionable: list[Change], graph: Any, config: Any, opts: RemediationO
         journal.append({"change_id": plan.change_id, "event": "outcome", "outcome": c.outcome, "detail": c.detail})
 
 
-def verify(changes: list[Change], fresh_doc: dict[str, Any]) -> None:
+def verify(changes: list[Change], fresh: Report) -> None:
     """After a fresh audit: every finding a change targeted must now pass (or be out of scope)."""
-    now = {(f["rule_id"], f["resource"]["arn"]): f["status"] for f in fresh_doc["findings"]}
+    now = {f.key: f.status for f in fresh.findings}
+    open_ = (Status.FAIL, Status.ERROR)
     for c in changes:
         if c.outcome == SKIPPED and c.plan is not None and c.plan.calls:
             # planned with calls, but nothing left to do at apply time: an earlier change fixed it; check that
-            if all(now.get((f["rule_id"], f["resource"]["arn"])) not in ("fail", "error") for f in c.findings):
+            if all(now.get(f.key) not in open_ for f in c.findings):
                 c.detail = f"{c.detail} (verified compliant: fixed by an earlier change)"
             continue
         if c.outcome != "applied":
             continue
-        still = [f["rule_id"] for f in c.findings if now.get((f["rule_id"], f["resource"]["arn"])) in ("fail",
-                                                                                                        "error")]
+        still = [f.rule_id for f in c.findings if now.get(f.key) in open_]
         c.outcome = APPLIED_FAILING if still else APPLIED_VERIFIED
         c.detail = f"still failing: {', '.join(still)}" if still else ""
 
 
-def annotate(doc: dict[str, Any], result: Result, before: dict[str, Any] | None = None) -> None:
-    """Put each change's outcome on the findings of `doc` and the remediation section in it. `before` is the
-    audit the plan was made from when `doc` is the fresh audit after remediation."""
+def _with_outcome(f: ReportFinding, c: Change | None) -> ReportFinding:
+    """The finding with its change's outcome (and change id) in its remediation, or as it was."""
+    if c is None:
+        return f
+    rem = {**f.finding.remediation, "outcome": c.outcome + (f": {c.detail}" if c.detail else "")}
+    if c.plan is not None:
+        rem["change_id"] = c.plan.change_id
+    return dataclasses.replace(f, finding=dataclasses.replace(f.finding, remediation=rem))
+
+
+def annotate(report: Report, result: Result, before: Report | None = None) -> Report:
+    """`report` with each change's outcome on its findings and the remediation section set. `before` is the
+    audit the plan was made from when `report` is the fresh audit after remediation."""
     changes = result.changes
-    by_key = {(f["rule_id"], f["resource"]["arn"]): c for c in changes for f in c.findings}
-    for f in doc["findings"]:
-        c = by_key.get((f["rule_id"], f["resource"]["arn"]))
-        if c is not None:
-            f["remediation"]["outcome"] = c.outcome + (f": {c.detail}" if c.detail else "")
-            if c.plan is not None:
-                f["remediation"]["change_id"] = c.plan.change_id
+    by_key = {f.key: c for c in changes for f in c.findings}
+    findings = [_with_outcome(f, by_key.get(f.key)) for f in report.findings]
     section: dict[str, Any] = {
         "mode": result.mode, "refused": {"reason": result.refused} if result.refused else None,
         "over_cap": result.over_cap,
         "counts": counts([c for c in changes if c.plan is not None and c.plan.calls and not c.plan.skip_reason]),
         "plan": [plan_entry(c) for c in changes],
-        "skipped": [{"rule_id": f["rule_id"], "resource": f["resource"]["arn"], "reason": why}
-                    for f, why in result.skipped],
+        "skipped": [{"rule_id": f.rule_id, "resource": f.arn, "reason": why} for f, why in result.skipped],
         "changes": [{
             "change_id": c.plan.change_id if c.plan else None, "remediator": c.spec.name, "rules": c.rules,
             "resource": c.key[1], "outcome": c.outcome, "detail": c.detail,
@@ -293,10 +301,11 @@ def annotate(doc: dict[str, Any], result: Result, before: dict[str, Any] | None 
         } for c in changes] + result.unmatched,
     }
     if before is not None:
-        targeted = {(f["rule_id"], f["resource"]["arn"]) for c in changes for f in c.findings}
+        targeted = {f.key for c in changes for f in c.findings}
         section["before"] = {
-            "complete": before["complete"], "summary": {k: before["summary"][k] for k in ("by_status", "score")},
-            "findings": [{"rule_id": f["rule_id"], "resource": f["resource"]["arn"], "status": f["status"]}
-                         for f in before["findings"] if (f["rule_id"], f["resource"]["arn"]) in targeted],
-            "api_calls": before.get("api_calls", {})}
-    doc["remediation"] = section
+            "complete": before.complete,
+            "summary": {"by_status": dict(before.summary.by_status), "score": before.summary.score},
+            "findings": [{"rule_id": f.rule_id, "resource": f.arn, "status": f.status.value}
+                         for f in before.findings if f.key in targeted],
+            "api_calls": before.api_calls}
+    return report.with_findings(findings, remediation=section)

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.remediate.registry import WAIT, Call
+
+if TYPE_CHECKING:
+    from auditor.report.model import ReportFinding
 
 DESTRUCTIVE, DISRUPTIVE, CAPACITY = "destructive", "disruptive", "capacity"
 # Calls that touch serving. Their kind decides the marker in the plan and whether an always-on endpoint may get
@@ -72,7 +75,8 @@ def params_text(params: dict[str, Any]) -> str:
 def counts(changes: list[Any]) -> dict[str, dict[str, int]]:
     """Changes per remediator and per resource (by name, with its region), for the plan, the prompt and the cap."""
     by_rem = Counter(c.spec.name for c in changes)
-    by_res = Counter(f"{c.findings[0]['resource']['name']} ({c.findings[0]['resource']['region']})" for c in changes)
+    by_res = Counter(f"{c.findings[0].finding.resource.name} ({c.findings[0].finding.resource.region})"
+                     for c in changes)
     return {"by_remediator": dict(sorted(by_rem.items())), "by_resource": dict(sorted(by_res.items()))}
 
 
@@ -135,26 +139,26 @@ def render(title: str, rows: list[PlanRow], console: Any) -> None:
     console.print(t)
 
 
-def print_plan(changes: list[Any], skipped: list[tuple[dict[str, Any], str]], console: Any) -> None:
+def print_plan(changes: list[Any], skipped: list[tuple[ReportFinding, str]], console: Any) -> None:
     """The remediation plan: its table, what was skipped, and the counts."""
     from rich.text import Text
 
     rows = []
     for ch in changes:
-        res = ch.findings[0]["resource"]
+        res = ch.findings[0].finding.resource
         head = f"{ch.plan.change_id if ch.plan else '-'}\n{ch.spec.name}\n{', '.join(ch.rules)}"
-        at = (head, res["account"], res["region"], res["name"])
+        at = (head, res.account, res.region, res.name)
         if ch.plan is None or ch.plan.skip_reason or not ch.plan.calls:
             why = ch.detail if ch.plan is None else ch.plan.skip_reason or "nothing to do"
             rows.append(PlanRow(*at, why=why, state="cannot plan" if ch.plan is None else "skipped",
                                 state_style="red" if ch.plan is None else "dim"))
             continue
-        rows += [PlanRow(head, res["account"], call.region, res["name"], call) for call in ch.plan.calls]
+        rows += [PlanRow(head, res.account, call.region, res.name, call) for call in ch.plan.calls]
         rows += [PlanRow(*at, why=note, state="note", state_style="", why_style="") for note in ch.plan.notes]
     render("Remediation plan", rows, console)
     for f, why in skipped:
-        console.print(Text(clean(f"skipped {f['rule_id']} on {f['resource']['name']} ({f['resource']['region']}): "
-                                 f"{why}"), style="dim"))
+        r = f.finding.resource
+        console.print(Text(clean(f"skipped {f.rule_id} on {r.name} ({r.region}): {why}"), style="dim"))
     actionable = [c for c in changes if c.plan is not None and c.plan.calls and not c.plan.skip_reason]
     if actionable:
         n = counts(actionable)
@@ -164,7 +168,7 @@ def print_plan(changes: list[Any], skipped: list[tuple[dict[str, Any], str]], co
 
 def prompt_text(actionable: list[Any]) -> str:
     """What the confirmation names: account(s), regions, counts, and how many calls delete or redeploy."""
-    accounts = sorted({c.findings[0]["resource"]["account"] for c in actionable})
+    accounts = sorted({c.findings[0].finding.resource.account for c in actionable})
     regions = sorted({call.region for c in actionable for call in c.plan.calls})
     calls = [call for c in actionable for call in c.plan.calls if call.operation != WAIT]
     kinds = Counter(k[0] for k in (impact(c) for c in calls) if k is not None)
@@ -182,7 +186,7 @@ def cap_text(actionable: list[Any], max_changes: int) -> str:
 
 def plan_entry(ch: Any) -> dict[str, Any]:
     """One change of the plan as report/plan-file data: every call with every parameter and its impact."""
-    res = ch.findings[0]["resource"]
+    res = ch.findings[0].finding.resource.to_dict()
     plan = ch.plan
     calls = []
     for c in plan.calls if plan else []:

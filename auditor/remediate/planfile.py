@@ -28,7 +28,7 @@ def write(path: Path, changes: list[Any], graph: Any) -> None:
     doc = {"format": FORMAT, "version": VERSION,
            "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
            "account": graph.meta.get("account"),
-           "regions": sorted({c.findings[0]["resource"]["region"] for c in actionable}),
+           "regions": sorted({c.findings[0].finding.resource.region for c in actionable}),
            "rules": sorted({r for c in actionable for r in c.rules}),
            "changes": [plan_entry(c) for c in actionable]}
     atomic_write_text(path, json.dumps(doc, indent=1, sort_keys=True, default=str) + "\n")

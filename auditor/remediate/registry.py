@@ -5,9 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.graph import ResourceGraph
+
+if TYPE_CHECKING:
+    from auditor.report.model import ReportFinding
 
 
 @dataclass(frozen=True)
@@ -61,34 +64,35 @@ class Plan:
 class Target:
     """The finding to fix, the graph it came from, the remediator's parameters and a client factory."""
 
-    finding: dict[str, Any]
+    finding: ReportFinding
     graph: ResourceGraph
     params: dict[str, Any]
     client: Callable[[str, str], Any]  # (service, region) -> boto3 client
     # every selected, non-waived finding this change answers (one remediator, one resource): a remediator that
     # fixes several rules at once acts only for these
-    findings: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[ReportFinding] = field(default_factory=list)
     run_id: str | None = None  # the audit run acting: what the stop's marker tags name
 
     def rule_ids(self) -> set[str]:
-        return {f["rule_id"] for f in (self.findings or [self.finding])}
+        return {f.rule_id for f in (self.findings or [self.finding])}
 
     @property
     def arn(self) -> str:
-        return str(self.finding["resource"]["arn"])
+        return self.finding.finding.resource.arn
 
     @property
     def region(self) -> str:
-        return str(self.finding["resource"]["region"])
+        return self.finding.finding.resource.region
 
     @property
     def name(self) -> str:
-        return str(self.finding["resource"]["name"])
+        return self.finding.finding.resource.name
 
     def plan(self, remediator: str, description: str) -> Plan:
-        """An empty plan for this finding; the remediator adds calls, before-state and notes."""
-        return Plan(rule_id=self.finding["rule_id"], resource=self.finding["resource"], remediator=remediator,
-                    description=description, run_id=self.run_id)
+        """An empty plan for this finding; the remediator adds calls, before-state and notes (its resource as plain
+        data: plans are journalled and written to plan files)."""
+        return Plan(rule_id=self.finding.rule_id, resource=self.finding.finding.resource.to_dict(),
+                    remediator=remediator, description=description, run_id=self.run_id)
 
     def data(self, node_id: str | None = None) -> dict[str, Any]:
         return self.graph.attrs(node_id or self.arn)["data"]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
+
+from auditor.report.model import Report, ReportFinding
 
 SCHEMA_VERSION = "2018-10-08"
 BATCH = 100  # BatchImportFindings accepts at most 100 findings per call
@@ -25,10 +27,11 @@ RESOURCE_TYPE = {"s3.bucket": "AwsS3Bucket", "s3.object": "AwsS3Object", "iam.ro
                  "ec2.vpc": "AwsEc2Vpc", "cloudtrail.trail": "AwsCloudTrailTrail"}
 
 
-def finding_id(f: dict[str, Any]) -> str:
+def finding_id(f: ReportFinding) -> str:
     """Stable across runs, so Security Hub updates a finding instead of duplicating it."""
-    digest = hashlib.sha256(f"{f['rule_id']}|{f['resource']['arn']}".encode()).hexdigest()[:32]
-    return f"sagemaker-auditor/{f['resource']['account']}/{f['resource']['region']}/{f['rule_id']}/{digest}"
+    r = f.finding.resource
+    digest = hashlib.sha256(f"{f.rule_id}|{r.arn}".encode()).hexdigest()[:32]
+    return f"sagemaker-auditor/{r.account}/{r.region}/{f.rule_id}/{digest}"
 
 
 def cut(text: str, limit: int) -> str:
@@ -44,45 +47,46 @@ def cut_id(text: str, limit: int) -> str:
     return f"{text[: limit - 17]}#{digest}"
 
 
-def to_asff(f: dict[str, Any], when: str, default_region: str) -> dict[str, Any]:
-    r = f["resource"]
-    account = r["account"] if r["account"].isdigit() else "000000000000"
-    region = r["region"] if r["region"] not in ("", "global") else default_region
+def to_asff(rf: ReportFinding, when: str | None, default_region: str) -> dict[str, Any]:
+    f, r = rf.finding, rf.finding.resource
+    status = f.status.value
+    account = r.account if r.account.isdigit() else "000000000000"
+    region = r.region if r.region not in ("", "global") else default_region
     out: dict[str, Any] = {
         "SchemaVersion": SCHEMA_VERSION,
-        "Id": finding_id(f),
+        "Id": finding_id(rf),
         "ProductArn": f"arn:aws:securityhub:{region}:{account}:product/{account}/default",
-        "GeneratorId": f"sagemaker-auditor/{f['rule_id']}",
+        "GeneratorId": f"sagemaker-auditor/{f.rule_id}",
         "AwsAccountId": account,
         "Types": ["Software and Configuration Checks/Industry and Regulatory Standards"],
         "CreatedAt": when,
         "UpdatedAt": when,
-        "Severity": {"Label": SEVERITY[f["severity"]]},
-        "Title": cut(f"{f['rule_id']}: {f['title']}", LIMITS["Title"]),
-        "Description": cut(f["message"] or f["title"], LIMITS["Description"]),
-        "Resources": [{"Type": RESOURCE_TYPE.get(r["type"], "Other"), "Id": cut_id(r["arn"], LIMITS["Resources.Id"]),
+        "Severity": {"Label": SEVERITY[f.severity.value]},
+        "Title": cut(f"{f.rule_id}: {f.title}", LIMITS["Title"]),
+        "Description": cut(f.message or f.title, LIMITS["Description"]),
+        "Resources": [{"Type": RESOURCE_TYPE.get(r.type, "Other"), "Id": cut_id(r.arn, LIMITS["Resources.Id"]),
                        "Partition": "aws", "Region": region,
-                       "Details": {"Other": {"auditor_type": cut(r["type"], LIMITS["Details.Other.value"]),
-                                             "name": cut(r["name"], LIMITS["Details.Other.value"])}}}],
-        "Compliance": {"Status": COMPLIANCE[f["status"]]},
-        "ProductFields": {"auditor/policy": str(f["policy"]), "auditor/status": f["status"],
-                          "auditor/rule": cut(f["rule_id"], LIMITS["ProductFields.value"]),
-                          "auditor/region": cut(r["region"], LIMITS["ProductFields.value"])},
+                       "Details": {"Other": {"auditor_type": cut(r.type, LIMITS["Details.Other.value"]),
+                                             "name": cut(r.name, LIMITS["Details.Other.value"])}}}],
+        "Compliance": {"Status": COMPLIANCE[status]},
+        "ProductFields": {"auditor/policy": str(f.policy), "auditor/status": status,
+                          "auditor/rule": cut(f.rule_id, LIMITS["ProductFields.value"]),
+                          "auditor/region": cut(r.region, LIMITS["ProductFields.value"])},
         "RecordState": "ACTIVE",
-        "Workflow": {"Status": WORKFLOW[f["status"]]},
+        "Workflow": {"Status": WORKFLOW[status]},
     }
-    related = related_requirements(f.get("references") or {})
+    related = related_requirements(rf.references or {})
     if related:
         out["Compliance"]["RelatedRequirements"] = related
-    if f.get("first_seen"):  # the history knows when the violation began: CreatedAt stays that moment
-        out["CreatedAt"] = f["first_seen"]
-    guidance = f["remediation"].get("guidance")
+    if rf.first_seen:  # the history knows when the violation began: CreatedAt stays that moment
+        out["CreatedAt"] = rf.first_seen
+    guidance = f.remediation.get("guidance")
     if guidance:
         out["Remediation"] = {"Recommendation": {"Text": cut(guidance, LIMITS["Recommendation.Text"])}}
     return fit(out)
 
 
-def related_requirements(refs: dict[str, Any]) -> list[str]:
+def related_requirements(refs: Mapping[str, Any]) -> list[str]:
     """The rule's compliance references as ASFF Compliance.RelatedRequirements (at most 32, 128 characters each)."""
     items = [f"AWS Security Hub {c}" for c in refs.get("security_hub", [])]
     items += [f"AWS Config {c}" for c in refs.get("config_rules", [])]
@@ -123,10 +127,10 @@ def batches(findings: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
-def render(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    when = doc["scope"]["evaluated_at"] or doc["scope"]["collected_at"]
-    region = (doc["scope"]["regions"] or ["us-east-1"])[0]
-    return [to_asff(f, when, region) for f in doc["findings"]]
+def render(report: Report) -> list[dict[str, Any]]:
+    when = report.scope.evaluated_at or report.scope.collected_at
+    region = (report.scope.regions or ("us-east-1",))[0]
+    return [to_asff(f, when, region) for f in report.findings]
 
 
 def import_findings(factory: Any, findings: list[dict[str, Any]], region: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from auditor.engine.conditions import Designation
@@ -56,7 +56,7 @@ def annotate(arns: Iterable[str], graph: ResourceGraph, production: Designation 
     return out
 
 
-def references_text(refs: dict[str, Any] | None) -> str:
+def references_text(refs: Mapping[str, Any] | None) -> str:
     """Compliance references as one line: Security Hub controls, AWS Config rules, the policy section."""
     if not refs:
         return ""

@@ -6,11 +6,14 @@ import base64
 import gzip
 import hashlib
 import json
+from collections.abc import Mapping
 from importlib import resources
 from typing import Any
 
+from auditor.model import Status
 from auditor.report import matrix
 from auditor.report.context import references_text
+from auditor.report.model import Report
 
 COLORS = {"pass": "#2e7d32", "fail": "#c62828", "error": "#b26a00", "exempt": "#1565c0"}
 POLICY_COUNT = 15
@@ -18,7 +21,7 @@ PRINT_LIMIT = 2000  # violations rendered for print up front; above this only wh
 DATA_OPEN = '<script type="application/json" id="report-data">'
 
 
-def exemption_text(ex: dict[str, Any]) -> str:
+def exemption_text(ex: Mapping[str, Any]) -> str:
     if not ex:
         return ""
     owner = f" · owner {ex['owner']}" if ex.get("owner") else ""
@@ -26,30 +29,30 @@ def exemption_text(ex: dict[str, Any]) -> str:
     return f"{ex.get('kind', '')}: {ex.get('reason', '')}{owner}{expires}"
 
 
-def payload(doc: dict[str, Any], m: matrix.Matrix) -> dict[str, Any]:
+def payload(report: Report, m: matrix.Matrix) -> dict[str, Any]:
     """The findings as compact tables: rules and resources once each, a finding as a row of indices and text."""
     rules: dict[str, int] = {}
     rule_rows: list[list[Any]] = []
     res: dict[str, int] = {}
     res_rows: list[list[Any]] = []
     rows: list[list[Any]] = []
-    for f in doc["findings"]:
-        rem = f.get("remediation") or {}
-        ri = rules.get(f["rule_id"])
+    for rf in report.findings:
+        f = rf.finding
+        rem = f.remediation or {}
+        ri = rules.get(f.rule_id)
         if ri is None:
-            ri = rules[f["rule_id"]] = len(rule_rows)
-            rule_rows.append([f["rule_id"], f["title"], f["severity"], f["policy"], rem.get("remediator") or "",
-                              rem.get("guidance", ""), references_text(f.get("references"))])
-        r = f["resource"]
-        xi = res.get(r["arn"])
+            ri = rules[f.rule_id] = len(rule_rows)
+            rule_rows.append([f.rule_id, f.title, f.severity.value, f.policy, rem.get("remediator") or "",
+                              rem.get("guidance", ""), references_text(rf.references)])
+        r = f.resource
+        xi = res.get(r.arn)
         if xi is None:
-            xi = res[r["arn"]] = len(res_rows)
-            res_rows.append([r["arn"], r["type"], r["name"], r["account"], r["region"], f.get("environment", "")])
-        eps = matrix.endpoints_of(f)  # ARNs for now: indices once every endpoint has a resource row
-        ex = f.get("exemption") or {}
-        rows.append([ri, f["status"], xi, f["message"], f.get("drift", ""), 1 if f.get("advisory") else 0,
-                     eps, f.get("evidence", {}),
-                     exemption_text(ex),
+            xi = res[r.arn] = len(res_rows)
+            res_rows.append([r.arn, r.type, r.name, r.account, r.region, matrix.environment_of(rf)])
+        eps = matrix.endpoints_of(rf)  # ARNs for now: indices once every endpoint has a resource row
+        rows.append([ri, f.status.value, xi, f.message, rf.drift or "", 1 if f.advisory else 0,
+                     eps, f.evidence,
+                     exemption_text(f.exemption or {}),
                      rem.get("outcome", ""),
                      rem.get("guidance", "") if rem.get("guidance", "") != rule_rows[ri][5] else None])
     # endpoints only reached through dependencies still need an identity for the endpoint filter
@@ -58,7 +61,7 @@ def payload(doc: dict[str, Any], m: matrix.Matrix) -> dict[str, Any]:
             if arn not in res:
                 ref = matrix.ref_from_arn(arn)
                 res[arn] = len(res_rows)
-                res_rows.append([arn, ref["type"], ref["name"], ref["account"], ref["region"], ""])
+                res_rows.append([arn, ref.type, ref.name, ref.account, ref.region, ""])
         row[6] = [res[a] for a in row[6]]
     return {"rules": rule_rows, "resources": res_rows, "findings": rows, "matrix": matrix_payload(m, res)}
 
@@ -92,7 +95,20 @@ def embedded(page: str) -> dict[str, Any]:
     return data
 
 
-def render(doc: dict[str, Any], drift: dict[str, Any] | None = None) -> str:
+def view(report: Report) -> dict[str, Any]:
+    """The plain data the template reads, built here and only here from the typed report (the findings reach the
+    page through `payload`, never through the template)."""
+    return {
+        "tool": dict(report.tool), "scope": report.scope.to_json(), "complete": report.complete,
+        "summary": report.summary.to_json(), "manual_checks": [m.to_json() for m in report.manual_checks],
+        "expired_waivers": list(report.expired_waivers),
+        "collection_errors": [e.to_dict() for e in report.collection_errors], "api_calls": report.api_calls,
+        **{name: value for name in ("remediation", "drift", "history", "trends")
+           if (value := getattr(report, name)) is not None},
+    }
+
+
+def render(report: Report) -> str:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     from auditor.resources import templates_dir
@@ -102,11 +118,12 @@ def render(doc: dict[str, Any], drift: dict[str, Any] | None = None) -> str:
                       trim_blocks=True, lstrip_blocks=True)
     script = resources.files("auditor.report").joinpath("filter.js").read_text()
     digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    doc = view(report)
     policies = [{"num": int(n), **p} for n, p in doc["summary"]["by_policy"].items()]
-    violations = sum(1 for f in doc["findings"] if f["status"] in ("fail", "error"))
-    m = matrix.build(doc["findings"])
+    violations = sum(1 for f in report.findings if f.status in (Status.FAIL, Status.ERROR))
+    m = matrix.build(report.findings)
     return env.get_template("report.html.j2").render(
         doc=doc, policies=policies, matrix=m, colors=COLORS,
-        drift=drift, script=script, script_hash=f"sha256-{digest}", data=embed(payload(doc, m)),
+        drift=report.drift, script=script, script_hash=f"sha256-{digest}", data=embed(payload(report, m)),
         print_eager=violations <= PRINT_LIMIT,
     )

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from auditor.model import ResourceRef
+
+if TYPE_CHECKING:
+    from auditor.report.model import ReportFinding
 
 WORST = {"fail": 4, "error": 3, "exempt": 2, "pass": 1}
 GLYPH = {"fail": "✗", "error": "?", "exempt": "⊘", "pass": "✓"}  # never colour alone: every status has a glyph
@@ -53,24 +59,29 @@ class Matrix:
         return sum(len(g.rows) for g in self.endpoints)
 
 
-def endpoints_of(f: dict[str, Any]) -> list[str]:
+def endpoints_of(f: ReportFinding) -> list[str]:
     """The endpoints a finding's resource serves (an endpoint serves itself, also in reports without the key)."""
-    if "endpoints" in f:
-        return list(f["endpoints"])
-    return [f["resource"]["arn"]] if f["resource"]["type"] == ENDPOINT else []
+    if f.endpoints:
+        return list(f.endpoints)
+    r = f.finding.resource
+    return [r.arn] if r.type == ENDPOINT else []
 
 
-def ref_from_arn(arn: str) -> dict[str, str]:
+def environment_of(f: ReportFinding) -> str:
+    """The environment of the endpoints a finding's resource serves ("" when it serves none)."""
+    return (f.environment or "") if f.endpoints else ""
+
+
+def ref_from_arn(arn: str) -> ResourceRef:
     # arn:aws:sagemaker:REGION:ACCOUNT:endpoint/NAME, for endpoints only ever seen through their dependencies
     parts = arn.split(":", 5)
     name = parts[5].split("/", 1)[-1] if len(parts) == 6 else arn
-    return {"arn": arn, "name": name, "type": ENDPOINT, "account": parts[4] if len(parts) == 6 else "",
-            "region": parts[3] if len(parts) == 6 else ""}
+    return ResourceRef(arn=arn, name=name, type=ENDPOINT, account=parts[4] if len(parts) == 6 else "",
+                       region=parts[3] if len(parts) == 6 else "")
 
 
-def _row(r: dict[str, str], env: str = "") -> Row:
-    return Row(arn=r["arn"], name=r["name"], type=r["type"], account=r["account"], region=r["region"],
-               environment=env)
+def _row(r: ResourceRef, env: str = "") -> Row:
+    return Row(arn=r.arn, name=r.name, type=r.type, account=r.account, region=r.region, environment=env)
 
 
 def _grouped(rows: list[Row], prod_first: bool) -> list[Group]:
@@ -82,29 +93,31 @@ def _grouped(rows: list[Row], prod_first: bool) -> list[Group]:
             for (a, r), rs in sorted(groups.items())]
 
 
-def build(findings: list[dict[str, Any]]) -> Matrix:
+def build(findings: Iterable[ReportFinding]) -> Matrix:
+    findings = list(findings)
     endpoints: dict[str, Row] = {}
     others: dict[str, Row] = {}
     for f in findings:
-        r = f["resource"]
-        if r["type"] == ENDPOINT and r["arn"] not in endpoints:
-            endpoints[r["arn"]] = _row(r, f.get("environment", ""))
+        r = f.finding.resource
+        if r.type == ENDPOINT and r.arn not in endpoints:
+            endpoints[r.arn] = _row(r, environment_of(f))
     for f in findings:
-        if f.get("advisory"):
+        if f.finding.advisory:
             continue  # advisory rules are shown apart, never in the compliance roll-up
         eps = endpoints_of(f)
+        policy, status = f.finding.policy, f.status.value
         for ep in eps:
             row = endpoints.get(ep)
             if row is None:
-                row = endpoints[ep] = _row(ref_from_arn(ep), f.get("environment", ""))
-            row.add(f["policy"], f["status"])
-        r = f["resource"]
-        if r["type"] != ENDPOINT and len(eps) != 1:
-            other = others.get(r["arn"])
+                row = endpoints[ep] = _row(ref_from_arn(ep), environment_of(f))
+            row.add(policy, status)
+        r = f.finding.resource
+        if r.type != ENDPOINT and len(eps) != 1:
+            other = others.get(r.arn)
             if other is None:
-                other = others[r["arn"]] = _row(r, f.get("environment", ""))
+                other = others[r.arn] = _row(r, environment_of(f))
                 other.endpoints = sorted(eps)
-            other.add(f["policy"], f["status"])
+            other.add(policy, status)
     shared = sorted((o for o in others.values() if o.endpoints),
                     key=lambda o: (-WORST[o.worst], -len(o.endpoints), o.name))
     return Matrix(endpoints=_grouped(list(endpoints.values()), prod_first=True), shared=shared,

@@ -8,7 +8,9 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor import __version__
+from auditor.model import ResourceRef, Status
 from auditor.report.context import references_text
+from auditor.report.model import Report, ReportFinding
 
 SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -19,9 +21,9 @@ RULES_DOCS = "https://sagemaker-auditor.dev/docs/rules"  # docs/rules.md, one se
 FINGERPRINT = "sagemakerAuditorFinding/v1"  # ours: primaryLocationLineHash is GitHub's own, computed from files
 
 
-def resource_path(r: dict[str, str]) -> str:
+def resource_path(r: ResourceRef) -> str:
     """A stable pseudo-path per cloud resource (no file holds it): aws/ACCOUNT/REGION/TYPE/NAME."""
-    return "/".join(quote(part or "-", safe="") for part in ("aws", r["account"], r["region"], r["type"], r["name"]))
+    return "/".join(quote(part or "-", safe="") for part in ("aws", r.account, r.region, r.type, r.name))
 
 
 def fingerprint(rule_id: str, arn: str) -> str:
@@ -74,46 +76,46 @@ def descriptor(r: Any) -> dict[str, Any]:
     return d
 
 
-def result(f: dict[str, Any], index: dict[str, int]) -> dict[str, Any]:
-    r = f["resource"]
+def result(rf: ReportFinding, index: dict[str, int]) -> dict[str, Any]:
+    f, r = rf.finding, rf.finding.resource
     out: dict[str, Any] = {
-        "ruleId": f["rule_id"],
-        "message": {"text": f["message"]},
+        "ruleId": f.rule_id,
+        "message": {"text": f.message},
         "locations": [{
             "physicalLocation": {"artifactLocation": {"uri": resource_path(r)}, "region": {"startLine": 1}},
-            "logicalLocations": [{"fullyQualifiedName": r["arn"], "name": r["name"], "kind": "resource"}],
+            "logicalLocations": [{"fullyQualifiedName": r.arn, "name": r.name, "kind": "resource"}],
         }],
-        "partialFingerprints": {FINGERPRINT: fingerprint(f["rule_id"], r["arn"])},
-        "properties": {"status": f["status"], "policy": f["policy"], "account": r["account"], "region": r["region"],
-                       "resourceType": r["type"], "references": f.get("references", {}),
-                       "advisory": bool(f.get("advisory"))},
+        "partialFingerprints": {FINGERPRINT: fingerprint(f.rule_id, r.arn)},
+        "properties": {"status": f.status.value, "policy": f.policy, "account": r.account, "region": r.region,
+                       "resourceType": r.type, "references": rf.references or {},
+                       "advisory": f.advisory},
     }
-    if f["rule_id"] in index:
-        out["ruleIndex"] = index[f["rule_id"]]
-    if f["status"] == "error":
+    if f.rule_id in index:
+        out["ruleIndex"] = index[f.rule_id]
+    if f.status is Status.ERROR:
         # undecided: SARIF's "open" (not enough information), which the specification requires at level "none"
         out.update(kind="open", level="none")
-        unknown = f["evidence"].get("unknown") or []
+        unknown = f.evidence.get("unknown") or []
         if unknown:
             out["message"]["text"] += " — could not read: " + "; ".join(unknown)
     else:
-        out.update(kind="fail", level=LEVEL[f["severity"]])
-    if f["status"] == "exempt":
-        ex = f.get("exemption") or {}
+        out.update(kind="fail", level=LEVEL[f.severity.value])
+    if f.status is Status.EXEMPT:
+        ex = f.exemption or {}
         out["suppressions"] = [{"kind": "external", "status": "accepted",
                                 "justification": f"{ex.get('kind', 'waiver')}: {ex.get('reason', '')}"}]
-    if f.get("endpoints"):
-        out["properties"]["endpoints"] = f["endpoints"]
+    if rf.endpoints:
+        out["properties"]["endpoints"] = list(rf.endpoints)
     return out
 
 
-def render(doc: dict[str, Any], rules: list[Any]) -> dict[str, Any]:
+def render(report: Report, rules: list[Any]) -> dict[str, Any]:
     descriptors = [descriptor(r) for r in rules if not r.manual]
     index = {d["id"]: i for i, d in enumerate(descriptors)}
-    results = [result(f, index) for f in doc["findings"] if f["status"] in ("fail", "error", "exempt")]
-    notifications = [{"level": "error", "message": {"text": f"{e['service']}:{e['operation']} {e['code']}: "
-                                                            f"{e['message']} ({e['account']}/{e['region']})"}}
-                     for e in doc.get("collection_errors", [])]
+    results = [result(f, index) for f in report.findings if f.status in (Status.FAIL, Status.ERROR, Status.EXEMPT)]
+    notifications = [{"level": "error", "message": {"text": f"{e.service}:{e.operation} {e.code}: "
+                                                            f"{e.message} ({e.account}/{e.region})"}}
+                     for e in report.collection_errors]
     return {
         "$schema": SCHEMA,
         "version": "2.1.0",
@@ -122,5 +124,5 @@ def render(doc: dict[str, Any], rules: list[Any]) -> dict[str, Any]:
                   "automationDetails": {"id": "sagemaker-auditor/"},
                   "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notifications}],
                   "results": results,
-                  "properties": {"complete": doc["complete"], "scope": doc["scope"]}}],
+                  "properties": {"complete": report.complete, "scope": report.scope.to_json()}}],
     }

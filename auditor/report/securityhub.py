@@ -7,6 +7,7 @@ import copy
 from typing import Any
 
 from auditor.report.asff import import_findings, render
+from auditor.report.model import Report
 
 GENERATOR_PREFIX = "sagemaker-auditor/"
 
@@ -25,26 +26,27 @@ def previously_sent(factory: Any, regions: list[str]) -> dict[str, dict[str, Any
     return out
 
 
-def _archivable(old: dict[str, Any], doc: dict[str, Any], rules: set[str]) -> bool:
+def _archivable(old: dict[str, Any], report: Report, rules: set[str]) -> bool:
     """Only a run that evaluated the finding's rule and read its account-region without a collection error may say
     that its resource is gone (an undecidable finding elsewhere does not hide resources here)."""
     fields = old.get("ProductFields") or {}
     account, region = old.get("AwsAccountId"), fields.get("auditor/region", "")
-    if fields.get("auditor/rule") not in rules or account not in doc["scope"]["accounts"] \
-            or not (region in doc["scope"]["regions"] or region in ("", "global")):
+    scope = report.scope
+    if fields.get("auditor/rule") not in rules or account not in scope.accounts \
+            or not (region in scope.regions or region in ("", "global")):
         return False
-    for c in doc["scope"].get("coverage", []):
+    for c in scope.coverage:
         if c.get("account") == account and (c.get("status") != "audited" or region in c.get("failed_regions", {})):
             return False
-    return not any(e.get("account") in (account, "", None) and e.get("region") in (region, "", "global", None)
-                   for e in doc["collection_errors"])
+    return not any(e.account in (account, "", None) and e.region in (region, "", "global", None)
+                   for e in report.collection_errors)
 
 
-def plan(doc: dict[str, Any], previous: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def plan(report: Report, previous: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """This run's findings to import: every violation, undecided or exempt finding; a pass only when it resolves
     something we sent; an archive record for each sent finding whose resource no longer exists."""
-    when = doc["scope"]["evaluated_at"] or doc["scope"]["collected_at"]
-    rendered = render(doc)
+    when = report.scope.evaluated_at or report.scope.collected_at
+    rendered = render(report)
     out = []
     for f in rendered:
         old = previous.get(f["Id"])
@@ -55,9 +57,9 @@ def plan(doc: dict[str, Any], previous: dict[str, dict[str, Any]]) -> list[dict[
             f["CreatedAt"] = old["CreatedAt"]
         out.append(f)
     current = {f["Id"] for f in rendered}
-    rules = {r for p in doc["summary"]["by_policy"].values() for r in p.get("rules", [])}
+    rules = {r for p in report.summary.by_policy.values() for r in p.rules}
     for fid, old in sorted(previous.items()):
-        if fid not in current and _archivable(old, doc, rules):
+        if fid not in current and _archivable(old, report, rules):
             gone = copy.deepcopy(old)
             gone.update({"RecordState": "ARCHIVED", "UpdatedAt": when})
             for k in ("ProductName", "CompanyName", "Region", "ProcessedAt", "FirstObservedAt", "LastObservedAt"):
@@ -66,10 +68,10 @@ def plan(doc: dict[str, Any], previous: dict[str, dict[str, Any]]) -> list[dict[
     return out
 
 
-def deliver(factory: Any, doc: dict[str, Any], default_region: str) -> dict[str, Any]:
+def deliver(factory: Any, report: Report, default_region: str) -> dict[str, Any]:
     """Read what was sent before, import this run's lifecycle; the import result with a count per state."""
-    regions = sorted({r for r in doc["scope"]["regions"] if r not in ("", "global")} or {default_region})
-    todo = plan(doc, previously_sent(factory, regions))
+    regions = sorted({r for r in report.scope.regions if r not in ("", "global")} or {default_region})
+    todo = plan(report, previously_sent(factory, regions))
     result = import_findings(factory, todo, default_region)
     states: dict[str, int] = {}
     for f in todo:

@@ -1,4 +1,5 @@
-"""Every report format, by name: each renders the one report document and is written atomically."""
+"""Every report format, by name: each renders the typed report and is written atomically; report.json is the one
+place the report is serialized (Report.to_json)."""
 
 from __future__ import annotations
 
@@ -10,49 +11,50 @@ from typing import Any
 
 from auditor.graph import stage_text
 from auditor.report.json_report import chunks, encode
+from auditor.report.model import Report
 
 # A renderer gives the file's text, or its pieces (the JSON formats stream: never the whole file in memory).
-Renderer = Callable[[dict[str, Any], list[Any]], str | Iterable[str]]
+Renderer = Callable[[Report, list[Any]], str | Iterable[str]]
 
 
-def _json(doc: dict[str, Any], rules: list[Any]) -> Iterable[str]:
-    return chunks(doc)
+def _json(report: Report, rules: list[Any]) -> Iterable[str]:
+    return chunks(report.to_json())  # the edge: the report document, as written, recorded and sent
 
 
-def _html(doc: dict[str, Any], rules: list[Any]) -> str:
+def _html(report: Report, rules: list[Any]) -> str:
     from auditor.report.html import render
 
-    return render(doc, doc.get("drift"))
+    return render(report)
 
 
-def _csv(doc: dict[str, Any], rules: list[Any]) -> str:
+def _csv(report: Report, rules: list[Any]) -> str:
     from auditor.report.tabular import render_csv
 
-    return render_csv(doc)
+    return render_csv(report)
 
 
-def _junit(doc: dict[str, Any], rules: list[Any]) -> str:
+def _junit(report: Report, rules: list[Any]) -> str:
     from auditor.report.tabular import render_junit
 
-    return render_junit(doc)
+    return render_junit(report)
 
 
-def _asff(doc: dict[str, Any], rules: list[Any]) -> Iterable[str]:
+def _asff(report: Report, rules: list[Any]) -> Iterable[str]:
     from auditor.report.asff import render
 
-    return encode(render(doc), indent=1)
+    return encode(render(report), indent=1)
 
 
-def _sarif(doc: dict[str, Any], rules: list[Any]) -> Iterable[str]:
+def _sarif(report: Report, rules: list[Any]) -> Iterable[str]:
     from auditor.report.sarif import render
 
-    return encode(render(doc, rules), indent=1)
+    return encode(render(report, rules), indent=1)
 
 
-def _ocsf(doc: dict[str, Any], rules: list[Any]) -> Iterable[str]:
+def _ocsf(report: Report, rules: list[Any]) -> Iterable[str]:
     from auditor.report.ocsf import render
 
-    return encode(render(doc), indent=1)
+    return encode(render(report), indent=1)
 
 
 WRITERS: dict[str, tuple[str, Renderer]] = {
@@ -85,7 +87,7 @@ def preflight(outdir: Path) -> None:
         raise OutputError(f"cannot write reports to {outdir}: {exc.strerror or exc}") from None
 
 
-def write_all(doc: dict[str, Any], rules: list[Any], outdir: Path, formats: list[str]) -> list[Path]:
+def write_all(report: Report, rules: list[Any], outdir: Path, formats: list[str]) -> list[Path]:
     """All or nothing: every format is rendered and staged beside its target, then all are renamed into place.
     A full disk or a read-only directory fails while staging, and the previous reports stay as they were."""
     staged: list[tuple[Path, Path]] = []
@@ -93,7 +95,7 @@ def write_all(doc: dict[str, Any], rules: list[Any], outdir: Path, formats: list
         outdir.mkdir(parents=True, exist_ok=True)
         for fmt in formats:
             name, render = WRITERS[fmt]
-            staged.append((stage_text(outdir / name, render(doc, rules)), outdir / name))
+            staged.append((stage_text(outdir / name, render(report, rules)), outdir / name))
         for tmp, path in staged:
             os.replace(tmp, path)
     except OSError as exc:

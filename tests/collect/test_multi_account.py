@@ -16,6 +16,7 @@ from auditor.report.merge import merge_reports
 from auditor.report.model import Report, build_report
 from auditor.scope import Shard, resolve_accounts
 from auditor.session import SessionFactory
+from tests.history.factories import typed
 
 REGION = "us-east-1"
 MANAGEMENT = "123456789012"
@@ -146,7 +147,7 @@ def test_a_failed_account_is_shown_in_the_html_and_terminal_summaries(org: dict[
 
     broken = next(a for a, n in org.items() if n == "ep-data")
     _, doc = audit(fail_assume_role_for(broken))
-    html = render(doc, None)
+    html = render(typed(doc))
     scope_table = html[html.index("<h2>Scope</h2>"):html.index("<h2>Summary</h2>")]
     row = scope_table[scope_table.index(broken):]
     assert "failed" in row[:300] and "AccessDenied" in row[:400]

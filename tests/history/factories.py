@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from auditor.report.model import assemble
+from auditor.report.model import Report, assemble
 
 ACCOUNT = "123456789012"
 
@@ -35,3 +35,8 @@ def report(findings: list[dict[str, Any]], when: str = "2026-11-25T02:00:00Z", c
                            "coverage": [{"account": ACCOUNT, "status": "audited", "regions": regions or ["us-east-1"]}],
                            "collected_at": when, "evaluated_at": when, "source": "test"},
                     manual_checks=[], expired_waivers=[], api_calls={})
+
+
+def typed(doc: dict[str, Any]) -> Report:
+    """The typed report every renderer, store and remediator takes, from a (possibly partial) test document."""
+    return Report.from_json({"schema_version": "1.0", **doc})

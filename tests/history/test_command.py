@@ -11,7 +11,7 @@ import pytest
 from auditor.cli import main
 from auditor.history import summarize
 from auditor.history.sqlite import SqliteHistory
-from tests.history.factories import finding, report
+from tests.history.factories import finding, report, typed
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def history(tmp_path: Path) -> tuple[str, list[str]]:
     for days, doc in ((40, report([finding("a"), finding("b", severity="critical")])),
                       (1, report([finding("a", "pass")], complete=False))):
         s = summarize(doc, "audit", when=now - dt.timedelta(days=days))
-        store.record(s, doc)
+        store.record(s, typed(doc))
         ids.append(s.run_id)
     store.close()
     return str(path), ids

@@ -23,7 +23,7 @@ def store(tmp_path: Path) -> SqliteHistory:
 def night(store: SqliteHistory, doc: dict[str, Any], warnings: list[str] | None = None) -> dict[str, Any]:
     rep, prep = prepare(store, Report.from_json(doc), None, (warnings if warnings is not None else []).append)
     out = rep.to_json()
-    record(prep, rep, out, "audit", "/reports/report.html")
+    record(prep, rep, "audit", "/reports/report.html")
     return out
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from auditor.history import HistoryError, cutoff, open_history, summarize
 from auditor.history.s3 import S3History
-from tests.history.factories import finding, report
+from tests.history.factories import finding, report, typed
 
 BUCKET = "audit-history"
 
@@ -28,7 +28,7 @@ def bucket(aws: None) -> Any:
 def record(store: S3History, name: str, when: dt.datetime | None = None) -> str:
     doc = report([finding(name)])
     s = summarize(doc, "audit", when=when)
-    store.record(s, doc)
+    store.record(s, typed(doc))
     return s.run_id
 
 
@@ -93,9 +93,9 @@ def test_a_run_report_is_never_overwritten(bucket: Any) -> None:
     store = S3History(f"s3://{BUCKET}/h")
     doc = report([finding("a")])
     s = summarize(doc, "audit")
-    store.record(s, doc)
+    store.record(s, typed(doc))
     with pytest.raises(HistoryError, match="cannot store the report"):
-        store.record(s, report([finding("b")]))
+        store.record(s, typed(report([finding("b")])))
     assert store.report(s.run_id)["findings"][0]["resource"]["name"] == "a"
 
 

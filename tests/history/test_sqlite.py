@@ -11,12 +11,12 @@ import pytest
 
 from auditor.history import HistoryError, cutoff, default_path, open_history, summarize
 from auditor.history.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteHistory
-from tests.history.factories import finding, report
+from tests.history.factories import finding, report, typed
 
 
 def record(store: SqliteHistory, doc: dict, when: dt.datetime) -> str:
     s = summarize(doc, "audit", when=when)
-    store.record(s, doc)
+    store.record(s, typed(doc))
     return s.run_id
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from auditor import exitcodes
 from auditor.remediate.plan_view import DESTRUCTIVE, impact, params_text
 from auditor.remediate.registry import Call
+from auditor.report.model import ReportFinding
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 
@@ -114,7 +115,9 @@ def test_long_parameters_are_folded_never_cut() -> None:
         name = "create-endpoint-dashboard"
 
     class Ch:
-        findings = [{"rule_id": "SM-07-dashboard", "resource": {"name": "ep", "account": "1", "region": "r"}}]
+        findings = [ReportFinding.from_json({
+            "rule_id": "SM-07-dashboard", "policy": 7, "severity": "medium", "status": "fail",
+            "resource": {"arn": "arn:ep", "type": "sagemaker.endpoint", "name": "ep", "account": "1", "region": "r"}})]
         spec, rules, detail = Spec(), ["SM-07-dashboard"], ""
 
         class plan:  # noqa: N801 - a stand-in for Plan

@@ -19,6 +19,7 @@ from auditor.remediate.journal import Journal
 from auditor.remediate.registry import Call
 from auditor.remediate.stopstate import STATE, decode, encode
 from tests.conftest import REGION
+from tests.history.factories import typed
 from tests.remediate.test_selection import ENDPOINT, _endpoint, finding, planned
 
 RID = f"endpoint/{ENDPOINT}/variant/main"
@@ -137,7 +138,7 @@ def test_the_run_tag_leaves_the_change_id_alone_and_undo_removes_exactly_the_mar
     plans = []
     for run in ("20260101T000000Z-aaaaaa", "20260102T000000Z-bbbbbb"):  # the dry run, then the real one
         g = graph()
-        changes, _ = select({"findings": found}, load_rules(), Config(), g, RemediationOptions(run_id=run))
+        changes, _ = select(typed({"findings": found}), load_rules(), Config(), g, RemediationOptions(run_id=run))
         plan_all(changes, g, lambda s, r: boto3.client(s, region_name=r), run)
         plans.append(changes[0].plan)
     dry, real = plans

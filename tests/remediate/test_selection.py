@@ -12,6 +12,7 @@ from auditor.engine.config import Config
 from auditor.engine.loader import load_rules
 from auditor.remediate.flow import RemediationOptions, plan_all, select
 from tests.conftest import ACCOUNT, REGION, build_graph
+from tests.history.factories import typed
 
 ENDPOINT = "fraud-prod"
 EP_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{ENDPOINT}"
@@ -27,14 +28,15 @@ def graph() -> Any:
 
 
 def finding(rule_id: str, status: str, remediator: str, policy: int = 7) -> dict[str, Any]:
-    return {"rule_id": rule_id, "status": status, "policy": policy, "remediation": {"remediator": remediator},
+    return {"rule_id": rule_id, "status": status, "policy": policy, "severity": "medium",
+            "remediation": {"remediator": remediator},
             "resource": {"arn": EP_ARN, "name": ENDPOINT, "type": "sagemaker.endpoint", "account": ACCOUNT,
                          "region": REGION}}
 
 
 def planned(findings: list[dict[str, Any]], config: Config, **opts: Any) -> list[Any]:
     g = graph()
-    changes, _ = select({"findings": findings}, load_rules(), config, g, RemediationOptions(**opts))
+    changes, _ = select(typed({"findings": findings}), load_rules(), config, g, RemediationOptions(**opts))
     plan_all(changes, g, lambda s, r: boto3.client(s, region_name=r))
     return changes
 

@@ -19,6 +19,7 @@ from auditor.remediate.execute import apply_plan
 from auditor.remediate.journal import Journal, read
 from auditor.remediate.registry import Call, Plan
 from tests.conftest import ACCOUNT, REGION
+from tests.history.factories import typed
 from tests.remediate.test_journal import rechain
 from tests.remediate.test_plan_view import all_rows
 
@@ -242,7 +243,7 @@ def test_a_journal_in_s3_is_written_by_remediation_and_read_by_undo(bucket: Call
     s3.create_bucket(Bucket="journals")
     doc = {"findings": [finding("SM-07-error-alarms", "fail", "create-endpoint-alarms")]}
     out = io.StringIO()
-    changes = remediate(doc, load_rules(), Config(),
+    changes = remediate(typed(doc), load_rules(), Config(),
                         graph(), RemediationOptions(yes=True, journal=Path("s3://journals/nightly")),
                         lambda s, r: boto3.client(s, region_name=r), Console(file=out, width=120), quiet=True).changes
     assert [c.outcome for c in changes] == ["applied"]

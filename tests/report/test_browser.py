@@ -21,6 +21,7 @@ from auditor.report import html
 from auditor.report.drift import classify
 from auditor.report.model import ReportFinding, assemble, build_report
 from tests.conftest import build_graph
+from tests.history.factories import typed
 from tests.report.test_matrix import report as fleet_report
 
 CHROMIUM = next((p for p in (shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -44,7 +45,7 @@ def hostile_report(tmp_path: Path) -> Path:
     graph = build_graph({"nodes": nodes})
     doc = build_report(evaluate_rules(graph, load_rules(), Config()), graph)
     path = tmp_path / "report.html"
-    path.write_text(html.render(doc))
+    path.write_text(html.render(typed(doc)))
     return path
 
 
@@ -73,7 +74,7 @@ def test_printed_report_has_every_endpoint_and_policy_column(tmp_path: Path) -> 
         pytest.skip("pdftotext (poppler-utils) is not installed: `apt-get install poppler-utils`")
     doc = fleet_report()
     page = tmp_path / "report.html"
-    page.write_text(html.render(doc))
+    page.write_text(html.render(typed(doc)))
     pdf = tmp_path / "report.pdf"
     chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}", page.as_uri())
     text = subprocess.run([pdftotext, "-layout", str(pdf), "-"], capture_output=True, text=True,
@@ -131,7 +132,7 @@ def page_url(tmp_path_factory: pytest.TempPathFactory) -> str:
                    scope={"accounts": [A, B], "regions": ["eu-west-1", "us-east-1"], "collected_at": "t",
                           "evaluated_at": "t"}, manual_checks=[], expired_waivers=[], api_calls={})
     path = tmp_path_factory.mktemp("triage") / "report.html"
-    path.write_text(html.render(doc))
+    path.write_text(html.render(typed(doc)))
     return path.as_uri()
 
 

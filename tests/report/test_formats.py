@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from auditor.report import asff, tabular
 from auditor.report.drift import classify
-from auditor.report.model import ReportFinding
+from auditor.report.model import Report, ReportFinding
 from auditor.report.writers import write_all
 from auditor.session import SessionFactory
+from tests.history.factories import typed
 
 
 def finding(i: int, status: str = "fail", name: str | None = None, severity: str = "high") -> dict[str, Any]:
@@ -33,10 +34,10 @@ def finding(i: int, status: str = "fail", name: str | None = None, severity: str
     }
 
 
-def doc(findings: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"schema_version": "1.0", "complete": True, "findings": findings,
+def doc(findings: list[dict[str, Any]], **extra: Any) -> Report:
+    return typed({"schema_version": "1.0", "complete": True, "findings": findings, **extra,
             "scope": {"accounts": ["123456789012"], "regions": ["us-east-1"], "collected_at": "2026-11-25T00:00:00Z",
-                      "evaluated_at": "2026-11-25T00:00:00Z"}}
+                      "evaluated_at": "2026-11-25T00:00:00Z"}})
 
 
 def test_csv_parses_back_and_defuses_formulas() -> None:
@@ -82,14 +83,13 @@ def test_all_formats_are_written_atomically(tmp_path: Path, monkeypatch: pytest.
     from auditor.engine.loader import load_rules
     from auditor.report import writers
 
-    d = doc([finding(0)])
-    d.update({"tool": {"name": "x", "version": "0"}, "summary": {"by_policy": {}}, "collection_errors": []})
+    d = doc([finding(0)], tool={"name": "x", "version": "0"}, summary={"by_policy": {}}, collection_errors=[])
     paths = write_all(d, load_rules(), tmp_path, ["csv", "junit", "asff", "sarif", "ocsf"])
     assert sorted(p.name for p in paths) == ["asff.json", "findings.csv", "findings.ocsf.json", "junit.xml",
                                              "report.sarif"]
     before = (tmp_path / "findings.csv").read_text()
 
-    def boom(doc: dict[str, Any], rules: list[Any]) -> str:
+    def boom(report: Report, rules: list[Any]) -> str:
         raise KeyboardInterrupt
 
     monkeypatch.setitem(writers.WRITERS, "csv", ("findings.csv", boom))

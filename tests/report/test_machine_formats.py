@@ -15,22 +15,21 @@ import pytest
 from auditor.cli import main
 from auditor.engine.loader import load_rules
 from auditor.report import ocsf, sarif, tabular
+from auditor.report.model import Report
 from tests.report.test_formats import doc, finding
 
 SCHEMAS = Path(__file__).parent / "schemas"
 REFS = {"security_hub": ["SageMaker.4"], "policy_section": "Endpoint Configuration — Minimum: 2 instances"}
 
 
-def sample() -> dict[str, Any]:
+def sample(*more: dict[str, Any]) -> Report:
     fs = [finding(0), finding(1, "pass"), finding(2, "error", severity="low"), finding(3, "exempt"),
           finding(4, name="a/b c")]
     fs[0]["rule_id"], fs[0]["references"], fs[0]["endpoints"] = "SM-04-min-instances", REFS, [fs[0]["resource"]["arn"]]
     fs[2]["evidence"]["unknown"] = ["AccessDenied: sagemaker:DescribeEndpoint"]
     fs[3]["exemption"] = {"kind": "waiver", "reason": "accepted until Q3"}
-    d = doc(fs)
-    d["collection_errors"] = [{"service": "sagemaker", "operation": "ListEndpoints", "code": "AccessDenied",
-                               "message": "denied", "account": "123456789012", "region": "us-east-1"}]
-    return d
+    return doc([*fs, *more], collection_errors=[{"service": "sagemaker", "operation": "ListEndpoints", "code": "AccessDenied",
+                                       "message": "denied", "account": "123456789012", "region": "us-east-1"}])
 
 
 def test_sarif_validates_against_the_oasis_schema_and_has_what_github_needs() -> None:
@@ -82,8 +81,7 @@ def test_ocsf_detection_findings_validate_with_py_ocsf_models() -> None:
 def test_junit_validates_against_the_jenkins_gitlab_schema() -> None:
     xmlschema = pytest.importorskip("xmlschema", reason="xmlschema is in the dev extra")
     schema = xmlschema.XMLSchema(str(SCHEMAS / "junit.xsd"))
-    d = sample()
-    d["findings"].append(finding(5, "fail", name="bad\x1b[31mname\x00"))
+    d = sample(finding(5, "fail", name="bad\x1b[31mname\x00"))
     text = tabular.render_junit(d)
     schema.validate(text)
     assert "Security Hub SageMaker.4" in text  # the references reach the failure's text

@@ -8,7 +8,7 @@ from auditor.engine.config import Config
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.report import html, matrix
-from auditor.report.model import build_report
+from auditor.report.model import Report, ReportFinding, build_report
 from tests.conftest import ACCOUNT, build_graph
 
 EP = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint"
@@ -56,8 +56,7 @@ def test_findings_carry_the_endpoints_they_affect_and_their_environment() -> Non
 
 
 def test_a_failing_shared_bucket_marks_every_endpoint_that_uses_it() -> None:
-    doc = report()
-    m = matrix.build(doc["findings"])
+    m = matrix.build(Report.from_json(report()).findings)
     rows = {r.name: r for g in m.endpoints for r in g.rows}
     assert set(rows) == {"prod-ep", "dev-ep"}
     for row in rows.values():
@@ -69,23 +68,23 @@ def test_a_failing_shared_bucket_marks_every_endpoint_that_uses_it() -> None:
 
 
 def test_cell_is_the_worst_status_with_its_count() -> None:
-    def f(status: str, policy: int = 3) -> dict[str, Any]:
-        return {"policy": policy, "status": status, "endpoints": [f"{EP}/e"],
-                "resource": {"arn": f"{EP}/e/variant/v", "type": "sagemaker.variant", "name": "v",
-                             "account": ACCOUNT, "region": "us-east-1"}}
+    def f(status: str, policy: int = 3, advisory: bool = False) -> ReportFinding:
+        return ReportFinding.from_json({
+            "rule_id": "SM-03-x", "policy": policy, "severity": "high", "status": status, "endpoints": [f"{EP}/e"],
+            "advisory": advisory, "resource": {"arn": f"{EP}/e/variant/v", "type": "sagemaker.variant", "name": "v",
+                                               "account": ACCOUNT, "region": "us-east-1"}})
 
     m = matrix.build([f("pass"), f("error"), f("error"), f("exempt"), f("pass", 4)])
     row = m.endpoints[0].rows[0]
     assert row.cells == {3: ["error", 2], 4: ["pass", 1]}
     assert row.name == "e" and row.region == "us-east-1"  # identity from the ARN: the endpoint had no finding
-    advisory = dict(f("fail"), advisory=True)
-    assert matrix.build([f("pass"), advisory]).endpoints[0].rows[0].cells == {3: ["pass", 1]}
+    assert matrix.build([f("pass"), f("fail", advisory=True)]).endpoints[0].rows[0].cells == {3: ["pass", 1]}
 
 
 def test_payload_names_each_rule_and_resource_once() -> None:
-    doc = report()
-    data = html.payload(doc, matrix.build(doc["findings"]))
-    assert len(data["findings"]) == len(doc["findings"])
+    typed = Report.from_json(report())
+    data = html.payload(typed, matrix.build(typed.findings))
+    assert len(data["findings"]) == len(typed.findings)
     assert len({r[0] for r in data["resources"]}) == len(data["resources"])
     assert len({r[0] for r in data["rules"]}) == len(data["rules"])
     bucket = next(i for i, r in enumerate(data["resources"]) if r[0] == BUCKET)

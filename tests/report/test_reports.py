@@ -41,7 +41,7 @@ def test_json_report_validates_against_published_schema() -> None:
 
 
 def test_html_escapes_attacker_controlled_text_and_has_a_strict_csp() -> None:
-    page = html.render(hostile_doc())
+    page = html.render(Report.from_json(hostile_doc()))
     assert HOSTILE_NAME not in page and "<script>alert" not in page
     # two script elements: our own code and the findings as inert data (base64: no byte of it can close the element)
     assert page.count("<script") == 2

@@ -13,7 +13,7 @@ import pytest
 from auditor.report import asff
 from auditor.report.securityhub import deliver
 from auditor.session import SessionFactory
-from tests.history.factories import finding, report
+from tests.history.factories import finding, report, typed
 
 R = "us-east-1"
 
@@ -30,7 +30,7 @@ def hub_state() -> dict[str, tuple[str, str, str]]:
 
 
 def run(doc: dict[str, Any]) -> dict[str, Any]:
-    result = deliver(SessionFactory(region=R), doc, R)
+    result = deliver(SessionFactory(region=R), typed(doc), R)
     assert not result["failed"] and not result["failed_batches"]
     return result
 
@@ -73,7 +73,7 @@ def test_every_length_limited_field_is_truncated_and_ids_stay_unique() -> None:
         f["title"] = "t" * 400
         f["message"] = "m" * 5000
         f["remediation"]["guidance"] = "g" * 2000
-    out = asff.render(report([a, b]))
+    out = asff.render(typed(report([a, b])))
     validator = jsonschema.Draft202012Validator(asff.ASFF_SCHEMA)
     for f in out:
         validator.validate(f)
@@ -88,16 +88,16 @@ def test_compliance_references_reach_asff_within_its_limits() -> None:
     f = finding("a")
     f["references"] = {"security_hub": ["SageMaker.4"], "config_rules": ["sagemaker-endpoint-config-prod-instance-count"],
                        "policy_section": "Endpoint Configuration — " + "x" * 300}
-    [out] = asff.render(report([f]))
+    [out] = asff.render(typed(report([f])))
     jsonschema.Draft202012Validator(asff.ASFF_SCHEMA).validate(out)
     related = out["Compliance"]["RelatedRequirements"]
     assert related[:2] == ["AWS Security Hub SageMaker.4", "AWS Config sagemaker-endpoint-config-prod-instance-count"]
     assert related[2].startswith("Deployment policy: Endpoint Configuration") and len(related[2]) == 128
-    assert "RelatedRequirements" not in asff.render(report([finding("b")]))[0]["Compliance"]
+    assert "RelatedRequirements" not in asff.render(typed(report([finding("b")])))[0]["Compliance"]
 
 
 def test_an_oversized_finding_sheds_optional_detail_to_fit_240_kb() -> None:
-    f = asff.render(report([finding("a")]))[0]
+    f = asff.render(typed(report([finding("a")])))[0]
     f["ProductFields"] = {f"k{i}": "v" * 2000 for i in range(200)}  # 400 KB of provider fields
     fitted = asff.fit(f)
     assert asff.size(fitted) <= asff.MAX_FINDING_BYTES and "ProductFields" not in fitted
@@ -131,7 +131,7 @@ class FlakyHub:
 def test_a_failed_batch_is_reported_and_the_remaining_batches_are_still_sent() -> None:
     hub = FlakyHub()
     factory = type("F", (), {"client": lambda self, service, region=None: hub})()
-    findings = asff.render(report([finding(f"e{i}") for i in range(250)]))
+    findings = asff.render(typed(report([finding(f"e{i}") for i in range(250)])))
     result = asff.import_findings(factory, findings, R)
     assert hub.calls == [100, 100, 50] and result["imported"] == 150
     [failed] = result["failed_batches"]
@@ -152,7 +152,7 @@ def test_a_compliant_audit_whose_delivery_fails_exits_4(aws: None, tmp_path: Pat
             "--output", str(tmp_path / "out"), "--security-hub", "--no-history"]
     assert main(args) == 0
     # a violation sent earlier, now passing: the next run must send its PASSED update
-    prior = asff.render(json.loads((tmp_path / "out" / "report.json").read_text()))[0]
+    prior = asff.render(typed(json.loads((tmp_path / "out" / "report.json").read_text())))[0]
     prior["Compliance"] = {"Status": "FAILED"}
     boto3.client("securityhub", region_name=R).batch_import_findings(Findings=[prior])
 

@@ -11,6 +11,7 @@ import pytest
 from auditor.graph import stage_text
 from auditor.report import writers
 from auditor.report.json_report import chunks, encode
+from auditor.report.model import Report
 from tests.report.test_reports import hostile_doc
 
 ODD = {"text": "café — ünïcode \u2028 and \"quotes\"", "n": [1, 2.5, None, True], "nested": {"a": [{"b": []}]},
@@ -62,9 +63,9 @@ def test_stage_text_writes_pieces(tmp_path: Path) -> None:
 @pytest.mark.parametrize("fmt", ["json", "asff", "sarif", "ocsf"])
 def test_streamed_formats_write_what_dumps_would(fmt: str, tmp_path: Path) -> None:
     doc = hostile_doc()
-    written = writers.write_all(doc, [], tmp_path, [fmt])
+    written = writers.write_all(Report.from_json(doc), [], tmp_path, [fmt])
     name, render = writers.WRITERS[fmt]
-    out = render(doc, [])
+    out = render(Report.from_json(doc), [])
     assert not isinstance(out, str)  # streamed
     text = written[0].read_text(encoding="utf-8")
     loaded: Any = json.loads(text)

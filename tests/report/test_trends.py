@@ -13,7 +13,7 @@ from auditor.history.nightly import prepare, record
 from auditor.history.sqlite import SqliteHistory
 from auditor.report import html
 from auditor.report.model import Report
-from tests.history.factories import finding, report
+from tests.history.factories import finding, report, typed
 from tests.report.test_browser import CHROMIUM, chromium
 
 HOSTILE = '<img src=x onerror="document.title=\'PWNED\'">'
@@ -31,13 +31,13 @@ def three_nights(tmp_path: Path) -> dict[str, Any]:
     for d in docs:
         rep, prep = prepare(store, Report.from_json(d), None, lambda _: None)
         out = rep.to_json()
-        record(prep, rep, out, "audit", None)
+        record(prep, rep, "audit", None)
     return out
 
 
 def test_trend_charts_are_inline_svg_built_from_the_history(tmp_path: Path) -> None:
     doc = three_nights(tmp_path)
-    page = html.render(doc, doc.get("drift"))
+    page = html.render(typed(doc))
     section = page[page.index('<section id="trends">'):]
     section = section[:section.index("</section>")]
     assert "Trends (last 3 runs of this scope)" in section
@@ -59,14 +59,14 @@ def test_trend_charts_are_inline_svg_built_from_the_history(tmp_path: Path) -> N
 
 def test_no_trends_section_without_a_history(tmp_path: Path) -> None:
     doc = report([finding("a")])
-    assert 'id="trends"' not in html.render(doc)
+    assert 'id="trends"' not in html.render(typed(doc))
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine")
 def test_trend_charts_render_in_chromium(tmp_path: Path) -> None:
     doc = three_nights(tmp_path)
     page = tmp_path / "report.html"
-    page.write_text(html.render(doc, doc.get("drift")))
+    page.write_text(html.render(typed(doc)))
     dom = chromium(tmp_path, "--dump-dom", page.as_uri()).stdout
     assert dom.count('class="kpi trend-policy"') == 15 and "PWNED" not in dom.split("</title>")[0]
     assert re.search(r'id="f-count"[^>]*>\d+ of \d+ findings<', dom)  # the CSP still lets our script run

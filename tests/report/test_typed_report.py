@@ -3,6 +3,7 @@ severity order lives only in Severity.rank."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -88,3 +89,67 @@ def test_severity_order_is_defined_once() -> None:
               if str(p.relative_to(ROOT)) not in allowed and rank_table.search(p.read_text())]
     assert copies == []
     assert [s.value for s in sorted(Severity, key=lambda s: -s.rank)] == ["critical", "high", "medium", "low", "info"]
+
+
+def _every_format(report: Report, out: Path) -> dict[str, bytes]:
+    from auditor.engine.loader import load_rules
+    from auditor.report.writers import WRITERS, write_all
+
+    return {p.name: p.read_bytes() for p in write_all(report, load_rules(), out, list(WRITERS))}
+
+
+def test_every_format_renders_the_same_bytes_from_the_live_report_and_from_its_saved_report_json(
+        tmp_path: Path) -> None:
+    """A renderer that read anything the report.json does not carry (or read it differently) would make the file a
+    run writes differ from the one `audit history show` re-renders from the stored document: every format, with
+    every section a run may set (drift, first_seen, trends, history, remediation outcomes)."""
+    base = Report.from_json(hostile_doc())
+    f0 = base.findings[0]
+    rem = {**f0.finding.remediation, "outcome": "applied and verified", "change_id": "abc123def456"}
+    annotated = [ReportFinding(dataclasses.replace(f0.finding, remediation=rem), endpoints=("arn:ep/x",),
+                               environment="production", drift="new", first_seen="2026-11-01T00:00:00Z"),
+                 *base.findings[1:]]
+    live = base.with_findings(annotated, drift={"text": "1 new", "new": 1, "still_failing": 0, "resolved": 0,
+                                                "baseline": "run x", "since": "2026-11-01T00:00:00Z",
+                                                "resolved_findings": []},
+                              history={"location": "h.sqlite3", "run_id": "r"},
+                              remediation={"mode": "apply", "refused": None, "over_cap": None, "counts": {},
+                                           "plan": [], "skipped": [], "changes": []})
+    first = _every_format(live, tmp_path / "live")
+    saved = Report.from_json(json.loads((tmp_path / "live" / "report.json").read_text()))
+    second = _every_format(saved, tmp_path / "saved")
+    assert sorted(first) == sorted(["report.json", "report.html", "findings.csv", "junit.xml", "asff.json",
+                                    "report.sarif", "findings.ocsf.json"])
+    assert {k for k in first if first[k] != second[k]} == set()
+    # and the annotations reached each format (the comparison is not between two empty renderings)
+    for name in ("findings.csv", "findings.ocsf.json", "report.json"):
+        assert b"arn:ep/x" in first[name] or b"new" in first[name], name
+    assert b"2026-11-01T00:00:00Z" in first["asff.json"]  # first_seen is the ASFF CreatedAt
+
+
+def test_a_renderer_or_remediation_handed_the_report_document_fails_the_type_check(tmp_path: Path) -> None:
+    """The contract is in the signatures: passing report.json's dict where the typed report goes is a mypy error."""
+    api = pytest.importorskip("mypy.api", reason="mypy is in the dev extra")
+    snippet = tmp_path / "handed_a_dict.py"
+    snippet.write_text(
+        "from auditor.report.model import Report\n"
+        "from auditor.report import asff, html, ocsf, sarif, tabular\n"
+        "from auditor.report.writers import write_all\n"
+        "from pathlib import Path\n"
+        "from auditor.remediate.flow import RemediationOptions, select\n"
+        "def check(report: Report) -> None:\n"
+        "    doc = report.to_json()\n"
+        "    tabular.render_csv(doc)\n"
+        "    html.render(doc)\n"
+        "    asff.render(doc)\n"
+        "    ocsf.render(doc)\n"
+        "    sarif.render(doc, [])\n"
+        "    select(doc, [], None, None, RemediationOptions())\n"
+        "    write_all(doc, [], Path('x'), [])\n"
+        "    tabular.render_junit(report)\n")
+    out, _, code = api.run(["--no-incremental", "--follow-imports=silent", "--cache-dir", str(tmp_path / "c"),
+                            "--no-error-summary", str(snippet)])
+    errors = [line for line in out.splitlines() if ": error:" in line]
+    assert code == 1
+    assert [int(line.split(":")[1]) for line in errors] == [8, 9, 10, 11, 12, 13, 14], out  # not the typed call
+    assert all('"dict[str, Any]"' in line and '"Report"' in line for line in errors), out
