@@ -19,9 +19,9 @@ demo: $(STAMP)
 	  if [ $$code -gt 3 ]; then exit $$code; fi; \
 	  echo "demo finished (exit code $$code: see README 'Exit codes'); open demo-report/report.html"
 
-## Run the whole test suite (moto-backed, no AWS access).
+## Run the whole test suite (moto-backed, no AWS access), one process per core.
 test: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider
+	$(BIN)/python -m pytest -p no:cacheprovider -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor auditor_demo tests bench tools

@@ -28,14 +28,11 @@ def test_the_role_grants_the_audit_reads_and_the_stop_remediator_writes_and_noth
     assert journal["Resource"] != "*"
 
 
-def test_the_template_passes_cfn_lint() -> None:
+def test_the_template_passes_cfn_lint(tmp_path: Path) -> None:
     from cfnlint.api import lint_file
 
     assert lint_file(TEMPLATE) == []
-    broken = TEMPLATE.parent / "broken.yaml"  # the linter does catch what it should (a scheduled rule's typo)
-    try:
-        broken.write_text(TEMPLATE.read_text().replace("ScheduleExpression:", "ScheduleExpresion:"))
-        assert lint_file(broken)
-    finally:
-        broken.unlink()
+    broken = tmp_path / "broken.yaml"  # the linter does catch what it should (a scheduled rule's typo)
+    broken.write_text(TEMPLATE.read_text().replace("ScheduleExpression:", "ScheduleExpresion:"))
+    assert lint_file(broken)
     assert yaml.safe_load(TEMPLATE.read_text())["Resources"]["IdleStopSchedule"]["Properties"]["State"] == "ENABLED"

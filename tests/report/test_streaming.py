@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,9 @@ def _expected_layout(doc: dict[str, Any]) -> str:
     marker = "\x00finding-%d\x00"
     shown = dict(doc, findings=[marker % i for i in range(len(doc["findings"]))])
     text = json.dumps(shown, indent=2, default=str, ensure_ascii=False) + "\n"
-    for i, f in enumerate(doc["findings"]):
-        text = text.replace(json.dumps(marker % i), json.dumps(f, default=str, ensure_ascii=False))
-    return text
+    # One pass over the text (a replace per finding was quadratic: 100 s for 3,000 findings).
+    return re.sub(r'"\\u0000finding-(\d+)\\u0000"',
+                  lambda m: json.dumps(doc["findings"][int(m[1])], default=str, ensure_ascii=False), text)
 
 
 def test_chunks_are_the_indented_report_with_one_finding_per_line() -> None:
