@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 
@@ -30,16 +31,8 @@ def chunks(doc: dict[str, Any]) -> Iterator[str]:
     for i, (key, value) in enumerate(doc.items()):
         head = ("," if i else "") + "\n  " + line.encode(key) + ": "
         if key in ROW_LISTS and isinstance(value, list) and value:
-            batch, size = [head + "["], 0
-            for j, row in enumerate(value):
-                text = ("," if j else "") + "\n    " + line.encode(row)
-                batch.append(text)
-                size += len(text)
-                if size >= 1 << 16:
-                    yield "".join(batch)
-                    batch, size = [], 0
-            batch.append("\n  ]")
-            yield "".join(batch)
+            rows = (("," if j else "") + "\n    " + line.encode(row) for j, row in enumerate(value))
+            yield from _batched(itertools.chain([head + "["], rows), "\n  ]")
         else:  # strings hold no raw newline, so indenting every line of the nested text nests it
             yield head + pretty.encode(value).replace("\n", "\n  ")
     yield "\n}\n"
@@ -47,13 +40,18 @@ def chunks(doc: dict[str, Any]) -> Iterator[str]:
 
 def encode(obj: Any, **options: Any) -> Iterator[str]:
     """json.dumps(obj, **options) + a newline, in pieces of about 64 KiB (the encoder's own are single tokens)."""
+    return _batched(json.JSONEncoder(**options).iterencode(obj), "\n")
+
+
+def _batched(pieces: Iterable[str], tail: str) -> Iterator[str]:
+    """The pieces joined into strings of about 64 KiB (a write per token is slow, one string is too big), then tail."""
     batch: list[str] = []
     size = 0
-    for piece in json.JSONEncoder(**options).iterencode(obj):
+    for piece in pieces:
         batch.append(piece)
         size += len(piece)
         if size >= 1 << 16:
             yield "".join(batch)
             batch, size = [], 0
-    batch.append("\n")
+    batch.append(tail)
     yield "".join(batch)
