@@ -19,9 +19,10 @@ demo: $(STAMP)
 	  if [ $$code -gt 3 ]; then exit $$code; fi; \
 	  echo "demo finished (exit code $$code: see README 'Exit codes'); open demo-report/report.html"
 
-## Run the whole test suite (moto-backed, no AWS access), one process per core.
+## Run the whole test suite (moto-backed, no AWS access), one process per core (at most 4: a CPU-quota container
+## may show more cores than it may use).
 test: $(STAMP)
-	$(BIN)/python -m pytest -p no:cacheprovider -n auto
+	$(BIN)/python -m pytest -p no:cacheprovider -n auto --maxprocesses 4
 
 lint: $(STAMP)
 	$(BIN)/ruff check auditor auditor_demo tests bench tools
