@@ -301,3 +301,19 @@ def test_a_regions_answer_without_regions_says_what_is_missing() -> None:
     with pytest.raises(CollectError) as exc:
         enabled_regions(OrgFactory("1", "ec2", {"Regions": []}))  # type: ignore[arg-type]
     assert exc.value.message == "answer not valid for the operation: no Regions"
+
+
+def test_a_malformed_regions_answer_is_an_ec2_error_naming_the_problem() -> None:
+    """botocore's Stubber refuses malformed answers, so a real client's method is replaced by a plain function."""
+    import boto3
+
+    from auditor.collect.errors import CollectError
+
+    client = boto3.client("ec2", region_name="us-east-1")
+    client.describe_regions = lambda **kw: {"Regions": [{"RegionName": 5}]}
+    factory: Any = OrgFactory("1", "ec2", {"Regions": [region("us-east-1")]})
+    factory._client = client
+    with pytest.raises(CollectError) as exc:
+        enabled_regions(factory)
+    assert (exc.value.service, exc.value.code) == ("ec2", "MalformedResponse")
+    assert exc.value.message == "answer not valid for the operation: Regions[0].RegionName is int, expected string"
