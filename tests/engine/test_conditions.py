@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import pytest
 
-from auditor.engine.conditions import Unknown, read_attr
+from auditor.engine import grammar
+from auditor.engine.conditions import EvalContext, Unknown, evaluate, read_attr, traverse
+from auditor.engine.config import DEFAULT_DESIGNATIONS
+from auditor.engine.operators import OPERATORS
 from auditor.graph import ResourceGraph
 from tests.conftest import build_graph
 
@@ -53,3 +59,132 @@ def test_tags_that_could_not_be_read_are_unknown_even_if_some_are_held() -> None
 def test_a_tag_path_is_case_sensitive() -> None:
     graph = endpoint(tags={"Env": "prod"})
     assert read_attr(graph, EP, "tags.Env") == "prod" and read_attr(graph, EP, "tags.env") is None
+
+
+# -- the walkers: evidence, unknown reasons and notes, exactly (the mutants docs/mutation.md listed as real) -----
+def _ctx(spec: dict[str, Any], **params: Any) -> EvalContext:
+    return EvalContext(graph=build_graph(spec), params=params, designations=dict(DEFAULT_DESIGNATIONS),
+                       now=dt.datetime(2026, 11, 25, tzinfo=dt.UTC))
+
+
+def _variants(*variants: dict[str, Any], **endpoint: Any) -> dict[str, Any]:
+    nodes = [{"id": "e", "type": "sagemaker.endpoint", "name": "ep", **endpoint}]
+    nodes += [{"type": "sagemaker.variant", **v} for v in variants]
+    return {"nodes": nodes, "edges": [["e", "has_variant", v["id"]] for v in variants]}
+
+
+SERVERLESS = grammar.AttrCond("serverless", OPERATORS["false"], None)
+STEPS = (grammar.step("has_variant"),)
+
+
+def related(q: grammar.Quantifier, where: grammar.Condition | None = None) -> grammar.RelatedCond:
+    return grammar.RelatedCond(("has_variant",), STEPS, where, q)
+
+
+def test_each_that_holds_keeps_the_path_then_every_sub_evidence() -> None:
+    ctx = _ctx(_variants({"id": "a", "name": "a", "data": {"serverless": False}},
+                         {"id": "b", "name": "b", "data": {"serverless": False}}))
+    out = evaluate(ctx, related(grammar.Each(SERVERLESS, True)), "e")
+    assert out.value is True and out.unknown == []
+    assert out.evidence == [
+        {"resource": "endpoint ep", "check": "related has_variant", "related": ["a", "b"]},
+        {"resource": "variant a", "check": "serverless", "op": "false", "actual": False, "result": True},
+        {"resource": "variant b", "check": "serverless", "op": "false", "actual": False, "result": True}]
+
+
+def test_every_unknown_of_a_where_clause_and_of_the_traversal_is_kept() -> None:
+    spec = _variants({"id": "a", "name": "a", "errors": {"describe": "denied a"}},
+                     {"id": "b", "name": "b", "errors": {"describe": "denied b"}},
+                     errors={"rel:has_variant": "ListVariants denied"})
+    out = evaluate(_ctx(spec), related(grammar.Exists(True), where=SERVERLESS), "e")
+    assert out.value is None
+    assert out.unknown == ["endpoint ep: has_variant could not be read: ListVariants denied",
+                           "variant a could not be read: denied a", "variant b could not be read: denied b"]
+
+
+def test_exists_over_only_dangling_references_says_so() -> None:
+    gone = evaluate(_ctx(_variants({"id": "a", "name": "a", "dangling": True})), related(grammar.Exists(True)), "e")
+    assert (gone.value, gone.evidence[0]["note"], gone.evidence[0]["result"]) == (
+        False, "no has_variant (only dangling references)", False)
+    none = evaluate(_ctx(_variants()), related(grammar.Exists(False)), "e")
+    assert (none.value, none.evidence[0]["note"], none.evidence[0]["result"]) == (True, "no has_variant", True)
+
+
+def test_a_count_compared_with_an_attribute_reads_it_on_the_resource_itself() -> None:
+    spec = {"nodes": [{"id": "v", "type": "sagemaker.variant", "name": "v", "data": {"initial_instance_count": 2}},
+                      {"id": "m", "type": "sagemaker.model", "name": "m"}],
+            "edges": [["v", "serves_model", "m"]]}
+    cond = grammar.RelatedCond(("serves_model",), (grammar.step("serves_model"),), None,
+                               grammar.Count(OPERATORS["ge"], grammar.AttrRef("initial_instance_count")))
+    out = evaluate(_ctx(spec), cond, "v")
+    assert out.value is False
+    assert out.evidence == [{"resource": "variant v", "check": "count serves_model", "related": ["m"],
+                             "actual": 1, "op": "ge", "expected": 2, "result": False}]
+
+
+def test_a_path_walks_into_lists_by_index() -> None:
+    cfg = "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"
+    graph = build_graph({"nodes": [{"id": cfg, "type": "sagemaker.endpoint_config", "data": {
+        "production_variants": [{"VariantName": "a"}, {"VariantName": "b"}], "kms_key_id": "key"}}]})
+    paths = ("production_variants.0.VariantName", "production_variants.1.VariantName",
+             "production_variants.2.VariantName", "production_variants.x", "production_variants.-1.VariantName",
+             "kms_key_id.0")
+    assert [read_attr(graph, cfg, p) for p in paths] == ["a", "b", None, None, None, None]
+
+
+@pytest.mark.parametrize(("node", "why"), [
+    ({"dangling": True}, "endpoint ep does not exist (dangling reference)"),
+    ({"errors": {"describe": "Throttling"}}, "endpoint ep could not be read: Throttling"),
+    ({"errors": {"tags": "ListTags denied"}}, "endpoint ep: tags could not be read: ListTags denied"),
+    ({"tags": None}, "endpoint ep: tags could not be read: not collected")])
+def test_a_tag_condition_or_designation_that_cannot_read_the_tags_says_why(node: dict[str, Any], why: str) -> None:
+    ctx = _ctx({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep", **node}]})
+    for cond in (grammar.TagCond("environment", OPERATORS["present"], None), grammar.DesignationCond("production")):
+        out = evaluate(ctx, cond, "e")
+        assert (out.value, out.evidence, out.unknown) == (None, [], [why])
+
+
+def test_a_designation_reads_the_tag_case_insensitively_and_shows_what_it_compared() -> None:
+    d = DEFAULT_DESIGNATIONS["production"]
+    ctx = _ctx({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep",
+                           "tags": {d.tag.upper(): d.values[0].upper()}}]})
+    out = evaluate(ctx, grammar.DesignationCond("production"), "e")
+    assert out.value is True
+    assert out.evidence == [{"resource": "endpoint ep", "check": "designation production", "tag": d.tag,
+                             "actual": d.values[0].upper(), "expected": list(d.values), "result": True}]
+
+
+def test_a_leaf_that_cannot_read_its_value_or_its_expected_attribute_has_no_evidence_and_the_reason() -> None:
+    cond = grammar.AttrCond("status", OPERATORS["eq"], grammar.Literal("InService"))
+    ctx = _ctx({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep", "data": {"status": "InService"},
+                           "errors": {"describe": "denied"}}]})
+    out = evaluate(ctx, cond, "e")
+    assert (out.value, out.evidence, out.unknown) == (None, [], ["endpoint ep could not be read: denied"])
+    ctx = _ctx({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep", "data": {"status": "InService"}}]})
+    out = evaluate(ctx, cond, "e")
+    assert out.evidence == [{"resource": "endpoint ep", "check": "status", "op": "eq", "actual": "InService",
+                             "result": True, "expected": "InService"}]
+    ref = grammar.AttrCond("status", OPERATORS["eq"], grammar.AttrRef("config_name"))
+    ctx = _ctx({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep", "data": {"status": "InService"},
+                           "errors": {"config": "DescribeEndpointConfig denied"}}]})
+    ctx.graph.set_read("e", "config", config_name="c")
+    out = evaluate(ctx, ref, "e")
+    assert (out.value, out.evidence) == (None, [])
+    assert out.unknown == ["endpoint ep config_name: config could not be read: DescribeEndpointConfig denied"]
+
+
+def test_a_traversal_names_every_incomplete_edge_and_keeps_walking_past_a_dangling_node() -> None:
+    spec = {"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep"},
+                      {"id": "a", "type": "sagemaker.variant", "name": "a", "dangling": True},
+                      {"id": "b", "type": "sagemaker.variant", "name": "b", "errors": {"describe": "denied"}},
+                      {"id": "c", "type": "sagemaker.variant", "name": "c"},
+                      {"id": "m", "type": "sagemaker.model", "name": "m"}],
+            "edges": [["e", "has_variant", "a"], ["e", "has_variant", "b"], ["e", "has_variant", "c"],
+                      ["c", "serves_model", "m"]],
+            "listing_errors": [{"affects": ["sagemaker.model"], "service": "sagemaker", "operation": "ListModels"}]}
+    ctx = _ctx(spec)
+    nodes, incomplete = traverse(ctx, "e", (grammar.step("has_variant"), grammar.step("serves_model")))
+    assert nodes == ["m"]
+    assert incomplete == ["sagemaker.model listing failed: sagemaker:ListModels AccessDenied",
+                          "variant a is referenced but does not exist (dangling reference)",
+                          "variant b: serves_model could not be read: denied"]
