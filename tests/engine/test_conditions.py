@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from auditor.engine import grammar
+from auditor.engine import conditions, grammar
 from auditor.engine.conditions import EvalContext, Unknown, evaluate, read_attr, traverse
 from auditor.engine.config import DEFAULT_DESIGNATIONS
 from auditor.engine.operators import OPERATORS
@@ -123,6 +123,7 @@ def test_a_count_compared_with_an_attribute_reads_it_on_the_resource_itself() ->
 
 
 def test_a_path_walks_into_lists_by_index() -> None:
+    conditions._PARTS.clear()  # the path -> parts memo: split afresh here, not by an earlier test
     cfg = "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/c"
     graph = build_graph({"nodes": [{"id": cfg, "type": "sagemaker.endpoint_config", "data": {
         "production_variants": [{"VariantName": "a"}, {"VariantName": "b"}], "kms_key_id": "key"}}]})
@@ -188,3 +189,51 @@ def test_a_traversal_names_every_incomplete_edge_and_keeps_walking_past_a_dangli
     assert incomplete == ["sagemaker.model listing failed: sagemaker:ListModels AccessDenied",
                           "variant a is referenced but does not exist (dangling reference)",
                           "variant b: serves_model could not be read: denied"]
+
+
+def test_a_tag_condition_names_the_tag_in_its_evidence() -> None:
+    ctx = _ctx({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep", "tags": {"team": "ml"}}]})
+    out = evaluate(ctx, grammar.TagCond("team", OPERATORS["eq"], grammar.Literal("ml")), "e")
+    assert out.evidence == [{"resource": "endpoint ep", "check": "tag team", "op": "eq", "actual": "ml",
+                             "result": True, "expected": "ml"}]
+
+
+def test_none_of_holds_when_no_related_node_satisfies_and_shows_them_all() -> None:
+    ctx = _ctx(_variants({"id": "a", "name": "a", "data": {"serverless": True}}))
+    out = evaluate(ctx, related(grammar.NoneOf(SERVERLESS)), "e")
+    assert out.value is True
+    assert out.evidence == [
+        {"resource": "endpoint ep", "check": "related has_variant", "related": ["a"]},
+        {"resource": "variant a", "check": "serverless", "op": "false", "actual": True, "result": False}]
+
+
+def test_distinct_is_unknown_naming_the_node_it_could_not_read() -> None:
+    spec = _variants({"id": "a", "name": "a", "data": {"instance_type": "ml.m5.large"}},
+                     {"id": "b", "name": "b", "errors": {"describe": "denied"}})
+    q = grammar.Distinct("instance_type", OPERATORS["ge"], grammar.Literal(1))
+    out = evaluate(_ctx(spec), related(q), "e")
+    assert (out.value, out.unknown) == (None, ["variant b could not be read: denied"])
+
+
+def test_distinct_compared_with_an_attribute_reads_it_on_the_resource_itself() -> None:
+    spec = {"nodes": [{"id": "v", "type": "sagemaker.variant", "name": "v", "data": {"initial_instance_count": 2}},
+                      {"id": "m", "type": "sagemaker.model", "name": "m", "data": {"execution_role_arn": "r"}}],
+            "edges": [["v", "serves_model", "m"]]}
+    q = grammar.Distinct("execution_role_arn", OPERATORS["ge"], grammar.AttrRef("initial_instance_count"))
+    out = evaluate(_ctx(spec), grammar.RelatedCond(("serves_model",), (grammar.step("serves_model"),), None, q), "v")
+    assert out.value is False
+    assert out.evidence == [{"resource": "variant v", "check": "distinct execution_role_arn over serves_model",
+                             "related": ["m"], "actual": ["r"], "op": "ge", "expected": 2, "result": False}]
+
+
+def test_a_count_over_an_incomplete_set_is_unknown_saying_why() -> None:
+    spec = _variants({"id": "a", "name": "a"}, errors={"rel:has_variant": "ListVariants denied"})
+    out = evaluate(_ctx(spec), related(grammar.Count(OPERATORS["ge"], grammar.Literal(1))), "e")
+    assert (out.value, out.unknown) == (None, ["endpoint ep: has_variant could not be read: ListVariants denied"])
+
+
+def test_a_path_and_its_reverse_are_cached_apart() -> None:
+    ctx = _ctx(_variants({"id": "a", "name": "a"}))
+    assert traverse(ctx, "e", (grammar.step("has_variant"),)) == (["a"], [])
+    assert traverse(ctx, "e", (grammar.step("~has_variant"),)) == ([], [])  # nothing points at the endpoint
+    assert traverse(ctx, "a", (grammar.step("~has_variant"),)) == (["e"], [])
