@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import random
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def findings(spec: dict[str, Any], rules: list[Any] | None = None) -> list[dict[
 
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(CASES), st.randoms(use_true_random=False))
-def test_evaluation_is_independent_of_insertion_order(case: tuple[str, dict[str, Any]], rnd) -> None:  # type: ignore[no-untyped-def]
+def test_evaluation_is_independent_of_insertion_order(case: tuple[str, dict[str, Any]], rnd: random.Random) -> None:
     _, spec = case
     shuffled = copy.deepcopy(spec)
     rnd.shuffle(shuffled["nodes"])
