@@ -73,7 +73,7 @@ DELETE = object()
     ("remediation.guidance", "nine char"), ("remediation.remediator", 5), ("remediation.params", 5),
     ("remediation.x", 1), ("references", 5), ("references.x", 1), ("references.policy_section", 5),
     *[(f"references.{k}", v) for k in ("aws_docs", "security_hub", "config_rules") for v in ("u", [5])],
-    ("notes", 5),
+    ("notes", 5), ("scope", 5), ("undecidable.when", 5), ("out_of_scope.when", 5), ("exempt_when.condition", 5),
 ])
 def test_the_rule_schema_refuses(path: str, value: Any) -> None:
     assert _problems(rule_schema, _with(FULL_RULE, path, value))
@@ -90,8 +90,14 @@ def test_the_rule_schema_accepts(doc: dict[str, Any]) -> None:
     assert _problems(rule_schema, doc) == []
 
 
+def test_a_rule_without_kind_is_automated_and_needs_an_assertion() -> None:
+    assert _problems(rule_schema, {k: v for k, v in RULE.items() if k != "assert"})
+    assert _problems(rule_schema, dict(RULE, basis="proven")) == []
+
+
 @pytest.mark.parametrize(("path", "value"), [
-    ("bogus", 1), ("designations", 5), ("designations.prod.tag", DELETE), ("designations.prod.values", DELETE),
+    ("bogus", 1), ("designations", 5), ("designations.prod", 5), ("designations.prod.values", "live"),
+    ("designations.prod.tag", DELETE), ("designations.prod.values", DELETE),
     ("designations.prod.tag", ""), ("designations.prod.tag", 5), ("designations.prod.values", []),
     ("designations.prod.values", [5]), ("designations.prod.x", 1), ("designations.Bad-Name", {"tag": "t", "values": ["v"]}),
     ("parameters", 5), ("parameters.Bad-Name", 1), ("rule_parameters", 5), ("rule_parameters.SM-04-x", 5),
@@ -120,7 +126,8 @@ def test_the_config_schema_refuses(path: str, value: Any) -> None:
 
 @pytest.mark.parametrize("doc", [
     {}, FULL_CONFIG, {"registry_table": {"table": "a" * 255, "key": {"kind": "tag", "tag": "t"}}},
-    {"registry_table": {"table": "a.b_c-d", "region": "eu-west-1", "key": {"kind": "model_name"}}},
+    {"registry_table": {"table": "ML.Registry_2-b", "region": "eu-west-1", "key": {"kind": "model_name"}}},
+    {"designations": {"prod": {"tag": "t", "values": ["v"]}}},
 ])
 def test_the_config_schema_accepts(doc: dict[str, Any]) -> None:
     assert _problems(config_schema, doc) == []
@@ -135,8 +142,8 @@ def test_the_waivers_schema_refuses(path: str, value: Any) -> None:
     assert _problems(waivers_schema, {"waivers": [_with(WAIVER, path, value)]})
 
 
-@pytest.mark.parametrize("doc", [{"waivers": 5}, {"waivers": [5]}, {}, {"waivers": [], "x": 1}])
-def test_the_waivers_schema_refuses_a_malformed_file(doc: dict[str, Any]) -> None:
+@pytest.mark.parametrize("doc", [{"waivers": 5}, {"waivers": [5]}, {}, {"waivers": [], "x": 1}, [], "waivers"])
+def test_the_waivers_schema_refuses_a_malformed_file(doc: Any) -> None:
     assert _problems(waivers_schema, doc)
 
 
@@ -146,6 +153,12 @@ def test_the_waivers_schema_refuses_a_malformed_file(doc: dict[str, Any]) -> Non
 ])
 def test_the_waivers_schema_accepts(waiver: dict[str, Any]) -> None:
     assert _problems(waivers_schema, {"waivers": [waiver]}) == []
+
+
+@pytest.mark.parametrize("policy", [0, 16, "4", 4.5])
+def test_the_waivers_schema_refuses_a_policy_out_of_range(policy: Any) -> None:
+    waiver = {k: v for k, v in WAIVER.items() if k != "rule"} | {"policy": policy}
+    assert _problems(waivers_schema, {"waivers": [waiver]})
 
 
 def test_the_published_schemas_are_draft_2020_12_documents_with_their_ids() -> None:
