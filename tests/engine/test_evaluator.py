@@ -273,3 +273,15 @@ def test_a_passing_resource_is_never_waived() -> None:
                         Config(waivers=[_waiver("2026-11-01"), _waiver("2027-01-01")]), today=dt.date(2026, 11, 25))
     assert [(f.status.value, f.exemption) for f in ev.findings] == [("pass", None)]
     assert ev.expired_waivers == []
+
+
+def test_waiver_expiry_is_judged_on_the_day_given_not_the_clock() -> None:
+    ev = evaluate_rules(build_graph(SPEC_IDLE), [BY_ID["SM-14-idle-endpoint"]],
+                        Config(waivers=[_waiver("2021-01-01")]), today=dt.date(2020, 6, 1))
+    assert [(f.status.value, ev.expired_waivers) for f in ev.findings] == [("exempt", [])]
+
+
+def test_an_unknown_parameter_without_a_config_file_names_config() -> None:
+    e = _config_error(Config(parameters={"nope": 1}))
+    assert (e.file, e.line) == ("config", None)
+    assert e.message.startswith("parameters.nope: no rule declares this parameter")
