@@ -26,6 +26,7 @@ severity: high
 regions: [eu-west-1, us-east-1]
 remediation: {stop-idle-endpoint: {min_idle_hours: 48}}
 registry_table: {table: ml-registry, key: {kind: tag, tag: model}}
+limits: {sagemaker: {in_flight: 4}, "*": {rate: 2.5}}
 waivers: waivers.yaml
 """
 WAIVERS = """\
@@ -49,6 +50,7 @@ def test_every_key_of_a_full_config_lands_in_its_field(tmp_path: Path) -> None:
     assert cfg.regions == ["eu-west-1", "us-east-1"]
     assert cfg.remediation == {"stop-idle-endpoint": {"min_idle_hours": 48}}
     assert cfg.registry_table == {"table": "ml-registry", "key": {"kind": "tag", "tag": "model"}}
+    assert cfg.limits == {"sagemaker": {"in_flight": 4}, "*": {"rate": 2.5}}
     source = str(tmp_path / "waivers.yaml")
     assert cfg.waivers == [
         Waiver(resource="arn:aws:sagemaker:*:endpoint/legacy-*", reason="sunset in Q1", owner="ml-platform",
@@ -87,3 +89,45 @@ def test_waiver_matching_and_expiry() -> None:
     assert not w.expired(dt.date(2026, 12, 1)) and w.expired(dt.date(2026, 12, 2))  # valid through its day
     assert w.to_dict() == {"rule": "SM-04-min-instances", "policy": None, "resource": "legacy-*", "reason": "r",
                            "owner": "o", "expires": "2026-12-01", "source": ""}
+
+
+# -- errors name the file and the line of the key at fault (mutation testing, issue 20) ---------------------------
+def _error(path: Path, text: str, remediators: dict[str, list[str]] | None = None) -> InputError:
+    path.write_text(text)
+    with pytest.raises(InputError) as info:
+        load_config(path, remediators)
+    return info.value
+
+
+def test_a_schema_error_names_the_file_and_line(tmp_path: Path) -> None:
+    e = _error(tmp_path / "audit.yaml", "rules: []\nseverity: bogus\n")
+    assert (e.file, e.line) == (str(tmp_path / "audit.yaml"), 2)
+    assert "'bogus' is not one of" in e.message
+
+
+def test_a_registry_table_keyed_by_tag_needs_the_tag(tmp_path: Path) -> None:
+    e = _error(tmp_path / "audit.yaml", "registry_table:\n  table: ml-registry\n  key:\n    kind: tag\n")
+    assert (e.file, e.line, e.message) == (str(tmp_path / "audit.yaml"), 3, "registry_table.key: kind tag needs the tag "
+                                           "key whose value identifies the model (tag: NAME)")
+    for table in ("{table: ml-registry}", "{table: ml-registry, key: {kind: model_name}}"):
+        (tmp_path / "ok.yaml").write_text(f"registry_table: {table}\n")
+        assert load_config(tmp_path / "ok.yaml").registry_table is not None
+
+
+@pytest.mark.parametrize(("remediation", "line", "message"), [
+    ("nope: {}", 3, "remediation: unknown remediator 'nope'; known: raise-min-instances, stop-idle-endpoint"),
+    ("raise-min-instances: {n: 1}", 3, "remediation.raise-min-instances: no parameter 'n' (it takes: none)"),
+    ("stop-idle-endpoint: {n: 1}", 3, "remediation.stop-idle-endpoint: no parameter 'n' (it takes: a, min_idle_hours)"),
+])
+def test_a_remediation_error_is_on_the_line_of_the_remediator(tmp_path: Path, remediation: str, line: int,
+                                                               message: str) -> None:
+    remediators = {"stop-idle-endpoint": ["min_idle_hours", "a"], "raise-min-instances": []}
+    e = _error(tmp_path / "audit.yaml", f"rules: []\nremediation:\n  {remediation}\n", remediators)
+    assert (e.file, e.line, e.message) == (str(tmp_path / "audit.yaml"), line, message)
+
+
+def test_a_waivers_file_is_checked_against_its_schema(tmp_path: Path) -> None:
+    (tmp_path / "waivers.yaml").write_text("waivers:\n  - {rule: SM-04-x, resource: a, reason: long enough}\n")
+    e = _error(tmp_path / "audit.yaml", "waivers: waivers.yaml\n")
+    assert (e.file, e.line) == (str(tmp_path / "waivers.yaml"), 2)
+    assert "'owner' is a required property" in e.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+from typing import Any
 
 from auditor.engine.conditions import EvalCache, EvalContext, traverse
 from auditor.engine.config import DEFAULT_DESIGNATIONS, Config
@@ -50,7 +51,7 @@ def test_traversal_cache_keys_on_start_and_path() -> None:
     assert ctx.cache.traversals[("ep", ("has_variant",))] == (["v1", "v2"], [])
 
 
-def _related(cond: object) -> list:  # type: ignore[type-arg]
+def _related(cond: object) -> list[Any]:
     from auditor.engine.grammar import AllCond, AnyCond, NotCond, RelatedCond
 
     if isinstance(cond, RelatedCond):

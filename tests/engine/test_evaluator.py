@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import random
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def findings(spec: dict[str, Any], rules: list[Any] | None = None) -> list[dict[
 
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from(CASES), st.randoms(use_true_random=False))
-def test_evaluation_is_independent_of_insertion_order(case: tuple[str, dict[str, Any]], rnd) -> None:  # type: ignore[no-untyped-def]
+def test_evaluation_is_independent_of_insertion_order(case: tuple[str, dict[str, Any]], rnd: random.Random) -> None:
     _, spec = case
     shuffled = copy.deepcopy(spec)
     rnd.shuffle(shuffled["nodes"])
@@ -197,3 +198,90 @@ def test_out_of_scope_resource_is_exempt_with_its_state_in_evidence_and_message(
         assert f["exemption"]["kind"] == "out_of_scope" and "not running" in f["exemption"]["reason"]
         assert "is out of scope" in f["message"] and "'Updating'" in f["message"]
         assert any(c.get("check") == "status" and c.get("actual") == "Updating" for c in f["evidence"]["checks"])
+
+
+# -- pinned behaviour of the evaluator's own code (mutation testing, issue 20) ------------------------------------
+def test_selection_takes_the_config_severity_and_exclusions_when_no_flag_says() -> None:
+    picked = select_rules(RULES, Config(severity=Severity.HIGH, exclude_rules=["SM-04-multi*", "SM-01-*"]))
+    assert picked and all(r.severity.rank >= Severity.HIGH.rank for r in picked)
+    assert "SM-04-min-instances" in {r.id for r in picked}
+    assert not {r.id for r in picked} & {"SM-04-multi-az", "SM-01-official-image"}
+    assert [r.id for r in select_rules(RULES, Config(), ids=["SM-14-*", "SM-15-*"], severity=Severity.MEDIUM)] == \
+        ["SM-14-idle-endpoint"]  # SM-15 is info, below medium; a rule at the minimum stays
+
+
+def _config_error(config: Config, rules: list[Any] | None = None) -> InputError:
+    with pytest.raises(InputError) as info:
+        check_config_parameters(rules or RULES, config)
+    return info.value
+
+
+def test_a_parameter_override_error_names_the_config_file_or_says_config() -> None:
+    import dataclasses
+
+    e = _config_error(Config(rule_parameters={"SM-99-x": {}}))
+    assert (e.file, e.line, e.message) == ("config", None, "rule_parameters: unknown rule id SM-99-x")
+    e = _config_error(Config(parameters={"nope": 1}, source="a.yaml"))
+    declared = sorted({k for r in RULES for k in r.params})
+    assert (e.file, e.message) == ("a.yaml", f"parameters.nope: no rule declares this parameter (known: "
+                                             f"{', '.join(declared)})")
+    e = _config_error(Config(rule_parameters={"SM-04-min-instances": {"min_instances": "two"}}))
+    assert (e.file, e.message) == ("config", "parameter min_instances of SM-04-min-instances must be a int like 2, "
+                                             "not 'two'")
+    e = _config_error(Config(parameters={"idle_window": "soon"}))
+    assert (e.file, e.message) == ("config", "parameter idle_window: bad duration 'soon': use a number and m/h/d/w, "
+                                             "e.g. 24h or 14d")
+    flagged = dataclasses.replace(BY_ID["SM-04-min-instances"], params={"flag": True, "utilisation_window": "1d"})
+    e = _config_error(Config(parameters={"flag": 1}, source="a.yaml"), [flagged])
+    assert (e.file, e.message) == ("a.yaml", "parameter flag of SM-04-min-instances must be a bool like True, not 1")
+    e = _config_error(Config(parameters={"utilisation_window": "soon"}), [flagged])
+    assert e.message.startswith("parameter utilisation_window: bad duration 'soon'")
+    check_config_parameters([flagged], Config(parameters={"utilisation_window": "7d", "flag": False}))
+    other = dataclasses.replace(BY_ID["SM-04-multi-az"], params={})
+    check_config_parameters([flagged, other], Config(parameters={"utilisation_window": "7d"}))
+
+
+def test_an_override_of_an_undeclared_rule_parameter_lists_the_declared_ones() -> None:
+    import dataclasses
+
+    with pytest.raises(InputError) as info:
+        rule_params(BY_ID["SM-05-scalable-target"], Config(rule_parameters={"SM-05-scalable-target": {"n": 1}}))
+    assert (info.value.file, info.value.line, info.value.message) == \
+        ("config", None, "rule_parameters.SM-05-scalable-target.n: the rule declares no parameter 'n' "
+                         "(it declares: max_capacity, min_capacity)")
+    bare = dataclasses.replace(BY_ID["SM-05-scalable-target"], params={})
+    with pytest.raises(InputError, match=r"\(it declares: none\)"):
+        rule_params(bare, Config(rule_parameters={"SM-05-scalable-target": {"n": 1}}, source="a.yaml"))
+
+
+def test_waivers_are_tried_in_order_until_a_live_one_matches() -> None:
+    graph = build_graph(SPEC_IDLE)
+    rule = [BY_ID["SM-14-idle-endpoint"]]
+    waivers = [_waiver("2027-01-01", resource="something-else"), _waiver("2026-11-01"), _waiver("2026-12-31")]
+    ev = evaluate_rules(graph, rule, Config(waivers=waivers), today=dt.date(2026, 11, 25))
+    [f] = ev.findings
+    assert f.exemption == {"kind": "waiver", **waivers[2].to_dict()}
+    assert ev.expired_waivers == [dict(waivers[1].to_dict(), expired=True)]
+    assert "expired_waivers" not in f.evidence
+
+
+def test_a_passing_resource_is_never_waived() -> None:
+    spec = {"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "idle-ep", "data": {
+        "status": "InService", "serverless": False, "creation_time": "2026-01-01T00:00:00Z",
+        "invocations_window": 10}}]}
+    ev = evaluate_rules(build_graph(spec), [BY_ID["SM-14-idle-endpoint"]],
+                        Config(waivers=[_waiver("2026-11-01"), _waiver("2027-01-01")]), today=dt.date(2026, 11, 25))
+    assert [(f.status.value, f.exemption) for f in ev.findings] == [("pass", None)]
+    assert ev.expired_waivers == []
+
+
+def test_waiver_expiry_is_judged_on_the_day_given_not_the_clock() -> None:
+    ev = evaluate_rules(build_graph(SPEC_IDLE), [BY_ID["SM-14-idle-endpoint"]],
+                        Config(waivers=[_waiver("2021-01-01")]), today=dt.date(2020, 6, 1))
+    assert [(f.status.value, ev.expired_waivers) for f in ev.findings] == [("exempt", [])]
+
+
+def test_an_unknown_parameter_without_a_config_file_names_config() -> None:
+    e = _config_error(Config(parameters={"nope": 1}))
+    assert (e.file, e.line) == ("config", None)
+    assert e.message.startswith("parameters.nope: no rule declares this parameter")

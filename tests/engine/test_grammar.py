@@ -57,10 +57,10 @@ def test_the_evaluator_walks_every_node_class_of_the_grammar() -> None:
     leaf = grammar.AttrCond("status", OPERATORS["eq"], grammar.Literal("InService"))
     var = grammar.AttrCond("serverless", OPERATORS["false"], None)
     steps = (grammar.step("has_variant"),)
-    quantifiers = [grammar.Each(var, True), grammar.Some(var), grammar.NoneOf(var),
+    quantifiers: list[grammar.Quantifier] = [grammar.Each(var, True), grammar.Some(var), grammar.NoneOf(var),
                    grammar.Count(OPERATORS["ge"], grammar.Param("n")),
                    grammar.Distinct("serverless", OPERATORS["eq"], grammar.Literal(1)), grammar.Exists(True)]
-    conds = [leaf, grammar.TagCond("environment", OPERATORS["present"], None), grammar.DesignationCond("production"),
+    conds: list[grammar.Condition] = [leaf, grammar.TagCond("environment", OPERATORS["present"], None), grammar.DesignationCond("production"),
              grammar.AllCond((leaf,)), grammar.AnyCond((leaf,)), grammar.NotCond(leaf),
              *[grammar.RelatedCond(("has_variant",), steps, None, q) for q in quantifiers]]
     assert _node_classes(grammar.Condition) == {type(c) for c in conds} == set(_WALK)
@@ -75,3 +75,42 @@ def test_a_misspelled_condition_key_is_rejected_with_a_suggestion() -> None:
     path = Path(__file__).parent / "broken" / "condition-key-misspelled.yaml"
     with pytest.raises(RuleLoadError, match=r":10: 'eaach' is not a key of a related condition; did you mean 'each'"):
         load_rules([path])
+
+
+# -- the published schema of conditions refuses exactly what the compiler refuses (mutation testing, issue 20) ------
+def _schema_problems(cond: object) -> list[str]:
+    import jsonschema
+
+    doc = {"id": "SM-04-x", "policy": 4, "title": "A title", "severity": "high", "rationale": "long enough text",
+           "resource": "sagemaker.variant", "assert": cond}
+    return [e.message for e in jsonschema.Draft202012Validator(rule_schema()).iter_errors(doc)]
+
+
+@pytest.mark.parametrize("cond", [
+    {"not": 5}, {"all": {"attr": "x"}}, {"all": []}, {"all": [5]}, {"attr": "x", "op": "nope"},
+    {"related": 5}, {"related": []}, {"related": ["nope"]}, {"attr": 5}, {"attr": ""}, {"tag": 5}, {"tag": ""},
+    {"designation": 5}, {"designation": "Not-A-Name"}, {"related": "serves_model", "exists": 1},
+    {"related": "serves_model", "count": 5}, {"related": "serves_model", "count": {"op": "ge"}},
+    {"related": "serves_model", "count": {"op": "ge", "value": 1, "x": 2}}, {"attr": "x", "bogus": 1},
+])
+def test_the_schema_refuses_a_condition_of_the_wrong_shape(cond: object) -> None:
+    assert _schema_problems(cond)
+
+
+@pytest.mark.parametrize("cond", [
+    {"all": [{"attr": "x"}]}, {"related": ["serves_model"], "each": {"attr": "x"}}, {"attr": "x", "op": "eq", "value": 1},
+    {"tag": "x"}, {"designation": "batch"}, {"related": "~has_variant", "exists": False},
+    {"related": "serves_model", "count": {"op": "ge", "value": {"param": "n"}}},
+])
+def test_the_schema_accepts_a_condition_of_the_right_shape(cond: object) -> None:
+    assert _schema_problems(cond) == []
+
+
+def test_a_step_lists_the_node_types_it_reads() -> None:
+    """Walking an edge forward reads its target type; walking it back reads every source type."""
+    from auditor.graph import EDGE_TYPES
+
+    et = EDGE_TYPES["encrypted_by"]
+    assert grammar.step("encrypted_by") == grammar.Step(et, False, ("kms.key",))
+    assert grammar.step("~encrypted_by") == grammar.Step(et, True, ("s3.bucket", "s3.object",
+                                                                    "sagemaker.endpoint_config"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +15,7 @@ from auditor.engine.operators import OPERATORS, parse_duration
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
 
 
-def op(name: str, actual, expected=None) -> bool:  # type: ignore[no-untyped-def]
+def op(name: str, actual: Any, expected: Any = None) -> bool:
     return OPERATORS[name].func(actual, expected, NOW)
 
 
@@ -32,7 +33,7 @@ def op(name: str, actual, expected=None) -> bool:  # type: ignore[no-untyped-def
     ("official-registry-for", "123456789012", "us-east-1", False),
     ("official-registry-for", "683313688378", "eu-west-1", False),
 ])
-def test_operator_semantics(name: str, actual, expected, result: bool) -> None:  # type: ignore[no-untyped-def]
+def test_operator_semantics(name: str, actual: Any, expected: Any, result: bool) -> None:
     assert op(name, actual, expected) is result
 
 
@@ -48,7 +49,7 @@ BOUNDARIES = [
 
 
 @pytest.mark.parametrize(("name", "actual", "expected", "result"), BOUNDARIES)
-def test_comparisons_at_and_just_past_the_threshold(name: str, actual, expected, result: bool) -> None:  # type: ignore[no-untyped-def]
+def test_comparisons_at_and_just_past_the_threshold(name: str, actual: Any, expected: Any, result: bool) -> None:
     assert op(name, actual, expected) is result
 
 
@@ -65,7 +66,7 @@ def test_every_operator_has_semantic_cases() -> None:
     ("absent", None, True), ("absent", "", True), ("true", True, True), ("true", "true", False),
     ("false", False, True), ("false", None, False),
 ])
-def test_valueless_operators(name: str, actual, result: bool) -> None:  # type: ignore[no-untyped-def]
+def test_valueless_operators(name: str, actual: Any, result: bool) -> None:
     assert op(name, actual) is result
 
 
@@ -74,7 +75,7 @@ def test_valueless_operators(name: str, actual, result: bool) -> None:  # type: 
        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20),
                  st.lists(st.text(max_size=5), max_size=3), st.dictionaries(st.text(max_size=3), st.integers())),
        st.one_of(st.none(), st.integers(), st.text(max_size=10), st.lists(st.integers(), max_size=3)))
-def test_operators_return_bool_and_never_raise_on_odd_values(name: str, actual, expected) -> None:  # type: ignore[no-untyped-def]
+def test_operators_return_bool_and_never_raise_on_odd_values(name: str, actual: Any, expected: Any) -> None:
     if name in ("older-than", "newer-than", "regex") and isinstance(expected, str):
         expected = "1h" if name != "regex" else "^x"
     if name in ("older-than", "newer-than") and not isinstance(expected, str):
