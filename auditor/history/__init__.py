@@ -9,7 +9,7 @@ import io
 import json
 import os
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sized
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -148,7 +148,7 @@ def as_findings(rows: list[tuple[str, str, str, str, str | None]]) -> list[dict[
 def compress(report: Report) -> bytes:
     """The report, as compact JSON (Report.to_json: the history file is an edge), gzipped; encoded a finding at a
     time (never the whole text at once)."""
-    doc = report.to_json()
+    doc = report.to_json(lazy_findings=True)
     out = io.BytesIO()
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=6, mtime=0) as gz:
         for piece in compact_json(doc):
@@ -163,7 +163,7 @@ def compact_json(doc: Mapping[str, Any]) -> Iterator[str]:
     for k, v in doc.items():
         yield f"{sep}{enc(k)}:"
         sep = ","
-        if isinstance(v, list):
+        if isinstance(v, list) or (k == "findings" and isinstance(v, Sized) and isinstance(v, Iterable)):
             yield "["
             for i, item in enumerate(v):
                 yield ("," if i else "") + enc(item)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,22 @@ def score(counts: Mapping[str, int]) -> float | None:
     """Compliance score: passes over decided-or-undecidable findings; exempt findings are left out."""
     denom = counts.get("pass", 0) + counts.get("fail", 0) + counts.get("error", 0)
     return round(100.0 * counts.get("pass", 0) / denom, 1) if denom else None
+
+
+class FindingRows:
+    """A report's findings as report.json rows, each serialized only when iterated (streaming writers read them one
+    at a time); a sized iterable, not a list: json_report and the history's encoder stream it."""
+
+    __slots__ = ("_findings",)
+
+    def __init__(self, findings: tuple[ReportFinding, ...]) -> None:
+        self._findings = findings
+
+    def __len__(self) -> int:
+        return len(self._findings)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return (f.to_json() for f in self._findings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,15 +312,18 @@ class Report:
     def with_sections(self, **sections: Any) -> Report:
         return dataclasses.replace(self, **sections)
 
-    def to_json(self) -> dict[str, Any]:
-        """The report.json document (auditor/schemas/report.schema.json): the one serializer."""
+    def to_json(self, *, lazy_findings: bool = False) -> dict[str, Any]:
+        """The report.json document (auditor/schemas/report.schema.json): the one serializer.
+
+        lazy_findings: "findings" is a FindingRows that serializes each finding as it is iterated, for the writers
+        that stream (a 5,000-endpoint report's findings as dicts all at once are over 100 MiB)."""
         out: dict[str, Any] = {
             "schema_version": self.schema_version,
             "tool": dict(self.tool),
             "scope": self.scope.to_json(),
             "complete": self.complete,
             "summary": self.summary.to_json(),
-            "findings": [f.to_json() for f in self.findings],
+            "findings": FindingRows(self.findings) if lazy_findings else [f.to_json() for f in self.findings],
             "manual_checks": [m.to_json() for m in self.manual_checks],
             "expired_waivers": list(self.expired_waivers),
             "collection_errors": [e.to_dict() for e in self.collection_errors],

@@ -18,7 +18,8 @@ Renderer = Callable[[Report, list[Any]], str | Iterable[str]]
 
 
 def _json(report: Report, rules: list[Any]) -> Iterable[str]:
-    return chunks(report.to_json())  # the edge: the report document, as written, recorded and sent
+    # the edge: the report document, as written, recorded and sent; findings serialized one at a time as written
+    return chunks(report.to_json(lazy_findings=True))
 
 
 def _html(report: Report, rules: list[Any]) -> str:

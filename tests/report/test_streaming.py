@@ -74,3 +74,31 @@ def test_streamed_formats_write_what_dumps_would(fmt: str, tmp_path: Path) -> No
         assert text == _expected_layout(loaded)
     else:
         assert text == json.dumps(loaded, indent=1) + "\n"
+
+
+def test_findings_are_serialized_one_at_a_time_into_the_same_bytes() -> None:
+    from auditor.history import compress
+    from auditor.report.model import FindingRows
+
+    doc = hostile_doc()
+    doc["findings"] = doc["findings"] * 50
+    report = Report.from_json(doc)
+    lazy = report.to_json(lazy_findings=True)
+    assert isinstance(lazy["findings"], FindingRows) and len(lazy["findings"]) == len(doc["findings"])
+    assert "".join(chunks(lazy)) == "".join(chunks(report.to_json()))
+    assert "".join(writers.WRITERS["json"][1](report, [])) == "".join(chunks(report.to_json()))
+    served = []
+    rows = iter(report.to_json(lazy_findings=True)["findings"])
+    served.append(next(rows))  # a row is built when read, not before
+    assert served == [report.findings[0].to_json()]
+    import gzip
+
+    assert json.loads(gzip.decompress(compress(report))) == json.loads(json.dumps(report.to_json(), default=str))
+
+
+def test_a_report_without_findings_streams_an_empty_list() -> None:
+    doc = hostile_doc()
+    doc["findings"] = []
+    report = Report.from_json(doc)
+    assert "".join(chunks(report.to_json(lazy_findings=True))) == "".join(chunks(report.to_json()))
+    assert '"findings": [],' in "".join(chunks(report.to_json(lazy_findings=True)))
