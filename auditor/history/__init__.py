@@ -9,10 +9,12 @@ import io
 import json
 import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from auditor.report.json_report import is_rows
 
 if TYPE_CHECKING:
     from auditor.report.model import Report
@@ -163,7 +165,7 @@ def compact_json(doc: Mapping[str, Any]) -> Iterator[str]:
     for k, v in doc.items():
         yield f"{sep}{enc(k)}:"
         sep = ","
-        if isinstance(v, list) or (k == "findings" and isinstance(v, Sized) and isinstance(v, Iterable)):
+        if is_rows(v):
             yield "["
             for i, item in enumerate(v):
                 yield ("," if i else "") + enc(item)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Iterable, Iterator, Mapping, Set, Sized
 from typing import Any
 
 
@@ -30,20 +30,20 @@ def chunks(doc: dict[str, Any]) -> Iterator[str]:
     yield "{"
     for i, (key, value) in enumerate(doc.items()):
         head = ("," if i else "") + "\n  " + line.encode(key) + ": "
-        if key in ROW_LISTS and _rows(value):
-            if len(value):
-                rows = (("," if j else "") + "\n    " + line.encode(row) for j, row in enumerate(value))
-                yield from _batched(itertools.chain([head + "["], rows), "\n  ]")
-                continue
-            value = []
-        # strings hold no raw newline, so indenting every line of the nested text nests it
-        yield head + pretty.encode(value).replace("\n", "\n  ")
+        rows = key in ROW_LISTS and is_rows(value)
+        if rows and len(value):
+            lines = (("," if j else "") + "\n    " + line.encode(row) for j, row in enumerate(value))
+            yield from _batched(itertools.chain([head + "["], lines), "\n  ]")
+        else:  # strings hold no raw newline, so indenting every line of the nested text nests it
+            yield head + pretty.encode([] if rows else value).replace("\n", "\n  ")
     yield "\n}\n"
 
 
-def _rows(value: Any) -> bool:
-    """A list, or a sized iterable of rows serialized as they are read (Report.to_json(lazy_findings=True))."""
-    return isinstance(value, Sized) and isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping)
+def is_rows(value: Any) -> bool:
+    """A list, or a sized iterable of rows serialized as they are read (Report.to_json(lazy_findings=True)): what
+    the streaming encoders (here and the history's) write an item at a time."""
+    return (isinstance(value, Sized) and isinstance(value, Iterable)
+            and not isinstance(value, str | bytes | Mapping | Set))
 
 
 def encode(obj: Any, **options: Any) -> Iterator[str]:
