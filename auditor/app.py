@@ -264,7 +264,9 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
         report, refused = _remediate(opts, report, rules, config, graph, console)
     # drift, first_seen and trends of the written report
     report, prep = before_reports(store, report, baseline, run_id=run_id)
-    written = write_all(report, rules, opts.output, opts.formats)  # report.json: the one serialization
+    # report.json: the one serialization (the history stores it as streamed, see history.Gzipped)
+    written = write_all(report, rules, opts.output, opts.formats,
+                        prep.written.tee if prep.written is not None else None)
     if not opts.quiet:
         terminal.print_summary(report, console)
         for p in written:

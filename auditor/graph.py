@@ -252,7 +252,10 @@ class ResourceGraph:
         return dict(sorted(out.items()))
 
     def merge(self, other: ResourceGraph) -> None:
-        """Fold another graph (another account or region) into this one."""
+        """Fold another graph (another account or region) into this one, taking over its nodes' attributes: `other`
+        is consumed (collection merges each account-region's graph once and drops it), so nothing is copied. A
+        deep copy through JSON here cost a third of a 1,000-endpoint audit's CPU; the data is already JSON-exact
+        (collectors store `normalize`d answers, and STRICT mode checks every write)."""
         for nid, attrs in other.g.nodes(data=True):
             if nid in self.g:
                 mine = self.g.nodes[nid]
@@ -262,7 +265,7 @@ class ResourceGraph:
                 if attrs["tags"] is not None:
                     mine["tags"] = attrs["tags"]
             else:
-                self.g.add_node(nid, **_copy_attrs(attrs))
+                self.g.add_node(nid, **attrs)
                 self._by_type.setdefault(attrs["type"], set()).add(nid)
         for src, dst, key in other.g.edges(keys=True):
             if not self.g.has_edge(src, dst, key=key):
@@ -341,8 +344,19 @@ def _check_data(node_id: str, type_: str, data: dict[str, Any]) -> None:
     """Collectors write only declared attributes (a cheap set difference); in STRICT mode, of the declared type."""
     bad = undeclared(type_, data)
     problems = data_problems(type_, data) if bad or STRICT else []
+    if STRICT and not problems and not _json_exact(data):
+        problems = [f"{type_} data does not survive a JSON round trip (a datetime, tuple, set or bytes value)"]
     if problems:
         raise GraphError(f"node {node_id}: {'; '.join(problems)}")
+
+
+def _json_exact(data: dict[str, Any]) -> bool:
+    """Whether a snapshot saved and loaded again gives back exactly this data (what a live run evaluates must be
+    what an offline re-evaluation of its snapshot evaluates)."""
+    try:
+        return bool(json.loads(json.dumps(data)) == data)
+    except (TypeError, ValueError):
+        return False
 
 
 def _copy_attrs(a: dict[str, Any]) -> dict[str, Any]:

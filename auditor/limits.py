@@ -34,8 +34,9 @@ DEFAULTS: dict[str, Limit] = {
     # docs.aws.amazon.com/general/latest/gr/sagemaker.html, lists resource quotas only): 32 in flight, no rate.
     "sagemaker": Limit(in_flight=32),
     # S3: "at least 5,500 GET/HEAD requests per second per partitioned prefix"
-    # (docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html).
-    "s3": Limit(in_flight=64, rate=5500.0),
+    # (docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html). S3 would take far more in
+    # flight than one process can feed: 32 is what the call pool (collect.CALL_THREADS) keeps busy.
+    "s3": Limit(in_flight=32, rate=5500.0),
     # CloudWatch API quotas (docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch_limits.html):
     # DescribeAlarms 9 TPS, GetMetricData 50 TPS, GetDashboard and ListDashboards 10 TPS.
     "cloudwatch": Limit(in_flight=8),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -149,3 +151,35 @@ def test_atomic_save_leaves_previous_file_when_serialisation_fails(tmp_path: Pat
     assert path.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
     assert json.loads(before)["meta"] == {"account": "1"}
+
+
+@pytest.mark.parametrize("bad", [
+    {"vpc_config": {"Subnets": ("subnet-1",)}},  # a tuple: loads back as a list
+    {"vpc_config": {"Extra": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)}},  # an undeclared API member that is no JSON
+])
+def test_strict_mode_refuses_data_a_snapshot_would_not_give_back(bad: dict[str, Any]) -> None:
+    # merge takes a part's data over without copying it, so the live graph is the snapshot's only if every write
+    # is JSON-exact; tests run in STRICT mode (conftest), which checks that
+    g = ResourceGraph()
+    with pytest.raises(GraphError, match="JSON round trip"):
+        g.add_node("m", "sagemaker.model", data=bad)
+    g.add_node("m", "sagemaker.model", data={"vpc_config": {"Subnets": ["subnet-1"]}})
+    with pytest.raises(GraphError, match="JSON round trip"):
+        g.set_data("m", **bad)
+
+
+def test_merge_takes_over_a_parts_nodes_and_edges_as_they_are() -> None:
+    part = ResourceGraph()
+    part.add_node("e", "sagemaker.endpoint", account="111", region="us-east-1", data={"status": "InService"})
+    part.add_node("c", "sagemaker.endpoint_config", data={"kms_key_id": "k"})
+    part.add_edge("e", "uses_config", "c")
+    part.set_error("e", "tags", "denied")
+    merged = ResourceGraph()
+    merged.add_node("c", "sagemaker.endpoint_config")
+    merged.merge(part)
+    assert merged.attrs("e")["data"] == {"status": "InService"}
+    assert merged.attrs("e")["errors"] == {"tags": "denied"}
+    assert merged.attrs("c")["data"] == {"kms_key_id": "k"}
+    assert sorted(merged.edges()) == [("e", "uses_config", "c")]
+    assert merged.nodes_of_type("sagemaker.endpoint") == ["e"]
+    assert ResourceGraph.from_dict(merged.to_dict()).to_dict() == merged.to_dict()

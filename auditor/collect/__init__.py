@@ -41,8 +41,11 @@ from auditor.session import SessionFactory
 
 DEFAULT_WORKERS = 8
 # Threads making AWS calls for the whole run. How many calls are in flight to each service of an account-region is
-# set by its limits (auditor/limits.py); this only has to be at least the largest of them.
-CALL_THREADS = 64
+# set by its limits (auditor/limits.py); this only has to be at least the largest of them. Every call runs in this
+# one interpreter and costs ~1.1 ms of botocore CPU under the GIL, so one process keeps about 32 calls busy at
+# AWS's latency: measured at 1,000 endpoints and 40 ms, 64 threads took as long as 32 and spent ~1.5 s more CPU
+# handing the GIL around (bench/scale.py, README "How fast, and why").
+CALL_THREADS = 32
 # A region answering the first call with one of these is not usable by these credentials (an opt-in region not
 # enabled, or an STS token the region does not accept): the unit stops there instead of failing every collector.
 REGION_UNAVAILABLE = {"UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired"}

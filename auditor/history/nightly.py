@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.history import History, RunSummary, now_utc, scope_key, summarize
+from auditor.history import Gzipped, History, RunSummary, now_utc, scope_key, summarize
 from auditor.report.drift import Earlier, carry_first_seen, classify, since_text
 from auditor.report.model import Report
 
@@ -18,6 +18,7 @@ class Prepared:
     store: History | None
     run_id: str | None
     started: Any  # datetime of the run, shared by its id and its record
+    written: Gzipped | None = None  # report.json as write_all streamed it (None: no history to store it in)
 
 
 def _baseline_from_history(store: History, runs: list[RunSummary], warn: Callable[[str], None]
@@ -74,7 +75,7 @@ def prepare(store: History | None, report: Report, baseline: tuple[Path, Report]
 
     report = report.with_sections(history={"location": store.location, "run_id": current.run_id},
                                   trends=build(runs, current, report))
-    return report, Prepared(store, current.run_id, started)
+    return report, Prepared(store, current.run_id, started, Gzipped())
 
 
 def record(prep: Prepared, report: Report, kind: str, report_location: str | None) -> RunSummary | None:
@@ -85,5 +86,5 @@ def record(prep: Prepared, report: Report, kind: str, report_location: str | Non
     summary = summarize(report, kind, report_location=report_location, when=prep.started)
     if prep.run_id:
         summary = RunSummary.from_dict({**summary.to_dict(), "run_id": prep.run_id})
-    prep.store.record(summary, report)
+    prep.store.record(summary, report, prep.written.blob if prep.written is not None else None)
     return summary

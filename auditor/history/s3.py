@@ -88,10 +88,11 @@ class S3History:
                 raise self._fail(what, exc) from None
         raise HistoryError(f"{self.location}: cannot {what}: the index kept changing ({ATTEMPTS} attempts)")
 
-    def record(self, summary: RunSummary, report: Report) -> None:
+    def record(self, summary: RunSummary, report: Report, blob: bytes | None = None) -> None:
         key = self._key(f"runs/{summary.run_id}.json.gz")
         try:  # a run id is written once: IfNoneMatch refuses to overwrite another run's report
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=compress(report), IfNoneMatch="*",
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=blob if blob is not None else compress(report),
+                                   IfNoneMatch="*",
                                    ContentType="application/json", ContentEncoding="gzip")
         except Exception as exc:  # noqa: BLE001
             raise self._fail("store the report", exc) from None

@@ -84,11 +84,11 @@ class SqliteHistory:
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.path}: cannot {what} ({exc})") from None
 
-    def record(self, summary: RunSummary, report: Report) -> None:
+    def record(self, summary: RunSummary, report: Report, blob: bytes | None = None) -> None:
         def write(db: sqlite3.Connection) -> None:
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                        (summary.run_id, summary.started_at, summary.scope_key, int(summary.complete),
-                        json.dumps(summary.to_dict()), compress(report)))
+                        json.dumps(summary.to_dict()), blob if blob is not None else compress(report)))
             db.executemany("INSERT OR IGNORE INTO findings VALUES (?, ?, ?, ?, ?, ?)",
                            [(summary.run_id, *row) for row in finding_rows(report)])
 

@@ -88,15 +88,20 @@ def preflight(outdir: Path) -> None:
         raise OutputError(f"cannot write reports to {outdir}: {exc.strerror or exc}") from None
 
 
-def write_all(report: Report, rules: list[Any], outdir: Path, formats: list[str]) -> list[Path]:
+def write_all(report: Report, rules: list[Any], outdir: Path, formats: list[str],
+              json_tee: Callable[[Iterable[str]], Iterable[str]] | None = None) -> list[Path]:
     """All or nothing: every format is rendered and staged beside its target, then all are renamed into place.
-    A full disk or a read-only directory fails while staging, and the previous reports stay as they were."""
+    A full disk or a read-only directory fails while staging, and the previous reports stay as they were.
+    `json_tee` sees report.json's pieces on their way to disk (the history keeps them, see history.Gzipped)."""
     staged: list[tuple[Path, Path]] = []
     try:
         outdir.mkdir(parents=True, exist_ok=True)
         for fmt in formats:
             name, render = WRITERS[fmt]
-            staged.append((stage_text(outdir / name, render(report, rules)), outdir / name))
+            text = render(report, rules)
+            if fmt == "json" and json_tee is not None and not isinstance(text, str):
+                text = json_tee(text)
+            staged.append((stage_text(outdir / name, text), outdir / name))
         for tmp, path in staged:
             os.replace(tmp, path)
     except OSError as exc:

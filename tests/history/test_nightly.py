@@ -94,3 +94,43 @@ def test_an_explicit_incomplete_baseline_file_is_used_with_a_warning(tmp_path: P
                   warnings.append)[0].to_json()
     assert warnings and "incomplete report" in warnings[0]
     assert doc["drift"]["new"] == 1 and "trends" not in doc and "history" not in doc
+
+
+def test_the_stored_report_is_report_json_as_written_without_a_second_encoding(
+        store: SqliteHistory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    import auditor.history.sqlite
+    from auditor.report.writers import write_all
+
+    rep, prep = prepare(store, Report.from_json(report([finding("a"), finding("b", "pass")])), None, [].append)
+    assert prep.written is not None
+    written = write_all(rep, [], tmp_path / "out", ["json", "csv"], prep.written.tee)
+
+    def second_encoding(_: Report) -> bytes:
+        raise AssertionError("the report was serialized again for the history")
+
+    monkeypatch.setattr(auditor.history.sqlite, "compress", second_encoding)
+    summary = record(prep, rep, "audit", str(written[0]))
+    assert summary is not None
+    assert store.report(summary.run_id) == json.loads((tmp_path / "out" / "report.json").read_text())
+
+
+def test_a_report_json_write_that_fails_halfway_leaves_the_history_to_encode_the_report(
+        store: SqliteHistory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditor.report.writers
+    from auditor.report.writers import OutputError, write_all
+
+    rep, prep = prepare(store, Report.from_json(report([finding("a")])), None, [].append)
+    assert prep.written is not None
+
+    def disk_full(path: Path, text: Any) -> Path:
+        next(iter(text))  # the first piece went through the tee, then the disk filled up
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(auditor.report.writers, "stage_text", disk_full)
+    with pytest.raises(OutputError, match="No space left"):
+        write_all(rep, [], tmp_path / "out", ["json"], prep.written.tee)
+    assert prep.written.blob is None  # nothing half-teed is stored
+    summary = record(prep, rep, "audit", None)
+    assert summary is not None and store.report(summary.run_id) == rep.to_json()
