@@ -279,11 +279,14 @@ def _model(ctx: Context, name: str) -> str:
 
 
 def _artifact_uri(c: dict[str, Any]) -> tuple[str | None, bool]:
+    """A container's artifact URI (ModelDataUrl, else ModelDataSource's S3 URI) and whether it is a prefix."""
+    # A multi-model endpoint's ModelDataUrl is the S3 prefix holding every model it may load.
+    multi = c.get("Mode") == "MultiModel"
     if c.get("ModelDataUrl"):
-        return c["ModelDataUrl"], False
+        return c["ModelDataUrl"], multi
     src = (c.get("ModelDataSource") or {}).get("S3DataSource") or {}
     if src.get("S3Uri"):
-        return src["S3Uri"], src.get("S3DataType") == "S3Prefix"
+        return src["S3Uri"], multi or src.get("S3DataType") == "S3Prefix"
     return None, False
 
 
@@ -291,8 +294,6 @@ def _container(ctx: Context, model_arn: str, model_name: str, index: int, c: dic
     g = ctx.graph
     cid = f"{model_arn}/container/{index}"
     uri, is_prefix = _artifact_uri(c)
-    # A multi-model endpoint's ModelDataUrl is the S3 prefix holding every model it may load.
-    is_prefix = is_prefix or c.get("Mode") == "MultiModel"
     image = c.get("Image") or ""
     g.add_node(cid, "sagemaker.container", name=f"{model_name}#{index}", account=ctx.account, region=ctx.region, data={
         "image": image or None,
@@ -386,7 +387,7 @@ def _package(ctx: Context, name_or_arn: str) -> str:
     known[name_or_arn] = pid
     for c in spec.get("Containers", []):
         uri, is_prefix = _artifact_uri(c)
-        obj = artifact_node(ctx, uri, is_prefix or c.get("Mode") == "MultiModel") if uri else None
+        obj = artifact_node(ctx, uri, is_prefix) if uri else None
         if obj:
             g.add_edge(pid, "artifact", obj)
     if d.get("ModelPackageGroupName"):
@@ -404,8 +405,7 @@ def _package(ctx: Context, name_or_arn: str) -> str:
 
 def _package_container(c: dict[str, Any]) -> dict[str, Any]:
     uri, is_prefix = _artifact_uri(c)
-    return {"image": c.get("Image"), "artifact_uri": uri, "is_prefix": is_prefix or c.get("Mode") == "MultiModel",
-            "mode": c.get("Mode")}
+    return {"image": c.get("Image"), "artifact_uri": uri, "is_prefix": is_prefix, "mode": c.get("Mode")}
 
 
 def _package_group(ctx: Context, group: str) -> str:
