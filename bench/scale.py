@@ -199,6 +199,24 @@ def floor_seconds(by_operation: dict[str, int], rate: float) -> float:
     return max((c / rate for op, c in by_operation.items() if op.startswith("sagemaker:Describe")), default=0.0)
 
 
+# `python -m auditor` that writes its own peak RSS (VmHWM) to $BENCH_PEAK_FILE as it exits. Not wait4's
+# ru_maxrss: exec keeps the high-water mark of the process it replaced, so a child of this bench (which holds
+# every seeded resource) would report this process's size, not its own.
+PEAK_RSS = """
+import atexit, os, runpy, sys
+
+def _peak():
+    with open("/proc/self/status") as status:
+        kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(os.environ["BENCH_PEAK_FILE"], "w") as out:
+        out.write(kib)
+
+atexit.register(_peak)
+sys.argv[0] = "audit"
+runpy.run_module("auditor", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, production: int | None = None,
               limits: dict[str, Any] | None = None, root: Path = ROOT) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as out:
@@ -209,13 +227,16 @@ def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, pr
         # a history of its own: every run is a first run (no drift against earlier bench runs, whose size would
         # grow the run's time), and the user's history is left alone
         env.update(FAKE, AWS_ENDPOINT_URL=url, XDG_STATE_HOME=str(Path(out) / "state"))
-        cmd = [sys.executable, "-m", "auditor", *(scope or ["--region", REGION]), "--output", out, "--format",
+        peak_file = Path(out) / "peak-kib"
+        env["BENCH_PEAK_FILE"] = str(peak_file)
+        cmd = [sys.executable, "-c", PEAK_RSS, *(scope or ["--region", REGION]), "--output", out, "--format",
                "json", "-q", "--workers", str(workers)]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, cwd=root, stdout=subprocess.DEVNULL,  # noqa: S603 - our own CLI
                                 stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)  # wait4: the audit process's own CPU time and peak RSS
+        _, status, usage = os.wait4(proc.pid, 0)  # wait4: the audit process's own CPU time
         wall = time.perf_counter() - t0
+        peak_kib = int(peak_file.read_text()) if peak_file.exists() else usage.ru_maxrss
         proc.returncode = os.waitstatus_to_exitcode(status)
         if proc.returncode not in (0, 1, 3):
             raise SystemExit(f"audit failed ({proc.returncode}): {proc.stderr.read().decode() if proc.stderr else ''}")
@@ -233,7 +254,7 @@ def run_audit(url: str, workers: int, n: int, scope: list[str] | None = None, pr
         (f["rule_id"], f["resource"]["arn"], f["status"]) for f in doc["findings"])).encode()).hexdigest()[:12]
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "collect": doc["timings"]["collect_seconds"],
             "evaluate": doc["timings"]["evaluate_seconds"],
-            "calls": calls["total"], "per_endpoint": calls["total"] / n, "rss_mib": usage.ru_maxrss / 1024,
+            "calls": calls["total"], "per_endpoint": calls["total"] / n, "rss_mib": peak_kib / 1024,
             "findings": len(doc["findings"]), "errors": len(doc["collection_errors"]), "scaling_ops": per_ep,
             "digest": digest, "by_operation": calls["by_operation"], "attempts": calls["http_attempts"],
             "account_regions": sum(len(c["regions"]) for c in doc["scope"]["coverage"]),
