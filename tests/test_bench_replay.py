@@ -115,3 +115,22 @@ def test_recorded_answers_replay_and_a_miss_is_refused_and_counted(upstream: Thr
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["--format", "bogus"], 2)])
+def test_the_bench_reads_the_audits_own_peak_rss_and_keeps_its_exit_code(
+        tmp_path: Any, args: list[str], code: int) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bench.scale import PEAK_RSS
+
+    peak = tmp_path / "peak"
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", PEAK_RSS, *args], cwd=root, capture_output=True,  # noqa: S603
+                          env={**os.environ, "BENCH_PEAK_FILE": str(peak)}, check=False)
+    assert done.returncode == code
+    kib = int(peak.read_text())
+    assert 10_000 < kib < 150_000  # the interpreter with the CLI loaded: about 23 MiB for --version
