@@ -74,7 +74,8 @@ def _benchmark_peak_rss_at_1000_endpoints() -> int:
         if header is None:
             header = cells
         elif header[0] == "endpoints" and "peak RSS MiB" in header and cells[header.index("endpoints")] == "1000":
-            peaks.append(float(cells[header.index("peak RSS MiB")]))
+            # a measurement ("334") or the range of repeated runs ("199 to 201"): the highest counts
+            peaks += [float(x) for x in cells[header.index("peak RSS MiB")].split(" to ")]
     assert peaks, "the README has no benchmark table with 1,000-endpoint rows and a 'peak RSS MiB' column"
     return int(max(peaks))
 
