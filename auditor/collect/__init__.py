@@ -42,9 +42,9 @@ from auditor.session import SessionFactory
 DEFAULT_WORKERS = 8
 # Threads making AWS calls for the whole run. How many calls are in flight to each service of an account-region is
 # set by its limits (auditor/limits.py); this only has to be at least the largest of them. Every call runs in this
-# one interpreter and costs ~1.1 ms of botocore CPU under the GIL, so one process keeps about 32 calls busy at
-# AWS's latency: measured at 1,000 endpoints and 40 ms, 64 threads took as long as 32 and spent ~1.5 s more CPU
-# handing the GIL around (bench/scale.py, README "How fast, and why").
+# one interpreter under the GIL: botocore alone spends 1.50 ms of CPU per call from 32 threads and 1.83 ms from 64
+# (bench/botocore_floor.py), and a 1,000-endpoint audit at 40 ms took as long with 64 threads as with 32 while
+# spending ~1.5 s more CPU (README "How fast, and why").
 CALL_THREADS = 32
 # A region answering the first call with one of these is not usable by these credentials (an opt-in region not
 # enabled, or an STS token the region does not accept): the unit stops there instead of failing every collector.
