@@ -6,7 +6,7 @@ from typing import Any
 
 import boto3
 
-from auditor.history import summarize
+from auditor.history import compress, summarize
 from auditor.history.s3 import S3History
 from auditor.permissions import action_for, policy_document
 from auditor.report.securityhub import deliver
@@ -32,7 +32,7 @@ def test_every_delivery_and_history_call_is_in_the_generated_policy(aws: None) -
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="hist")
     store = S3History("s3://hist/p", client=factory.client("s3", region="us-east-1"))
     doc = report([finding("a")])
-    store.record(summarize(doc, "audit"), typed(doc))
+    store.record(summarize(doc, "audit"), typed(doc), compress(typed(doc)))
     store.report(store.runs()[0].run_id)
     store.prune("9999")
     policy = policy_document(security_hub=True, notify=True, history="s3://hist/p")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import io
 import json
 import os
 import secrets
@@ -15,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from auditor.report.json_report import is_rows
+from auditor.report.json_report import chunks
 
 if TYPE_CHECKING:
     from auditor.report.model import Report
@@ -67,8 +66,8 @@ class History(Protocol):
 
     location: str
 
-    def record(self, summary: RunSummary, report: Report, blob: bytes | None = None) -> None:
-        """Store the run; `blob`: the report already gzipped as written (Gzipped), else compress(report)."""
+    def record(self, summary: RunSummary, report: Report, blob: bytes) -> None:
+        """Store the run; `blob`: its report gzipped (Gzipped.blob as written, or compress(report))."""
         ...
 
     def runs(self) -> list[RunSummary]: ...
@@ -153,22 +152,11 @@ def as_findings(rows: list[tuple[str, str, str, str, str | None]]) -> list[dict[
             for r, a, st, sev, fs in rows]
 
 
-def compress(report: Report) -> bytes:
-    """The report, as compact JSON (Report.to_json: the history file is an edge), gzipped; encoded a finding at a
-    time (never the whole text at once)."""
-    doc = report.to_json(lazy_findings=True)
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=GZIP_LEVEL, mtime=0) as gz:
-        for piece in compact_json(doc):
-            gz.write(piece.encode())
-    return out.getvalue()
-
-
 class Gzipped:
     """report.json gzipped while write_all streams it to disk (tee), so the history stores the report as written
     without serializing its findings a second time (at 1,000 endpoints that second pass was ~0.7 s of CPU).
     `blob` is set only once every piece went through: a write that failed halfway leaves it None, and the
-    history then compresses the report itself."""
+    run is then recorded with compress(report), the same text encoded again."""
 
     def __init__(self) -> None:
         self._z = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 31)  # wbits 31: a gzip stream, header mtime 0
@@ -184,21 +172,14 @@ class Gzipped:
         self._parts = []
 
 
-def compact_json(doc: Mapping[str, Any]) -> Iterator[str]:
-    """json.dumps(doc, separators=(",", ":"), default=str), in pieces: one per top-level value or list item."""
-    enc = json.JSONEncoder(separators=(",", ":"), default=str).encode
-    sep = "{"
-    for k, v in doc.items():
-        yield f"{sep}{enc(k)}:"
-        sep = ","
-        if is_rows(v):
-            yield "["
-            for i, item in enumerate(v):
-                yield ("," if i else "") + enc(item)
-            yield "]"
-        else:
-            yield enc(v)
-    yield "}" if doc else "{}"
+def compress(report: Report) -> bytes:
+    """The report as report.json's text (json_report.chunks, the one serialization), gzipped a piece at a time: for
+    a run whose report.json was not streamed through a Gzipped (not written, or its write failed)."""
+    gz = Gzipped()
+    for _ in gz.tee(chunks(report.to_json(lazy_findings=True))):
+        pass
+    assert gz.blob is not None
+    return gz.blob
 
 
 def decompress(blob: bytes, where: str) -> dict[str, Any]:

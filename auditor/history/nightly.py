@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.history import Gzipped, History, RunSummary, now_utc, scope_key, summarize
+from auditor.history import Gzipped, History, RunSummary, compress, now_utc, scope_key, summarize
 from auditor.report.drift import Earlier, carry_first_seen, classify, since_text
 from auditor.report.model import Report
 
@@ -86,5 +86,6 @@ def record(prep: Prepared, report: Report, kind: str, report_location: str | Non
     summary = summarize(report, kind, report_location=report_location, when=prep.started)
     if prep.run_id:
         summary = RunSummary.from_dict({**summary.to_dict(), "run_id": prep.run_id})
-    prep.store.record(summary, report, prep.written.blob if prep.written is not None else None)
+    written = prep.written.blob if prep.written is not None else None
+    prep.store.record(summary, report, written if written is not None else compress(report))
     return summary

@@ -8,7 +8,7 @@ import random
 import time
 from typing import TYPE_CHECKING, Any
 
-from auditor.history import HistoryError, RunSummary, compress, decompress
+from auditor.history import HistoryError, RunSummary, decompress
 
 if TYPE_CHECKING:
     from auditor.report.model import Report
@@ -88,11 +88,10 @@ class S3History:
                 raise self._fail(what, exc) from None
         raise HistoryError(f"{self.location}: cannot {what}: the index kept changing ({ATTEMPTS} attempts)")
 
-    def record(self, summary: RunSummary, report: Report, blob: bytes | None = None) -> None:
+    def record(self, summary: RunSummary, report: Report, blob: bytes) -> None:
         key = self._key(f"runs/{summary.run_id}.json.gz")
         try:  # a run id is written once: IfNoneMatch refuses to overwrite another run's report
-            self.client.put_object(Bucket=self.bucket, Key=key, Body=blob if blob is not None else compress(report),
-                                   IfNoneMatch="*",
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=blob, IfNoneMatch="*",
                                    ContentType="application/json", ContentEncoding="gzip")
         except Exception as exc:  # noqa: BLE001
             raise self._fail("store the report", exc) from None

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.history import HistoryError, RunSummary, as_findings, compress, decompress, finding_rows
+from auditor.history import HistoryError, RunSummary, as_findings, decompress, finding_rows
 
 if TYPE_CHECKING:
     from auditor.report.model import Report
@@ -84,11 +84,11 @@ class SqliteHistory:
         except sqlite3.Error as exc:
             raise HistoryError(f"{self.path}: cannot {what} ({exc})") from None
 
-    def record(self, summary: RunSummary, report: Report, blob: bytes | None = None) -> None:
+    def record(self, summary: RunSummary, report: Report, blob: bytes) -> None:
         def write(db: sqlite3.Connection) -> None:
             db.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?)",
                        (summary.run_id, summary.started_at, summary.scope_key, int(summary.complete),
-                        json.dumps(summary.to_dict()), blob if blob is not None else compress(report)))
+                        json.dumps(summary.to_dict()), blob))
             db.executemany("INSERT OR IGNORE INTO findings VALUES (?, ?, ?, ?, ?, ?)",
                            [(summary.run_id, *row) for row in finding_rows(report)])
 

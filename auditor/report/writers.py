@@ -99,7 +99,7 @@ def write_all(report: Report, rules: list[Any], outdir: Path, formats: list[str]
         for fmt in formats:
             name, render = WRITERS[fmt]
             text = render(report, rules)
-            if fmt == "json" and json_tee is not None and not isinstance(text, str):
+            if fmt == "json" and json_tee is not None:
                 text = json_tee(text)
             staged.append((stage_text(outdir / name, text), outdir / name))
         for tmp, path in staged:

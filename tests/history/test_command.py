@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.cli import main
-from auditor.history import summarize
+from auditor.history import compress, summarize
 from auditor.history.sqlite import SqliteHistory
 from tests.history.factories import finding, report, typed
 
@@ -23,7 +23,7 @@ def history(tmp_path: Path) -> tuple[str, list[str]]:
     for days, doc in ((40, report([finding("a"), finding("b", severity="critical")])),
                       (1, report([finding("a", "pass")], complete=False))):
         s = summarize(doc, "audit", when=now - dt.timedelta(days=days))
-        store.record(s, typed(doc))
+        store.record(s, typed(doc), compress(typed(doc)))
         ids.append(s.run_id)
     store.close()
     return str(path), ids

@@ -100,7 +100,7 @@ def test_the_stored_report_is_report_json_as_written_without_a_second_encoding(
         store: SqliteHistory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import json
 
-    import auditor.history.sqlite
+    import auditor.history.nightly
     from auditor.report.writers import write_all
 
     rep, prep = prepare(store, Report.from_json(report([finding("a"), finding("b", "pass")])), None, [].append)
@@ -110,7 +110,7 @@ def test_the_stored_report_is_report_json_as_written_without_a_second_encoding(
     def second_encoding(_: Report) -> bytes:
         raise AssertionError("the report was serialized again for the history")
 
-    monkeypatch.setattr(auditor.history.sqlite, "compress", second_encoding)
+    monkeypatch.setattr(auditor.history.nightly, "compress", second_encoding)
     summary = record(prep, rep, "audit", str(written[0]))
     assert summary is not None
     assert store.report(summary.run_id) == json.loads((tmp_path / "out" / "report.json").read_text())

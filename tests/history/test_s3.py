@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from auditor.history import HistoryError, cutoff, open_history, summarize
+from auditor.history import HistoryError, compress, cutoff, open_history, summarize
 from auditor.history.s3 import S3History
 from tests.history.factories import finding, report, typed
 
@@ -28,7 +28,7 @@ def bucket(aws: None) -> Any:
 def record(store: S3History, name: str, when: dt.datetime | None = None) -> str:
     doc = report([finding(name)])
     s = summarize(doc, "audit", when=when)
-    store.record(s, typed(doc))
+    store.record(s, typed(doc), compress(typed(doc)))
     return s.run_id
 
 
@@ -93,9 +93,9 @@ def test_a_run_report_is_never_overwritten(bucket: Any) -> None:
     store = S3History(f"s3://{BUCKET}/h")
     doc = report([finding("a")])
     s = summarize(doc, "audit")
-    store.record(s, typed(doc))
+    store.record(s, typed(doc), compress(typed(doc)))
     with pytest.raises(HistoryError, match="cannot store the report"):
-        store.record(s, typed(report([finding("b")])))
+        store.record(s, typed(report([finding("b")])), compress(typed(report([finding("b")]))))
     assert store.report(s.run_id)["findings"][0]["resource"]["name"] == "a"
 
 

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from auditor.history import HistoryError, cutoff, default_path, open_history, summarize
+from auditor.history import HistoryError, compress, cutoff, default_path, open_history, summarize
 from auditor.history.sqlite import MIGRATIONS, SCHEMA_VERSION, SqliteHistory
 from tests.history.factories import finding, report, typed
 
 
 def record(store: SqliteHistory, doc: dict, when: dt.datetime) -> str:
     s = summarize(doc, "audit", when=when)
-    store.record(s, typed(doc))
+    store.record(s, typed(doc), compress(typed(doc)))
     return s.run_id
 
 

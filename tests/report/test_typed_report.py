@@ -4,6 +4,7 @@ severity order lives only in Severity.rank."""
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import re
 from pathlib import Path
@@ -11,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from auditor.app import exit_code
-from auditor.history import compact_json
+from auditor.history import compress
 from auditor.model import Severity, Status
 from auditor.report.drift import carry_first_seen, classify
+from auditor.report.json_report import chunks
 from auditor.report.model import Report, ReportError, ReportFinding
 from tests.history.factories import finding, report
 from tests.report.test_reports import hostile_doc
@@ -74,10 +76,11 @@ def test_drift_and_first_seen_return_new_findings_and_leave_the_old_unchanged() 
     assert dated[0].status is Status.FAIL
 
 
-def test_history_blob_json_equals_one_compact_dumps() -> None:
-    doc = hostile_doc()
-    assert "".join(compact_json(doc)) == json.dumps(doc, separators=(",", ":"), default=str)
-    assert "".join(compact_json({})) == "{}"
+def test_history_blob_is_report_json_text() -> None:
+    report = Report.from_json(hostile_doc())
+    text = gzip.decompress(compress(report)).decode()
+    assert text == "".join(chunks(report.to_json()))
+    assert json.loads(text) == json.loads(json.dumps(hostile_doc(), default=str))
 
 
 def test_severity_order_is_defined_once() -> None:
