@@ -198,9 +198,25 @@ def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: d
         if _nothing_more_to_read(ctx, spec, COLLECTORS[i + 1:]):
             lean = True
             break
+        if spec.stage == STAGE_ROOTS and COLLECTORS[i + 1:] and COLLECTORS[i + 1].stage != STAGE_ROOTS:
+            _start_early(ctx, COLLECTORS[i + 1:])
     if progress:
         progress(unit, "done", len(COLLECTORS), len(COLLECTORS))
     return graph, unavailable, lean
+
+
+def _start_early(ctx: Context, rest: list[CollectorSpec]) -> None:
+    """The later collectors' early hooks, in stage order (bulk ones last): their reads start now, beside the stages
+    before them.
+
+    A hook that fails starts nothing more: its collector reads at its turn, and any error is reported there."""
+    for spec in sorted(rest, key=lambda c: c.early_bulk):  # stable: stage order within each kind
+        if spec.early is None or ctx.cancel.is_set():
+            continue
+        try:
+            spec.early(ctx)
+        except Exception:  # noqa: BLE001, S112 - the collector itself meets (and records) the same failure
+            continue
 
 
 def _nothing_more_to_read(ctx: Context, done: CollectorSpec, rest: list[CollectorSpec]) -> bool:

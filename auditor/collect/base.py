@@ -8,7 +8,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from auditor.collect.answers import check_answer
 from auditor.collect.errors import CollectError, classify
@@ -110,6 +110,8 @@ class Context:
     # Where read-ahead reads run (None: each runs when its collector asks for it); see start_read_ahead.
     ahead_pool: Executor | None = None
     _ahead: dict[Callable[[Context], Any], Future[Any]] = field(default_factory=dict)
+    # Reads a later collector's early hook started on the call pool (see start / fetch_all's `started`).
+    _started: dict[str, Pending[Any]] = field(default_factory=dict)
 
     @property
     def region_node(self) -> str:
@@ -208,12 +210,28 @@ class Context:
 
         return self.memo.get(key, safe)
 
-    def fetch_all(self, fn: Callable[[K], Any], keys: Iterable[K]) -> dict[K, Any]:
+    def fetch_all(self, fn: Callable[[K], Any], keys: Iterable[K], started: str | None = None) -> dict[K, Any]:
         """Call `fn` once per distinct key on the call pool: {key: result, or the CollectError it raised}.
 
         `fn` may only call AWS and must not touch the graph: the collector's own thread applies the results,
-        so nothing mutable is shared between threads.
+        so nothing mutable is shared between threads. With `started`, the keys that an early hook already started
+        under that name (see start) take those results, and only the others are read now.
         """
+        unique = list(dict.fromkeys(keys))
+        early = self._started.pop(started, None) if started is not None else None
+        got = early.results() if early is not None else {}
+        rest = self._begin(fn, [k for k in unique if k not in got]).results()
+        return {k: got[k] if k in got else rest[k] for k in unique}
+
+    def start(self, name: str, fn: Callable[[K], Any], keys: Iterable[K]) -> None:
+        """Start `fn` over `keys` on the call pool now, without waiting; `fetch_all(..., started=name)` takes the
+        results. For a collector's early hook (see `collector`): reads that the roots stage has already decided
+        run beside the stages before their collector's turn. Without a pool nothing starts: the collector reads
+        at its turn, as always."""
+        if self.pool is not None:
+            self._started[name] = self._begin(fn, keys)
+
+    def _begin(self, fn: Callable[[K], Any], keys: Iterable[K]) -> Pending[K]:
         unique = list(dict.fromkeys(keys))
 
         def safe(key: K) -> Any:
@@ -223,8 +241,8 @@ class Context:
                 return err
 
         if self.pool is None or len(unique) < 2:
-            return {k: safe(k) for k in unique}
-        return dict(zip(unique, self.pool.map(safe, unique), strict=True))
+            return Pending({k: safe(k) for k in unique})
+        return Pending({k: self.pool.submit(safe, k) for k in unique})
 
     def listing_failed(self, err: CollectError, affects: tuple[str, ...]) -> None:
         """A list call failed: the listed types are incomplete for this account-region."""
@@ -251,6 +269,16 @@ class Context:
         )
 
 
+class Pending(Generic[K]):
+    """Reads under way on the call pool (or already done): results() waits for every one, in key order."""
+
+    def __init__(self, reads: dict[K, Any]) -> None:
+        self._reads = reads
+
+    def results(self) -> dict[K, Any]:
+        return {k: v.result() if isinstance(v, Future) else v for k, v in self._reads.items()}
+
+
 def _guarded(fn: Callable[[Context], Any], ctx: Context) -> Any:
     try:
         return fn(ctx)
@@ -275,6 +303,12 @@ class CollectorSpec:
     func: Callable[[Context], None]
     permissions: tuple[str, ...]
     doc: str
+    # Run on the unit's thread as soon as the roots stage is done: reads the graph (only what that stage made) and
+    # starts the collector's AWS reads (Context.start), so they overlap the stages before its turn.
+    early: Callable[[Context], None] | None = None
+    # Its early reads are many (one per resource): started after the other hooks', because the call pool is first
+    # come, first served and a few short chains queued behind a thousand HEADs would end after them.
+    early_bulk: bool = False
 
 
 COLLECTORS: list[CollectorSpec] = []
@@ -286,14 +320,18 @@ STAGE_KEYS = 30  # KMS keys referenced by buckets, objects and configs
 STAGE_SIGNALS = 40  # alarms, dashboards, metrics, logs and events about the endpoints
 
 
-def collector(name: str, stage: int, permissions: list[str]) -> Callable[[Callable[[Context], None]],
-                                                                          Callable[[Context], None]]:
-    """Register a collector and the IAM actions it calls."""
+def collector(name: str, stage: int, permissions: list[str], early: Callable[[Context], None] | None = None,
+              early_bulk: bool = False) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+    """Register a collector, the IAM actions it calls and, for a collector after the roots stage whose reads
+    that stage decides, its early hook (see CollectorSpec.early)."""
 
     def wrap(func: Callable[[Context], None]) -> Callable[[Context], None]:
         if any(c.name == name for c in COLLECTORS):
             raise ValueError(f"collector {name!r} registered twice")
-        COLLECTORS.append(CollectorSpec(name, stage, func, tuple(sorted(permissions)), (func.__doc__ or "").strip()))
+        if early is not None and stage <= STAGE_ROOTS:
+            raise ValueError(f"collector {name!r}: only a collector after the roots stage has an early hook")
+        COLLECTORS.append(CollectorSpec(name, stage, func, tuple(sorted(permissions)), (func.__doc__ or "").strip(),
+                                        early, early_bulk))
         COLLECTORS.sort(key=lambda c: (c.stage, c.name))
         return func
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from auditor.collect.base import STAGE_SIGNALS, CollectError, Context, collector, read_ahead
@@ -18,9 +19,15 @@ MAX_QUERIES = 500  # GetMetricData limit per call
 ALARMS_PAGE = 100  # DescribeAlarms MaxRecords: 1 to 100 (botocore's CloudWatch model)
 
 
+def start_cloudwatch(ctx: Context) -> None:
+    """Early hook: the variants to measure are known once the roots stage is done."""
+    plan = _plan(ctx)
+    ctx.start("cloudwatch.metrics", _metric_reader(ctx, plan), list(plan))
+
+
 @collector("cloudwatch", STAGE_SIGNALS, permissions=[
     "cloudwatch:DescribeAlarms", "cloudwatch:ListDashboards", "cloudwatch:GetDashboard", "cloudwatch:GetMetricData",
-])
+], early=start_cloudwatch)
 def collect_cloudwatch(ctx: Context) -> None:
     """Alarms (one paginated listing), dashboards (one get each), metrics (batched 500 queries per call)."""
     _alarms(ctx)
@@ -192,8 +199,13 @@ def dashboard_metrics(body: str) -> dict[str, dict[str, set[str]]]:
     return out
 
 
-def _metrics(ctx: Context) -> None:
-    """Per variant: hourly Invocations over the idle window, p95 CPU and mean GPU over the sizing window."""
+Batch = list[tuple[str, str, dict[str, Any]]]  # (variant, kind, query) sharing one time range
+Plan = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Batch, dt.datetime, dt.datetime]]
+
+
+def _plan(ctx: Context) -> Plan:
+    """Per variant: hourly Invocations over the idle window, p95 CPU and mean GPU over the sizing window; grouped
+    into GetMetricData calls, each keyed by its time range and what it asks about."""
     g = ctx.graph
     idle_h = int(ctx.options.get("idle_window_hours", 24))
     size_d = int(ctx.options.get("utilisation_window_days", 14))
@@ -219,12 +231,27 @@ def _metrics(ctx: Context) -> None:
             queries.append((v, "gpu", _q(ENDPOINT_NS, "GPUUtilization", dims, size_d * 86400, "Average"),
                             end - dt.timedelta(days=size_d)))
     # One GetMetricData call serves up to 500 queries sharing a time range: group by start time.
-    by_start: dict[dt.datetime, list[tuple[str, str, dict[str, Any]]]] = {}
+    by_start: dict[dt.datetime, Batch] = {}
     for v, kind, q, start in queries:
         by_start.setdefault(start, []).append((v, kind, q))
+    plan: Plan = {}
     for start, group in sorted(by_start.items()):
         for i in range(0, len(group), MAX_QUERIES):
-            _run_batch(ctx, group[i:i + MAX_QUERIES], start, end)
+            batch = group[i:i + MAX_QUERIES]
+            plan[(start.isoformat(), tuple((v, kind) for v, kind, _ in batch))] = (batch, start, end)
+    return plan
+
+
+def _metric_reader(ctx: Context, plan: Plan) -> Callable[[Any], dict[str, dict[str, Any]]]:
+    return lambda key: _read_batch(ctx, *plan[key])
+
+
+def _metrics(ctx: Context) -> None:
+    """Every batch on the call pool at once (or as started early), applied here in plan order."""
+    plan = _plan(ctx)
+    got = ctx.fetch_all(_metric_reader(ctx, plan), list(plan), started="cloudwatch.metrics")
+    for key, (batch, _, _) in plan.items():
+        _apply_batch(ctx, batch, got[key])
     _endpoint_totals(ctx)
 
 
@@ -233,26 +260,28 @@ def _q(ns: str, name: str, dims: list[dict[str, str]], period: int, stat: str) -
                            "Period": period, "Stat": stat}, "ReturnData": True}
 
 
-def _run_batch(ctx: Context, batch: list[tuple[str, str, dict[str, Any]]], start: dt.datetime,
-               end: dt.datetime) -> None:
-    g = ctx.graph
+def _read_batch(ctx: Context, batch: Batch, start: dt.datetime, end: dt.datetime) -> dict[str, dict[str, Any]]:
+    """Every page of one GetMetricData call: {query id: values and status} (AWS only: no graph)."""
     queries = [dict(q, Id=f"q{i}") for i, (_, _, q) in enumerate(batch)]
     results: dict[str, dict[str, Any]] = {}
-    try:
-        token = None
-        while True:
-            page = ctx.call(CW, "get_metric_data", MetricDataQueries=queries, StartTime=start, EndTime=end,
-                            **({"NextToken": token} if token else {}))
-            for r in page.get("MetricDataResults", []):
-                prev = results.setdefault(r["Id"], {"Values": [], "StatusCode": r.get("StatusCode")})
-                prev["Values"] += r.get("Values", [])
-                prev["StatusCode"] = r.get("StatusCode")
-            token = page.get("NextToken")
-            if not token:
-                break
-    except CollectError as err:
+    token = None
+    while True:
+        page = ctx.call(CW, "get_metric_data", MetricDataQueries=queries, StartTime=start, EndTime=end,
+                        **({"NextToken": token} if token else {}))
+        for r in page.get("MetricDataResults", []):
+            prev = results.setdefault(r["Id"], {"Values": [], "StatusCode": r.get("StatusCode")})
+            prev["Values"] += r.get("Values", [])
+            prev["StatusCode"] = r.get("StatusCode")
+        token = page.get("NextToken")
+        if not token:
+            return results
+
+
+def _apply_batch(ctx: Context, batch: Batch, results: dict[str, dict[str, Any]] | CollectError) -> None:
+    g = ctx.graph
+    if isinstance(results, CollectError):
         for v, _, _ in batch:
-            ctx.node_failed(v, "metrics", err)
+            ctx.node_failed(v, "metrics", results)
         return
     for i, (v, kind, _) in enumerate(batch):
         r = results.get(f"q{i}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Callable
 from typing import Any
 
 from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, tags_to_dict
@@ -11,17 +12,29 @@ from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector
 ADMIN_POLICIES = {"arn:aws:iam::aws:policy/AdministratorAccess"}
 
 
+def _unread_roles(ctx: Context) -> list[str]:
+    return [arn.rsplit("/", 1)[-1] for _, arn in ctx.cache.get("role_refs", []) if arn not in ctx.graph]
+
+
+def _role_reader(ctx: Context) -> Callable[[str], dict[str, Any]]:
+    return lambda name: ctx.once(("iam.role", name), lambda: _read_role(ctx, name))
+
+
+def start_iam(ctx: Context) -> None:
+    """Early hook: the models' execution roles are known once the roots stage is done."""
+    ctx.start("iam.roles", _role_reader(ctx), _unread_roles(ctx))
+
+
 @collector("iam", STAGE_RELATED, permissions=[
     "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy",
     "iam:GetPolicy", "iam:GetPolicyVersion",
-])
+], early=start_iam)
 def collect_iam(ctx: Context) -> None:
     """IAM is global: each role and each managed policy document is read once per account."""
     g = ctx.graph
     refs = ctx.cache.get("role_refs", [])
     # each role's reads on the call pool (memoised per account); applied below in reference order
-    ctx.fetch_all(lambda name: ctx.once(("iam.role", name), lambda: _read_role(ctx, name)),
-                  [arn.rsplit("/", 1)[-1] for _, arn in refs if arn not in g])
+    ctx.fetch_all(_role_reader(ctx), _unread_roles(ctx), started="iam.roles")
     for model, role_arn in refs:
         if role_arn not in g:
             _role(ctx, role_arn)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, tags_to_dict
@@ -19,17 +20,41 @@ BUCKET_READS = (
 )
 
 
+def _objects(ctx: Context) -> list[str]:
+    """The region's artifact objects still to read."""
+    g = ctx.graph
+    return [o for o in g.nodes_of_type("s3.object") if g.attrs(o)["region"] == ctx.region
+            and "sse" not in g.attrs(o)["data"] and not g.attrs(o)["errors"]]
+
+
+def _bucket_reader(ctx: Context) -> Callable[[str], dict[str, Any]]:
+    return lambda b: ctx.once(("s3.bucket", b), lambda: _read_bucket(ctx, b))
+
+
+def _object_reader(ctx: Context, objects: list[str]) -> Callable[[str], Any]:
+    wanted = {oid: dict(ctx.graph.attrs(oid)["data"]) for oid in objects}  # copied: pool threads never read the graph
+    return lambda oid: _read_object(ctx, wanted[oid])
+
+
+def start_s3(ctx: Context) -> None:
+    """Early hook: the artifacts are known once the roots stage is done, so their buckets and objects are read
+    beside the IAM, Model Monitor and EC2 reads. An object is HEADed before its bucket is known to exist: in a
+    deleted bucket the HEAD answers 404 (dangling), as the bucket's own read does."""
+    objects = _objects(ctx)
+    ctx.start("s3.buckets", _bucket_reader(ctx), sorted({ctx.graph.attrs(o)["data"]["bucket"] for o in objects}))
+    ctx.start("s3.objects", _object_reader(ctx, objects), objects)
+
+
 @collector("s3", STAGE_RELATED, permissions=[
     "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketTagging", "s3:GetObject", "s3:ListBucket",
-])
+], early=start_s3, early_bulk=True)
 def collect_s3(ctx: Context) -> None:
     """Each bucket referenced by an artifact is described once per account; each artifact object is HEADed."""
     g = ctx.graph
-    objects = [o for o in g.nodes_of_type("s3.object") if g.attrs(o)["region"] == ctx.region
-               and "sse" not in g.attrs(o)["data"] and not g.attrs(o)["errors"]]
+    objects = _objects(ctx)
     buckets = sorted({g.attrs(o)["data"]["bucket"] for o in objects})
-    reads = ctx.fetch_all(lambda b: ctx.once(("s3.bucket", b), lambda: _read_bucket(ctx, b)), buckets)
+    reads = ctx.fetch_all(_bucket_reader(ctx), buckets, started="s3.buckets")
     for bucket in buckets:
         _bucket(ctx, bucket, reads[bucket])
     live = []
@@ -40,8 +65,7 @@ def collect_s3(ctx: Context) -> None:
             g.attrs(oid)["dangling"] = True
         else:
             live.append(oid)
-    wanted = {oid: dict(g.attrs(oid)["data"]) for oid in live}  # copied here: pool threads never read the graph
-    heads = ctx.fetch_all(lambda oid: _read_object(ctx, wanted[oid]), live)
+    heads = ctx.fetch_all(_object_reader(ctx, live), live, started="s3.objects")
     for oid in live:
         _object(ctx, oid, heads[oid])
 

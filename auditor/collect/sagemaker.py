@@ -9,7 +9,15 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from auditor.collect.base import STAGE_ROOTS, CollectError, Context, collector, parse_s3_uri, tags_to_dict
+from auditor.collect.base import (
+    STAGE_ROOTS,
+    CollectError,
+    Context,
+    collector,
+    parse_s3_uri,
+    read_ahead,
+    tags_to_dict,
+)
 from auditor.collect.registry_match import match_unregistered
 from auditor.collect.sagemaker_bulk import (
     describe_config,
@@ -430,12 +438,17 @@ def _package_group(ctx: Context, group: str) -> str:
     return gid
 
 
+@read_ahead
+def read_transform_jobs(ctx: Context) -> list[Any]:
+    """The region's transform jobs (a listing that needs nothing from the graph)."""
+    return ctx.paginate(SM, "list_transform_jobs", "TransformJobSummaries")
+
+
 def _transform_jobs(ctx: Context) -> None:
     g = ctx.graph
-    try:
-        jobs = ctx.paginate(SM, "list_transform_jobs", "TransformJobSummaries")
-    except CollectError as err:
-        ctx.listing_failed(err, ("sagemaker.transform_job",))
+    jobs = ctx.ahead(read_transform_jobs)
+    if isinstance(jobs, CollectError):
+        ctx.listing_failed(jobs, ("sagemaker.transform_job",))
         return
     for j in jobs:
         jid = j["TransformJobArn"]

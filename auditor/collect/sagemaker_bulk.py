@@ -64,28 +64,43 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
     configs: dict[str, Any] = {}
     claimed: set[str] = set()
     lock = threading.Lock()
+    search = ModelSearch()
 
     def chain(name: str) -> Any:
-        got = guarded(describe_endpoint(ctx), name)
-        cfg = got.get("EndpointConfigName") if isinstance(got, dict) else None
-        if isinstance(cfg, str) and cfg:
-            with lock:
-                mine = cfg not in claimed
-                claimed.add(cfg)
-            if mine:  # endpoints sharing a config: the first to get here describes it
-                configs[cfg] = guarded(describe_config(ctx), cfg)
-        return got
+        try:
+            got = guarded(describe_endpoint(ctx), name)
+            cfg = got.get("EndpointConfigName") if isinstance(got, dict) else None
+            if isinstance(cfg, str) and cfg:
+                with lock:
+                    mine = cfg not in claimed
+                    claimed.add(cfg)
+                if mine:  # endpoints sharing a config: the first to get here describes it
+                    configs[cfg] = answer = guarded(describe_config(ctx), cfg)
+                    search.want(_variant_models(answer))
+            return got
+        finally:
+            search.described()
 
     try:
         for page in ctx.pages(SM, "list_endpoints", "Endpoints"):
             summaries += page
-            for name in _strings(s.get("EndpointName") for s in page):
-                if name not in chains:
-                    chains[name] = ctx.pool.submit(chain, name)
+            fresh = [n for n in dict.fromkeys(_strings(s.get("EndpointName") for s in page)) if n not in chains]
+            search.listed(len(fresh))
+            for name in fresh:
+                chains[name] = ctx.pool.submit(chain, name)
             if chains:
                 ctx.start_read_ahead()
+            if len(chains) >= SEARCH_MIN_MODELS and search.started is None:
+                # the model pages are read while the endpoints are described, not after (see ModelSearch)
+                search.started = ctx.pool.submit(search.run, ctx)
     finally:
         wait(list(chains.values()))
+        search.listing_done()
+    if search.started is not None:
+        try:
+            ctx.cache["model_search"] = search.started.result()
+        except Exception:  # noqa: BLE001 - an unexpected Search answer: the models are described one by one
+            ctx.cache["model_search"] = ({}, None, 1, True)
     endpoints = {name: fut.result() for name, fut in chains.items()}
     ctx.cache["endpoints"] = endpoints
     ctx.cache["configs"] = {c: configs[c] for c in dict.fromkeys(
@@ -126,39 +141,115 @@ def prefetch(ctx: Context, summaries: list[dict[str, Any]]) -> None:
     ctx.cache["tags"] = bulk_tags(ctx, arns, list_tags(ctx))
 
 
+def _variant_models(config: Any) -> list[str]:
+    if not isinstance(config, dict):
+        return []
+    return _strings(pv.get("ModelName") for pv in config.get("ProductionVariants") or [] if isinstance(pv, dict))
+
+
 def fetch_models(ctx: Context, names: list[str]) -> dict[str, Any]:
     """Models by name: from SageMaker Search pages (100 models with their tags per call), DescribeModel for the rest."""
     wanted = list(dict.fromkeys(names))
-    found: dict[str, Any] = search_models(ctx, set(wanted)) if len(wanted) >= SEARCH_MIN_MODELS else {}
+    found: dict[str, Any] = {}
+    begun = ctx.cache.pop("model_search", None)
+    if len(wanted) >= SEARCH_MIN_MODELS or begun is not None:
+        found = search_models(ctx, set(wanted), begun)
     found.update(ctx.fetch_all(describe_model(ctx), [n for n in wanted if n not in found]))
     return found
 
 
-def search_models(ctx: Context, wanted: set[str]) -> dict[str, dict[str, Any]]:
+Searched = tuple[dict[str, dict[str, Any]], str | None, int, bool]  # models by name, next token, pages, failed
+
+
+def search_models(ctx: Context, wanted: set[str], begun: Searched | None = None) -> dict[str, dict[str, Any]]:
     """Page through Search(Resource=Model) until every wanted model is found, or paging costs more than it saves.
 
     The stop rule (pages read >= models still missing) bounds the cost at about twice the one-describe-per-model
     price even in an account with many undeployed models; a deleted model is never found and is described
     (and reported dangling) like any other miss. A failed Search only means the models are described one by one.
+    `begun` is what ModelSearch read while the endpoints were described: paging goes on from there.
     """
-    found: dict[str, dict[str, Any]] = {}
-    token: str | None = None
-    pages = 0
-    while True:
-        args: dict[str, Any] = {"Resource": "Model", "MaxResults": SEARCH_PAGE}
-        if token:
-            args["NextToken"] = token
-        try:
-            page = ctx.call(SM, "search", **args)
-        except CollectError:
-            return found
-        pages += 1
-        for rec in page.get("Results") or []:
-            model = ((rec or {}).get("Model") or {}).get("Model") if isinstance(rec, dict) else None
-            if isinstance(model, dict) and model.get("ModelName") in wanted:
-                model.setdefault("Tags", [])
-                found[model["ModelName"]] = model
-        token = page.get("NextToken")
+    seen, token, pages, failed = begun if begun is not None else ({}, None, 0, False)
+    found = {name: m for name, m in seen.items() if name in wanted}
+    while not failed and (pages == 0 or token):
         missing = len(wanted) - len(found)
-        if not token or not missing or pages >= missing:
-            return found
+        if pages and (not missing or pages >= missing):
+            break
+        try:
+            page = _search_page(ctx, token)
+        except CollectError:
+            break
+        pages += 1
+        found.update((name, m) for name, m in _page_models(page).items() if name in wanted)
+        token = page.get("NextToken")
+    return found
+
+
+def _search_page(ctx: Context, token: str | None) -> dict[str, Any]:
+    return ctx.call(SM, "search", Resource="Model", MaxResults=SEARCH_PAGE, **({"NextToken": token} if token else {}))
+
+
+def _page_models(page: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for rec in page.get("Results") or []:
+        model = ((rec or {}).get("Model") or {}).get("Model") if isinstance(rec, dict) else None
+        if isinstance(model, dict) and isinstance(model.get("ModelName"), str):
+            model.setdefault("Tags", [])
+            out[model["ModelName"]] = model
+    return out
+
+
+class ModelSearch:
+    """Search(Resource=Model) paged on the call pool while ListEndpoints' endpoints are described, so the model
+    pages are not a chain of round trips after the last describe.
+
+    Which models are wanted is only known as the configs are described, so until then the stop rule of
+    search_models is applied to a bound that can only be too high: the models still missing among the configs
+    described so far, plus one per endpoint not yet described (most endpoints deploy one model each). Once
+    every describe is done the bound is exact, and search_models carries on (or stops) from where this left off.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._wanted: set[str] = set()
+        self._pending = 0  # endpoints listed and not yet described
+        self._listing = True
+        self.started: Future[Searched] | None = None
+
+    def listed(self, n: int) -> None:
+        with self._lock:
+            self._pending += n
+
+    def listing_done(self) -> None:
+        with self._lock:
+            self._listing = False
+
+    def want(self, names: list[str]) -> None:
+        with self._lock:
+            self._wanted.update(names)
+
+    def described(self) -> None:
+        with self._lock:
+            self._pending -= 1
+
+    def _bound(self, seen: dict[str, Any]) -> tuple[int, bool]:
+        """(models that may still be missing, whether every describe is done)."""
+        with self._lock:
+            missing = sum(1 for n in self._wanted if n not in seen)
+            return missing + self._pending, not self._listing and self._pending <= 0
+
+    def run(self, ctx: Context) -> Searched:
+        seen: dict[str, dict[str, Any]] = {}
+        token: str | None = None
+        pages = 0
+        while True:
+            try:
+                page = _search_page(ctx, token)
+            except CollectError:
+                return seen, None, pages, True
+            pages += 1
+            seen.update(_page_models(page))
+            token = page.get("NextToken")
+            bound, settled = self._bound(seen)
+            if not token or settled or pages >= bound:
+                return seen, token, pages, False

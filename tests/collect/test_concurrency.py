@@ -84,10 +84,10 @@ def test_workers_1_and_the_default_give_the_same_snapshot_and_findings(estate: N
     where = threads_of(log)
     for op in ("application-autoscaling:DescribeScalableTargets", "cloudwatch:DescribeAlarms",
                "logs:DescribeLogGroups", "events:ListRules", "sagemaker:ListMonitoringSchedules",
-               "iam:GetAccountAuthorizationDetails", "cloudtrail:DescribeTrails"):
+               "iam:GetAccountAuthorizationDetails", "cloudtrail:DescribeTrails", "sagemaker:ListTransformJobs"):
         assert where[op] == {"read-ahead"}, op
     assert where["sagemaker:DescribeEndpoint"] == where["sagemaker:DescribeEndpointConfig"] == {"aws-call"}
-    assert len(READ_AHEAD) == 8
+    assert len(READ_AHEAD) == 9
 
 
 @pytest.mark.parametrize("failing", [
