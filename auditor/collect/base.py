@@ -120,7 +120,7 @@ class Context:
     def client(self, service: str) -> Any:
         return self.factory.client(service, region=self.region)
 
-    def _check_cancelled(self) -> None:
+    def check_cancelled(self) -> None:
         if self.cancel.is_set():
             raise KeyboardInterrupt("collection cancelled")
 
@@ -129,7 +129,7 @@ class Context:
 
     def call_in(self, region: str, service: str, operation: str, **kwargs: Any) -> dict[str, Any]:
         """A call to another region of the same account (a trail's or a key's home region)."""
-        self._check_cancelled()
+        self.check_cancelled()
         client = self.factory.client(service, region=region)
         try:
             with self._slot(client, region, service, operation):
@@ -152,7 +152,7 @@ class Context:
 
     def pages(self, service: str, operation: str, key: str, **kwargs: Any) -> Iterator[list[Any]]:
         """Each page's `key` items as it arrives, pages asked at the largest size the API accepts (page_size)."""
-        self._check_cancelled()
+        self.check_cancelled()
         client = self.client(service)
         size = page_size(client, operation, kwargs)
         try:
@@ -160,7 +160,7 @@ class Context:
                 config = {"PaginationConfig": {"PageSize": size[1]}} if size else {}
                 it = iter(client.get_paginator(operation).paginate(**kwargs, **config))
                 while True:
-                    self._check_cancelled()
+                    self.check_cancelled()
                     with self._slot(client, self.region, service, operation):
                         page = next(it, None)
                     if page is None:
@@ -170,7 +170,7 @@ class Context:
             else:
                 token: str | None = None
                 while True:
-                    self._check_cancelled()
+                    self.check_cancelled()
                     args = dict(kwargs, **({"NextToken": token} if token else {}), **dict([size] if size else []))
                     with self._slot(client, self.region, service, operation):
                         page = getattr(client, operation)(**args)

@@ -16,6 +16,10 @@ from auditor.collect.tagging import bulk_tags
 SM = "sagemaker"
 SEARCH_PAGE = 100  # Search MaxResults: 1 to 100
 SEARCH_MIN_MODELS = 4  # below this, one DescribeModel each is no dearer than a Search page
+# Endpoint chains on the call pool at once. The pool serves tasks in order: a thousand chains queued at once would
+# put the read-aheads' describes (Model Monitor schedules, then their job definitions) and the model Search behind
+# all of them, which under a describe rate limit adds their own rate-limited time after the endpoints'.
+CHAINS_QUEUED = 32
 
 
 def describe_endpoint(ctx: Context) -> Callable[[str], dict[str, Any]]:
@@ -65,6 +69,7 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
     claimed: set[str] = set()
     lock = threading.Lock()
     search = ModelSearch()
+    queued = threading.Semaphore(CHAINS_QUEUED)
 
     def chain(name: str) -> Any:
         try:
@@ -80,6 +85,7 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
             return got
         finally:
             search.described()
+            queued.release()
 
     try:
         for page in ctx.pages(SM, "list_endpoints", "Endpoints"):
@@ -87,6 +93,8 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
             fresh = [n for n in dict.fromkeys(_strings(s.get("EndpointName") for s in page)) if n not in chains]
             search.listed(len(fresh))
             for name in fresh:
+                while not queued.acquire(timeout=0.1):
+                    ctx.check_cancelled()
                 chains[name] = ctx.pool.submit(chain, name)
             if chains:
                 ctx.start_read_ahead()

@@ -4,6 +4,7 @@ while the endpoints are described; either way the snapshot is the sequential run
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -179,3 +180,29 @@ def test_the_searched_models_are_the_ones_wanted() -> None:
     assert sagemaker_bulk._variant_models({"ProductionVariants": [{"ModelName": "a"}, {"ModelName": ""}, "x",
                                                                   {"ModelName": "b"}]}) == ["a", "b"]
     assert sagemaker_bulk._variant_models(CollectError("sagemaker", "d", "AccessDenied", "no")) == []
+
+
+def test_endpoint_chains_are_queued_a_few_at_a_time(aws: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool serves tasks in order: the chains are fed to it a few at a time, so the read-aheads' describes
+    are served between them (under a describe rate limit, not after all of them)."""
+    seed(12)
+    one, _ = run(1)
+    monkeypatch.setattr(sagemaker_bulk, "CHAINS_QUEUED", 2)
+    lock = threading.Lock()
+    now = {"n": 0, "most": 0}
+
+    def before(**_: Any) -> None:
+        with lock:
+            now["n"] += 1
+            now["most"] = max(now["most"], now["n"])
+        time.sleep(0.02)  # a round trip's wait, so that unbounded chains would overlap
+
+    def after(**_: Any) -> None:
+        with lock:
+            now["n"] -= 1
+
+    hooks = [(f"{when}.sagemaker.{op}", fn) for op in ("DescribeEndpoint", "DescribeEndpointConfig")
+             for when, fn in (("before-call", before), ("after-call", after))]
+    many, _ = run(8, hooks)
+    same(one, many)
+    assert now["most"] <= 2 and now["n"] == 0
