@@ -27,6 +27,11 @@ def _objects(ctx: Context) -> list[str]:
             and "sse" not in g.attrs(o)["data"] and not g.attrs(o)["errors"]]
 
 
+def _buckets(ctx: Context, objects: list[str]) -> list[str]:
+    """The buckets those objects are stored in, each once, sorted."""
+    return sorted({ctx.graph.attrs(o)["data"]["bucket"] for o in objects})
+
+
 def _bucket_reader(ctx: Context) -> Callable[[str], dict[str, Any]]:
     return lambda b: ctx.once(("s3.bucket", b), lambda: _read_bucket(ctx, b))
 
@@ -41,7 +46,7 @@ def start_s3(ctx: Context) -> None:
     beside the IAM, Model Monitor and EC2 reads. An object is HEADed before its bucket is known to exist: in a
     deleted bucket the HEAD answers 404 (dangling), as the bucket's own read does."""
     objects = _objects(ctx)
-    ctx.start("s3.buckets", _bucket_reader(ctx), sorted({ctx.graph.attrs(o)["data"]["bucket"] for o in objects}))
+    ctx.start("s3.buckets", _bucket_reader(ctx), _buckets(ctx, objects))
     ctx.start("s3.objects", _object_reader(ctx, objects), objects)
 
 
@@ -53,7 +58,7 @@ def collect_s3(ctx: Context) -> None:
     """Each bucket referenced by an artifact is described once per account; each artifact object is HEADed."""
     g = ctx.graph
     objects = _objects(ctx)
-    buckets = sorted({g.attrs(o)["data"]["bucket"] for o in objects})
+    buckets = _buckets(ctx, objects)
     reads = ctx.fetch_all(_bucket_reader(ctx), buckets, started="s3.buckets")
     for bucket in buckets:
         _bucket(ctx, bucket, reads[bucket])
