@@ -1,42 +1,47 @@
-"""Three-valued evaluation of rule conditions over the graph: True, False, or None (could not tell, with why)."""
+"""What conditions read from the graph (attributes, tags, walks along edges) and the context they are evaluated in."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.engine.grammar import (
-    AllCond,
-    AnyCond,
-    AttrCond,
     Condition,
-    Count,
-    DesignationCond,
-    Distinct,
-    Each,
     Literal,
-    NoneOf,
-    NotCond,
     Param,
-    RelatedCond,
-    Some,
     Step,
-    TagCond,
     Value,
 )
 from auditor.graph import ResourceGraph
 from auditor.vocabulary import PSEUDO
 
+if TYPE_CHECKING:
+    from auditor.engine.compiled import Fn, VFn
+
 MAX_EVIDENCE = 25
 
 
-@dataclass(slots=True)
 class Outcome:
-    value: bool | None
-    evidence: list[dict[str, Any]] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)
+    """One condition's answer for one node: True, False or None (could not tell), the evidence and the unknowns."""
+
+    # A plain slotted class rather than a dataclass: evaluation makes one per leaf per rule per node (millions at
+    # 10,000 endpoints), and the dataclass __init__ with default factories is a measurable part of that.
+    __slots__ = ("value", "evidence", "unknown")
+
+    def __init__(self, value: bool | None, evidence: list[dict[str, Any]] | None = None,
+                 unknown: list[str] | None = None) -> None:
+        self.value = value
+        self.evidence = [] if evidence is None else evidence
+        self.unknown = [] if unknown is None else unknown
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Outcome) and (self.value, self.evidence, self.unknown) == (
+            other.value, other.evidence, other.unknown)
+
+    def __repr__(self) -> str:
+        return f"Outcome(value={self.value!r}, evidence={self.evidence!r}, unknown={self.unknown!r})"
 
 
 @dataclass(frozen=True)
@@ -51,9 +56,17 @@ class EvalCache:
     on the rule), so that 40 rules over the same endpoint do not redo them."""
 
     labels: dict[str, str] = field(default_factory=dict)
-    traversals: dict[tuple[str, tuple[str, ...]], tuple[list[str], list[str]]] = field(default_factory=dict)
-    paths: dict[int, tuple[str, ...]] = field(default_factory=dict)  # id of a rule's steps (alive meanwhile) -> path
+    traversals: dict[tuple[str, ...], dict[str, tuple[list[str], list[str]]]] = field(default_factory=dict)  # path ->
+    # start -> (nodes, why incomplete)
+    out: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # node id -> edge label -> successors
+    tags: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> its tags by lower-cased key
+    walks: dict[tuple[str, ...], Any] = field(default_factory=dict)  # path -> its walk (see traversal)
     refs: dict[str, Any] = field(default_factory=dict)  # node id -> its ResourceRef, shared by every rule's finding
+
+    def release(self) -> None:
+        """Drop the walks: each closure holds this cache, a cycle that refcounting alone never frees (the cyclic
+        collector would, late, with everything the cache holds)."""
+        self.walks.clear()
 
 
 @dataclass
@@ -63,8 +76,14 @@ class EvalContext:
     designations: dict[str, Designation]
     now: dt.datetime
     cache: EvalCache = field(default_factory=EvalCache)
-    scalars: dict[str, Any] | None = None  # the rule's scalar parameters, for its message templates
-    per_rule: tuple[dict[str, Any] | None, dict[str, Any]] | None = None  # evidence params, remediation (evaluator)
+    # id of a condition -> it and its closure (engine.compiled), and the same for its value alone
+    fns: dict[int, tuple[Condition, Fn]] = field(default_factory=dict)
+    vfns: dict[int, tuple[Condition, VFn]] = field(default_factory=dict)
+
+    def release(self) -> None:
+        """Drop the compiled closures: each holds this context, a cycle that refcounting alone never frees."""
+        self.fns.clear()
+        self.vfns.clear()
 
     def label(self, node_id: str) -> str:
         hit = self.cache.labels.get(node_id)
@@ -105,7 +124,7 @@ def read_attr(graph: ResourceGraph, node_id: str, path: str) -> Any:
     if node["dangling"]:
         raise Unknown(f"{label_of(node, node_id)} is referenced but does not exist (dangling reference)")
     if path.startswith("tags."):
-        return _tag(graph, node_id, path[5:], case_sensitive=True)
+        return read_tag(graph, node_id, path[5:], case_sensitive=True)
     parts = _PARTS.get(path)
     if parts is None:
         parts = _PARTS[path] = tuple(path.split("."))
@@ -131,9 +150,11 @@ def read_attr(graph: ResourceGraph, node_id: str, path: str) -> Any:
     return cur
 
 
-def _tag(graph: ResourceGraph, node_id: str, key: str, case_sensitive: bool = False) -> Any:
+def read_tag(graph: ResourceGraph, node_id: str, key: str, case_sensitive: bool = False,
+         lowered: dict[str, dict[str, Any]] | None = None) -> Any:
     """A tag's value. Unknown when the describe failed too: a resource that could not be read is not known to
-    carry the tags found for its name (they may be an older resource's)."""
+    carry the tags found for its name (they may be an older resource's). `lowered` keeps each node's tags by
+    lower-cased key for the next question (an evaluation asks each resource's designations for every rule)."""
     node = graph.attrs(node_id)
     if node["dangling"]:
         raise Unknown(f"{label_of(node, node_id)} does not exist (dangling reference)")
@@ -144,8 +165,12 @@ def _tag(graph: ResourceGraph, node_id: str, key: str, case_sensitive: bool = Fa
         raise Unknown(f"{label_of(node, node_id)}: tags could not be read: {why}")
     if case_sensitive:
         return node["tags"].get(key)
-    lowered = {k.lower(): v for k, v in node["tags"].items()}
-    return lowered.get(key.lower())
+    by_lower = lowered.get(node_id) if lowered is not None else None
+    if by_lower is None:
+        by_lower = {k.lower(): v for k, v in node["tags"].items()}
+        if lowered is not None:
+            lowered[node_id] = by_lower
+    return by_lower.get(key.lower())
 
 
 def expected_value(ctx: EvalContext, node_id: str, spec: Value) -> Any:
@@ -156,186 +181,80 @@ def expected_value(ctx: EvalContext, node_id: str, spec: Value) -> Any:
     return read_attr(ctx.graph, node_id, spec.path)
 
 
-def evaluate(ctx: EvalContext, cond: Condition, node_id: str) -> Outcome:
-    """Walk the compiled condition tree for one node."""
-    return _WALK[type(cond)](ctx, cond, node_id)
-
-
-def _all(ctx: EvalContext, cond: AllCond, node_id: str) -> Outcome:
-    return _combine([evaluate(ctx, c, node_id) for c in cond.parts], all_=True)
-
-
-def _any(ctx: EvalContext, cond: AnyCond, node_id: str) -> Outcome:
-    return _combine([evaluate(ctx, c, node_id) for c in cond.parts], all_=False)
-
-
-def _not(ctx: EvalContext, cond: NotCond, node_id: str) -> Outcome:
-    inner = evaluate(ctx, cond.inner, node_id)
-    return Outcome(None if inner.value is None else not inner.value, inner.evidence, inner.unknown)
-
-
-def _designation(ctx: EvalContext, cond: DesignationCond, node_id: str) -> Outcome:
-    d = ctx.designations[cond.name]
-    try:
-        actual = _tag(ctx.graph, node_id, d.tag)
-    except Unknown as exc:
-        return Outcome(None, [], [str(exc)])
-    ok = actual is not None and str(actual).lower() in {v.lower() for v in d.values}
-    ev = {"resource": ctx.label(node_id), "check": f"designation {cond.name}",
-          "tag": d.tag, "actual": actual, "expected": list(d.values), "result": ok}
-    return Outcome(ok, [ev])
-
-
-def _leaf(ctx: EvalContext, cond: AttrCond | TagCond, node_id: str) -> Outcome:
-    op = cond.op
-    try:
-        if isinstance(cond, TagCond):
-            actual = _tag(ctx.graph, node_id, cond.key)
-            path = f"tag {cond.key}"
-        else:
-            actual = read_attr(ctx.graph, node_id, cond.path)
-            path = cond.path
-        expected = expected_value(ctx, node_id, cond.value) if cond.value is not None else None
-    except Unknown as exc:
-        return Outcome(None, [], [str(exc)])
-    ok = op.func(actual, expected, ctx.now)
-    ev = {"resource": ctx.label(node_id), "check": path, "op": op.name, "actual": actual, "result": ok}
-    if op.needs_value:
-        ev["expected"] = expected
-    explain = ctx.graph.attrs(node_id)["data"].get("explain")
-    if explain is not None and isinstance(explain, dict) and isinstance(explain.get(path), str):
-        ev["explain"] = explain[path]  # the collector's words for a derived value (what is configured, what it means)
-    return Outcome(ok, [ev])
-
-
-def _combine(parts: list[Outcome], all_: bool) -> Outcome:
-    values = [p.value for p in parts]
-    decisive = False if all_ else True
-    if decisive in values:
-        # A decisive part settles it; unknowns elsewhere do not matter.
-        keep = [p for p in parts if p.value is decisive]
-        return Outcome(decisive, [e for p in keep for e in p.evidence][:MAX_EVIDENCE])
-    evidence = [e for p in parts for e in p.evidence][:MAX_EVIDENCE]
-    if None in values:
-        return Outcome(None, evidence, [u for p in parts for u in p.unknown])
-    return Outcome(not decisive, evidence)
+Walk = Callable[[str], tuple[list[str], list[str]]]
 
 
 def traverse(ctx: EvalContext, start: str, steps: tuple[Step, ...]) -> tuple[list[str], list[str]]:
-    """Follow labelled edges (a reverse step walks an edge backwards); return (nodes, reasons the set is incomplete).
-
-    The answer depends only on the graph, so one evaluation computes it once per start and path (callers do not
-    mutate it)."""
-    path = ctx.cache.paths.get(id(steps))
-    if path is None:
-        path = ctx.cache.paths[id(steps)] = tuple(f"~{s.edge.label}" if s.reverse else s.edge.label for s in steps)
-    key = (start, path)
-    hit = ctx.cache.traversals.get(key)
-    if hit is None:
-        hit = ctx.cache.traversals[key] = _traverse(ctx, start, steps)
-    return hit
+    """Follow labelled edges (a reverse step walks an edge backwards); return (nodes, reasons the set is incomplete)."""
+    return traversal(ctx, steps)(start)
 
 
-def _traverse(ctx: EvalContext, start: str, steps: tuple[Step, ...]) -> tuple[list[str], list[str]]:
-    g = ctx.graph
-    frontier = [start]
+def traversal(ctx: EvalContext, steps: tuple[Step, ...]) -> Walk:
+    """A path's walk from any start. The answer depends only on the graph, so one evaluation computes it once per
+    start and path for every rule that follows the path (callers do not mutate it), and a path's walk continues
+    its prefix's (`[has_variant, serves_model]` takes the nodes `[has_variant]` found)."""
+    return traversal_of(ctx.graph, ctx.cache, steps)
+
+
+def _walk(g: ResourceGraph, cache: EvalCache, path: tuple[str, ...], steps: tuple[Step, ...]) -> Walk:
+    done = cache.traversals.setdefault(path, {})
+    before = traversal_of(g, cache, steps[:-1]) if len(steps) > 1 else None
+    last = steps[-1]
+
+    def walk(start: str) -> tuple[list[str], list[str]]:
+        hit = done.get(start)
+        if hit is None:
+            frontier, incomplete = before(start) if before is not None else ([start], [])
+            nodes, more = _step(g, cache, frontier, last)
+            hit = done[start] = (nodes, sorted(set(incomplete + more)) if more else incomplete)
+        return hit
+    return walk
+
+
+def traversal_of(g: ResourceGraph, cache: EvalCache, steps: tuple[Step, ...]) -> Walk:
+    path = tuple(f"~{s.edge.label}" if s.reverse else s.edge.label for s in steps)
+    walk = cache.walks.get(path)
+    if walk is None:
+        walk = cache.walks[path] = _walk(g, cache, path, steps)
+    return walk
+
+
+def _step(g: ResourceGraph, cache: EvalCache, frontier: list[str], s: Step) -> tuple[list[str], list[str]]:
+    """One edge from every node of the frontier: the nodes reached (sorted) and why that set may be incomplete."""
+    nodes, out = g.g._node, cache.out
+    name = s.edge.label
+    rel = f"rel:{name}"
     incomplete: list[str] = []
-    for s in steps:
-        name = s.edge.label
-        nxt: set[str] = set()
-        for nid in frontier:
-            node = g.attrs(nid)
-            if node["dangling"]:
-                incomplete.append(f"{label_of(node, nid)} is referenced but does not exist (dangling reference)")
-                continue
-            if not s.reverse:
-                for facet in ("describe", f"rel:{name}"):
-                    if facet in node["errors"]:
-                        incomplete.append(f"{label_of(node, nid)}: {name} could not be read: {node['errors'][facet]}")
-            if g.errors:  # a listing that failed leaves the related set incomplete
-                for target_type in s.listed:
-                    for err in g.listing_errors(target_type, node["account"], node["region"]):
-                        incomplete.append(f"{target_type} listing failed: {err.service}:{err.operation} {err.code}")
-            nxt.update(g.incoming(nid, name) if s.reverse else g.related(nid, name))
-        frontier = sorted(nxt)
-    return frontier, sorted(set(incomplete))
+    nxt: set[str] = set()
+    for nid in frontier:
+        node = nodes[nid]
+        if node["dangling"]:
+            incomplete.append(f"{label_of(node, nid)} is referenced but does not exist (dangling reference)")
+            continue
+        errors = node["errors"]
+        if not s.reverse and errors:
+            for facet in ("describe", rel):
+                if facet in errors:
+                    incomplete.append(f"{label_of(node, nid)}: {name} could not be read: {errors[facet]}")
+        if g.errors:  # a listing that failed leaves the related set incomplete
+            for target_type in s.listed:
+                for err in g.listing_errors(target_type, node["account"], node["region"]):
+                    incomplete.append(f"{target_type} listing failed: {err.service}:{err.operation} {err.code}")
+        if s.reverse:
+            nxt.update(g.incoming(nid, name))
+        else:
+            by_label = out.get(nid)
+            if by_label is None:
+                by_label = out[nid] = _out_edges(g, nid)
+            nxt.update(by_label.get(name, ()))
+    return sorted(nxt), sorted(set(incomplete))
 
 
-def _quantified(subs: list[Outcome], want: bool) -> list[dict[str, Any]]:
-    """The evidence of the sub-outcomes that settled a quantifier."""
-    return [e for s in subs if s.value is want for e in s.evidence][:MAX_EVIDENCE]
-
-
-def _related(ctx: EvalContext, cond: RelatedCond, node_id: str) -> Outcome:
-    nodes, incomplete = traverse(ctx, node_id, cond.steps)
-    path = " -> ".join(cond.labels)
-    where = ctx.label(node_id)
-    unknown = list(incomplete)
-    if cond.where is not None:
-        kept = []
-        for n in nodes:
-            o = evaluate(ctx, cond.where, n)
-            if o.value is True:
-                kept.append(n)
-            elif o.value is None:
-                unknown += o.unknown
-        nodes = kept
-    names = [ctx.graph.attrs(n)["name"] for n in nodes]
-    base = {"resource": where, "check": f"related {path}", "related": names[:MAX_EVIDENCE]}
-    q = cond.quantifier
-
-    if isinstance(q, Each | Some | NoneOf):
-        subs = [evaluate(ctx, q.cond, n) for n in nodes]
-        vals = [s.value for s in subs]
-        evidence = [e for s in subs for e in s.evidence][:MAX_EVIDENCE]
-        sub_unknown = [u for s in subs for u in s.unknown]
-        settles = not isinstance(q, Each)  # one failing node settles each; one passing node settles any and none
-        if settles in vals:
-            return Outcome(isinstance(q, Some), [base] + _quantified(subs, settles))
-        if unknown or None in vals:
-            return Outcome(None, [base] + evidence, unknown + sub_unknown)
-        if isinstance(q, Each):
-            if q.nonempty and not nodes:
-                return Outcome(False, [dict(base, result=False, note=f"no {path} found")])
-            return Outcome(True, [base] + evidence)
-        if isinstance(q, Some):
-            return Outcome(False, [dict(base, result=False, note=f"no {path} satisfies the check")] + evidence)
-        return Outcome(True, [base] + evidence)
-
-    if isinstance(q, Distinct):
-        values = []
-        for n in nodes:
-            try:
-                values.append(read_attr(ctx.graph, n, q.path))
-            except Unknown as exc:
-                unknown.append(str(exc))
-        if unknown:
-            return Outcome(None, [base], unknown)
-        distinct = sorted({str(v) for v in values if v is not None})
-        expected = expected_value(ctx, node_id, q.value)
-        ok = q.op.func(len(distinct), expected, ctx.now)
-        return Outcome(ok, [dict(base, check=f"distinct {q.path} over {path}", actual=distinct,
-                                 op=q.op.name, expected=expected, result=ok)])
-
-    if isinstance(q, Count):
-        if unknown:
-            return Outcome(None, [base], unknown)
-        expected = expected_value(ctx, node_id, q.value)
-        ok = q.op.func(len(nodes), expected, ctx.now)
-        return Outcome(ok, [dict(base, check=f"count {path}", actual=len(nodes), op=q.op.name,
-                                 expected=expected, result=ok)])
-
-    live = [n for n in nodes if not ctx.graph.attrs(n)["dangling"]]
-    if live:
-        return Outcome(q.want, [dict(base, result=q.want)])
-    if unknown:
-        return Outcome(None, [base], unknown)
-    note = f"no {path}" + (" (only dangling references)" if nodes else "")
-    return Outcome(not q.want, [dict(base, result=not q.want, note=note)])
-
-
-# One walker per node class of the grammar (a test checks every class has one).
-_WALK: dict[type, Callable[[EvalContext, Any, str], Outcome]] = {
-    AttrCond: _leaf, TagCond: _leaf, DesignationCond: _designation, AllCond: _all, AnyCond: _any, NotCond: _not,
-    RelatedCond: _related,
-}
+def _out_edges(g: ResourceGraph, node_id: str) -> dict[str, list[str]]:
+    """A node's successors by edge label, read once for every label a rule asks about (graph.related reads
+    them all for each label)."""
+    by_label: dict[str, list[str]] = {}
+    for dst, keys in g.g._succ[node_id].items():
+        for label in keys:
+            by_label.setdefault(label, []).append(dst)
+    return by_label

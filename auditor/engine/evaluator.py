@@ -5,11 +5,27 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import gc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.engine.conditions import EvalCache, EvalContext, Outcome, evaluate, label_of
+from auditor.engine.compiled import Fn, VFn, compiled, evaluate, value_of
+from auditor.engine.conditions import EvalCache, EvalContext, label_of
 from auditor.engine.config import DEFAULT_DESIGNATIONS, Config, Waiver
+from auditor.engine.grammar import (
+    AllCond,
+    AnyCond,
+    AttrCond,
+    Condition,
+    DesignationCond,
+    Distinct,
+    Each,
+    NoneOf,
+    NotCond,
+    RelatedCond,
+    Some,
+    TagCond,
+)
 from auditor.engine.loader import Rule
 from auditor.graph import EDGE_TYPES, NODE_TYPES, ResourceGraph, region_id
 from auditor.model import Finding, ResourceRef, Severity, Status
@@ -129,21 +145,35 @@ def _evaluate_rules(graph: ResourceGraph, rules: list[Rule], config: Config | No
     manual = [r for r in rules if r.manual]
     hidden = hiding_nodes(graph)
     cache = EvalCache()
-    for rule in rules:
+    live: dict[str, list[tuple[str, ResourceRef]]] = {}  # resource type -> its resources (not dangling), by id
+    # Rules in the order findings are reported, and each rule's nodes in id order: the findings come out sorted
+    # without sorting hundreds of thousands of them (only a rule with hidden nodes sorts its own few).
+    for rule in sorted(rules, key=lambda r: (r.policy, -r.severity.rank, r.id)):
         if rule.manual:
             continue
         ctx = EvalContext(graph=graph, params=rule_params(rule, config), designations=config.designations, now=now,
                           cache=cache)
-        for node_id in graph.nodes_of_type(rule.resource):
-            if graph.attrs(node_id)["dangling"]:
-                continue  # not a resource: the rules of whatever references it report the broken reference
-            f = _finding(rule, ctx, node_id, config.waivers, today, expired)
-            if f is not None:
-                findings.append(f)
-        for node_id, reason in hidden.get(rule.resource, []):
-            findings.append(_make(rule, _ref(graph, node_id), Status.ERROR, Outcome(None, [], [reason]), ctx,
-                                  prefix=f"cannot tell which {rule.resource} resources this rule applies to: "))
-    findings.sort(key=Finding.sort_key)
+        nodes = live.get(rule.resource)
+        if nodes is None:
+            # a dangling node is not a resource: the rules of whatever references it report the broken reference
+            nodes = live[rule.resource] = [(n, _ref(graph, n, cache)) for n in graph.nodes_of_type(rule.resource)
+                                           if not graph.attrs(n)["dangling"]]
+        first = len(findings)
+        judge = _Judge(ctx, rule)
+        try:
+            for node_id, ref in nodes:
+                f = judge.finding(node_id, ref, config.waivers, today, expired)
+                if f is not None:
+                    findings.append(f)
+            for node_id, reason in hidden.get(rule.resource, []):
+                findings.append(judge.make(_ref(graph, node_id), Status.ERROR, [], [reason],
+                                           prefix=f"cannot tell which {rule.resource} resources this rule applies "
+                                                  "to: "))
+        finally:
+            ctx.release()
+        if rule.resource in hidden:
+            findings[first:] = sorted(findings[first:], key=Finding.sort_key)
+    cache.release()
     return Evaluation(findings=findings, rules=rules, manual=manual, expired_waivers=list(expired.values()),
                       evaluated_at=now.isoformat().replace("+00:00", "Z"))
 
@@ -252,51 +282,136 @@ def _ref(graph: ResourceGraph, node_id: str, cache: EvalCache | None = None) -> 
     return hit
 
 
-def _finding(rule: Rule, ctx: EvalContext, node_id: str, waivers: list[Waiver], today: dt.date,
-             expired: dict[str, dict[str, Any]]) -> Finding | None:
-    node = ctx.graph.attrs(node_id)
-    ref = _ref(ctx.graph, node_id, ctx.cache)
-    if rule.scope is not None:
-        scope = evaluate(ctx, rule.scope, node_id)
-        if scope.value is False:
-            return None
-        if scope.value is None:
-            return _make(rule, ref, Status.ERROR, scope, ctx, prefix="cannot tell whether this rule applies: ")
-    if rule.out_of_scope is not None:
-        gone = evaluate(ctx, rule.out_of_scope.when, node_id)
-        if gone.value is True:  # not judged, but said: the evidence shows what put it out of scope
-            return _make(rule, ref, Status.EXEMPT, gone, ctx,
-                         exemption={"kind": "out_of_scope", "reason": rule.out_of_scope.reason.strip()})
-    if rule.undecidable is not None:
-        guard = evaluate(ctx, rule.undecidable.when, node_id)
-        if guard.value is not False:
-            reasons = guard.unknown or [f"{ref.name}: {rule.undecidable.reason.strip()}"]
-            return _make(rule, ref, Status.ERROR, Outcome(None, guard.evidence, reasons), ctx)
-    assert rule.assertion is not None
-    outcome = evaluate(ctx, rule.assertion, node_id)
-    status = {True: Status.PASS, False: Status.FAIL, None: Status.ERROR}[outcome.value]
-    exemption = None
-    if status is Status.FAIL and rule.exempt_when is not None:
-        ex = evaluate(ctx, rule.exempt_when.condition, node_id)
-        if ex.value is True:
+_STATUS = {True: Status.PASS, False: Status.FAIL, None: Status.ERROR}
+
+
+class _Judge:
+    """One rule's findings in one evaluation: its conditions compiled over its context (the assertion with
+    evidence; the scope, exemption and guards first as values alone, their evidence only kept when they say
+    so), and what every one of its findings shares, built once."""
+
+    def __init__(self, ctx: EvalContext, rule: Rule) -> None:
+        self.ctx, self.rule = ctx, rule
+
+        def both(cond: Condition | None) -> tuple[Fn | None, VFn | None]:
+            return (None, None) if cond is None else (compiled(ctx, cond), value_of(ctx, cond))
+        gone = rule.out_of_scope.when if rule.out_of_scope is not None else None
+        guard = rule.undecidable.when if rule.undecidable is not None else None
+        self.scope, self.scope_value = both(rule.scope)
+        self.gone, self.gone_value = both(gone)
+        self.guard, self.guard_value = both(guard)
+        assert rule.assertion is not None
+        self.assertion = compiled(ctx, rule.assertion)
+        self.exempt_value = value_of(ctx, rule.exempt_when.condition) if rule.exempt_when is not None else None
+        fail = rule.messages.get("fail") or rule.title
+        self.templates = {Status.PASS: rule.messages.get("pass") or rule.title, Status.FAIL: fail,
+                          Status.EXEMPT: fail, Status.ERROR: rule.messages.get("error") or rule.title}
+        # The message templates may name the rule's scalar parameters and the resource's {name}: one dict, its
+        # name slot set per finding (format(**...) would copy it each time).
+        self.values = {k: v for k, v in ctx.params.items() if not isinstance(v, (list, dict))}
+        # Every finding of the rule holds the same two (read-only) dicts rather than a copy each (they are most of
+        # a passing finding's size).
+        self.params = {k: ctx.params[k] for k in sorted(rule.params)} if rule.params else None
+        self.remediation = {"remediator": rule.remediation.get("remediator"),
+                            "guidance": rule.remediation.get("guidance", "")}
+        self.may_infer = any(_may_name_basis(c) for c in (rule.scope, rule.assertion, gone, guard))
+
+    def finding(self, node_id: str, ref: ResourceRef, waivers: list[Waiver], today: dt.date,
+                expired: dict[str, dict[str, Any]]) -> Finding | None:
+        rule = self.rule
+        if self.scope_value is not None:
+            applies = self.scope_value(node_id)
+            if applies is False:
+                return None
+            if applies is None:
+                assert self.scope is not None
+                _, evidence, unknown = self.scope(node_id)
+                return self.make(ref, Status.ERROR, evidence, unknown, prefix="cannot tell whether this rule applies: ")
+        if self.gone_value is not None and self.gone_value(node_id) is True:
+            assert rule.out_of_scope is not None and self.gone is not None
+            _, evidence, unknown = self.gone(node_id)  # not judged, but said: the evidence shows why
+            return self.make(ref, Status.EXEMPT, evidence, unknown,
+                             exemption={"kind": "out_of_scope", "reason": rule.out_of_scope.reason.strip()})
+        if self.guard_value is not None and self.guard_value(node_id) is not False:
+            assert rule.undecidable is not None and self.guard is not None
+            _, evidence, unknown = self.guard(node_id)
+            reasons = unknown or [f"{ref.name}: {rule.undecidable.reason.strip()}"]
+            return self.make(ref, Status.ERROR, evidence, reasons)
+        value, evidence, unknown = self.assertion(node_id)
+        status = _STATUS[value]
+        if status is not Status.FAIL:
+            return self.make(ref, status, evidence, unknown)
+        exemption = None
+        if self.exempt_value is not None and self.exempt_value(node_id) is True:
+            assert rule.exempt_when is not None
             exemption = {"kind": "designation", "reason": rule.exempt_when.reason}
-    stale: list[Waiver] = []
-    if status is Status.FAIL and exemption is None:
-        for w in waivers:
-            if not w.matches(rule.id, rule.policy, node_id, node["name"]):
-                continue
-            if w.expired(today):
-                expired[f"{w.source}"] = dict(w.to_dict(), expired=True)
-                stale.append(w)
-                continue
-            exemption = {"kind": "waiver", **w.to_dict()}
-            break
-    if exemption is not None:
-        return _make(rule, ref, Status.EXEMPT, outcome, ctx, exemption=exemption)
-    finding = _make(rule, ref, status, outcome, ctx)
-    if stale:  # only gathered for failures that no live waiver covers
-        finding.evidence["expired_waivers"] = [w.to_dict() for w in stale]
-    return finding
+        stale: list[Waiver] = []
+        if exemption is None:
+            for w in waivers:
+                if not w.matches(rule.id, rule.policy, node_id, ref.name):
+                    continue
+                if w.expired(today):
+                    expired[f"{w.source}"] = dict(w.to_dict(), expired=True)
+                    stale.append(w)
+                    continue
+                exemption = {"kind": "waiver", **w.to_dict()}
+                break
+        if exemption is not None:
+            return self.make(ref, Status.EXEMPT, evidence, unknown, exemption=exemption)
+        finding = self.make(ref, status, evidence, unknown)
+        if stale:  # only gathered for failures that no live waiver covers
+            finding.evidence["expired_waivers"] = [w.to_dict() for w in stale]
+        return finding
+
+    def make(self, ref: ResourceRef, status: Status, checks: list[dict[str, Any]], unknown: Sequence[str],
+             prefix: str = "", exemption: dict[str, Any] | None = None) -> Finding:
+        rule, values = self.rule, self.values
+        values["name"] = ref.name
+        head = self.templates[status].format_map(values)
+        if status is Status.PASS:
+            message = head
+        elif status is Status.ERROR:
+            detail = "; ".join(dict.fromkeys(unknown)) or "the data needed could not be read"
+            message = f"{head} — could not tell: {prefix}{detail}"
+        elif exemption and exemption["kind"] == "out_of_scope":
+            held = [_describe(e) for e in checks if e.get("result") is True and "check" in e]
+            message = f"{ref.name} is out of scope: {exemption['reason']}" + (f" ({'; '.join(held)})" if held else "")
+        else:
+            failing = [_describe(e) for e in checks if e.get("result") is False]
+            message = f"{head} — {'; '.join(dict.fromkeys(failing))}" if failing else head
+            if exemption:
+                message = f"{message} [exempt: {exemption['reason']}]"
+        # A check on an attribute named *_basis that reads "inferred" (e.g. a registry link matched by content)
+        # makes the finding rest on inference, whatever the rule's own basis.
+        inferred = self.may_infer and any(e.get("actual") == "inferred" and str(e.get("check", "")).endswith("_basis")
+                                          for e in checks)
+        evidence: dict[str, Any] = {"basis": "inferred" if inferred else rule.basis, "checks": checks}
+        if unknown:
+            evidence["unknown"] = list(dict.fromkeys(unknown))
+        if self.params is not None:
+            evidence["params"] = self.params
+        return Finding(rule.id, rule.policy, rule.title, rule.severity, status, ref, message, evidence,
+                       self.remediation, exemption, rule.advisory)
+
+
+def _may_name_basis(cond: Condition | None) -> bool:
+    """Whether any check of the condition could be named *_basis (its evidence then needs looking at)."""
+    if cond is None:
+        return False
+    if isinstance(cond, AttrCond | TagCond):
+        return (cond.path if isinstance(cond, AttrCond) else cond.key).endswith("_basis")
+    if isinstance(cond, DesignationCond):
+        return cond.name.endswith("_basis")
+    if isinstance(cond, AllCond | AnyCond):
+        return any(_may_name_basis(c) for c in cond.parts)
+    if isinstance(cond, NotCond):
+        return _may_name_basis(cond.inner)
+    if isinstance(cond, RelatedCond):
+        q = cond.quantifier
+        return (cond.labels[-1].endswith("_basis") or _may_name_basis(cond.where)
+                or (isinstance(q, Each | Some | NoneOf) and _may_name_basis(q.cond))
+                or (isinstance(q, Distinct) and q.path.endswith("_basis")))
+    return True  # a form added later: look, to be safe
 
 
 def _describe(ev: dict[str, Any]) -> str:
@@ -308,52 +423,3 @@ def _describe(ev: dict[str, Any]) -> str:
             return f"{ev['resource']}: {ev['explain']} (expected {ev['check']} {ev['op']}{exp})"
         return f"{ev['resource']}: {ev['check']} is {ev.get('actual')!r}, expected {ev['op']}{exp}"
     return f"{ev['resource']}: {ev['check']}"
-
-
-def _shared(ctx: EvalContext, rule: Rule) -> tuple[dict[str, Any] | None, dict[str, Any]]:
-    """The rule's evidence params and remediation, built once per rule: every finding of the rule holds the same
-    two (read-only) dicts rather than a copy each (they are most of a passing finding's size)."""
-    if ctx.per_rule is None:
-        params = {k: ctx.params[k] for k in sorted(rule.params)} if rule.params else None
-        ctx.per_rule = (params, {"remediator": rule.remediation.get("remediator"),
-                                 "guidance": rule.remediation.get("guidance", "")})
-    return ctx.per_rule
-
-
-def _scalars(ctx: EvalContext) -> dict[str, Any]:
-    """The rule's scalar parameters, which its message templates may name (computed once per rule)."""
-    if ctx.scalars is None:
-        ctx.scalars = {k: v for k, v in ctx.params.items() if not isinstance(v, (list, dict))}
-    return ctx.scalars
-
-
-def _make(rule: Rule, ref: ResourceRef, status: Status, outcome: Outcome, ctx: EvalContext, prefix: str = "",
-          exemption: dict[str, Any] | None = None) -> Finding:
-    template = rule.messages.get(status.value if status is not Status.EXEMPT else "fail") or rule.title
-    head = template.format(name=ref.name, **_scalars(ctx))
-    if status is Status.ERROR:
-        detail = "; ".join(dict.fromkeys(outcome.unknown)) or "the data needed could not be read"
-        message = f"{head} — could not tell: {prefix}{detail}"
-    elif exemption and exemption["kind"] == "out_of_scope":
-        held = [_describe(e) for e in outcome.evidence if e.get("result") is True and "check" in e]
-        message = f"{ref.name} is out of scope: {exemption['reason']}" + (f" ({'; '.join(held)})" if held else "")
-    elif status in (Status.FAIL, Status.EXEMPT):
-        failing = [_describe(e) for e in outcome.evidence if e.get("result") is False]
-        message = f"{head} — {'; '.join(dict.fromkeys(failing))}" if failing else head
-        if exemption:
-            message = f"{message} [exempt: {exemption['reason']}]"
-    else:
-        message = head
-    # A check on an attribute named *_basis that reads "inferred" (e.g. a registry link matched by content) makes the
-    # finding rest on inference, whatever the rule's own basis.
-    inferred = any(e.get("actual") == "inferred" and str(e.get("check", "")).endswith("_basis")
-                   for e in outcome.evidence)
-    evidence: dict[str, Any] = {"basis": "inferred" if inferred else rule.basis, "checks": outcome.evidence}
-    if outcome.unknown:
-        evidence["unknown"] = list(dict.fromkeys(outcome.unknown))
-    params, remediation = _shared(ctx, rule)
-    if params is not None:
-        evidence["params"] = params
-    return Finding(rule_id=rule.id, policy=rule.policy, title=rule.title, severity=rule.severity, status=status,
-                   resource=ref, message=message, evidence=evidence, remediation=remediation, exemption=exemption,
-                   advisory=rule.advisory)

@@ -85,7 +85,8 @@ class RemediationRefused(Exception):
 
 
 def _always_on(graph: Any, arn: str, designation: Any) -> bool:
-    from auditor.engine.conditions import EvalContext, evaluate
+    from auditor.engine.compiled import evaluate
+    from auditor.engine.conditions import EvalContext
     from auditor.engine.grammar import DesignationCond
 
     endpoint = owning_endpoint(graph, arn)

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from auditor.engine import conditions, grammar
-from auditor.engine.conditions import EvalContext, Unknown, evaluate, read_attr, traverse
+from auditor.engine.compiled import evaluate
+from auditor.engine.conditions import EvalContext, Unknown, read_attr, traverse
 from auditor.engine.config import DEFAULT_DESIGNATIONS
 from auditor.engine.operators import OPERATORS
 from auditor.graph import ResourceGraph

@@ -48,7 +48,7 @@ def test_traversal_cache_keys_on_start_and_path() -> None:
     nodes, incomplete = traverse(ctx, "ep", steps)
     assert nodes == ["v1", "v2"] and incomplete == []
     assert traverse(ctx, "v1", steps) == ([], [])  # another start is another answer, not the cached one
-    assert ctx.cache.traversals[("ep", ("has_variant",))] == (["v1", "v2"], [])
+    assert ctx.cache.traversals[("has_variant",)]["ep"] == (["v1", "v2"], [])
 
 
 def _related(cond: object) -> list[Any]:
@@ -61,3 +61,21 @@ def _related(cond: object) -> list[Any]:
     if isinstance(cond, NotCond):
         return _related(cond.inner)
     return []
+
+
+def test_evaluation_leaves_no_cyclic_garbage() -> None:
+    """Compiled closures hold their context and walks hold the cache: evaluation must break those cycles, or the
+    whole cache (every traversal of every resource) waits for a full collection, or for the end of an audit that
+    froze the heap (app._long_lived_settled)."""
+    graph = build_graph(GRAPH)
+    rules = load_rules()
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        found = evaluate_rules(graph, rules, Config()).findings
+        assert found
+        assert gc.collect() == 0
+    finally:
+        if was:
+            gc.enable()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from auditor.engine import grammar
-from auditor.engine.conditions import _WALK, EvalContext, evaluate
+from auditor.engine.compiled import _COMPILE, _VALUE, evaluate
+from auditor.engine.conditions import EvalContext
 from auditor.engine.config import DEFAULT_DESIGNATIONS
 from auditor.engine.loader import load_rules
 from auditor.engine.operators import OPERATORS
@@ -63,7 +64,7 @@ def test_the_evaluator_walks_every_node_class_of_the_grammar() -> None:
     conds: list[grammar.Condition] = [leaf, grammar.TagCond("environment", OPERATORS["present"], None), grammar.DesignationCond("production"),
              grammar.AllCond((leaf,)), grammar.AnyCond((leaf,)), grammar.NotCond(leaf),
              *[grammar.RelatedCond(("has_variant",), steps, None, q) for q in quantifiers]]
-    assert _node_classes(grammar.Condition) == {type(c) for c in conds} == set(_WALK)
+    assert _node_classes(grammar.Condition) == {type(c) for c in conds} == set(_COMPILE) == set(_VALUE)
     assert _node_classes(grammar.Quantifier) == {type(q) for q in quantifiers}
     got = [evaluate(ctx, c, "e").value for c in conds]
     assert got == [True, True, True, True, True, False, True, True, False, True, True, True]

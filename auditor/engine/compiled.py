@@ -1,0 +1,379 @@
+"""Conditions compiled into closures over one evaluation context: the full answer (value, evidence, unknowns) and
+the value alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from auditor.engine.conditions import (
+    MAX_EVIDENCE,
+    Designation,
+    EvalContext,
+    Outcome,
+    Unknown,
+    expected_value,
+    read_attr,
+    read_tag,
+    traversal,
+)
+from auditor.engine.grammar import (
+    AllCond,
+    AnyCond,
+    AttrCond,
+    AttrRef,
+    Condition,
+    Count,
+    DesignationCond,
+    Distinct,
+    Each,
+    Exists,
+    Literal,
+    NoneOf,
+    NotCond,
+    Param,
+    RelatedCond,
+    Some,
+    TagCond,
+)
+from auditor.vocabulary import PSEUDO
+
+# Evaluation asks millions of questions at 10,000 endpoints. Each condition is compiled, once per context (a rule's
+# graph, parameters, designations and time), into a closure that has decided what a tree walk would decide again
+# for every node: which operator, which value, how to read the path. The closures answer a plain tuple
+# (value, evidence, unknowns); `evaluate` wraps it in an Outcome for callers.
+Out = tuple[bool | None, list[dict[str, Any]], Sequence[str]]
+Fn = Callable[[str], Out]
+VFn = Callable[[str], bool | None]
+_NONE: tuple[str, ...] = ()  # no unknowns: shared, never mutated
+
+
+def evaluate(ctx: EvalContext, cond: Condition, node_id: str) -> Outcome:
+    """The condition's outcome for one node."""
+    value, evidence, unknown = compiled(ctx, cond)(node_id)
+    return Outcome(value, evidence, list(unknown))
+
+
+def compiled(ctx: EvalContext, cond: Condition) -> Fn:
+    """The condition as a closure over this context, made once. The entry holds the condition itself, so its id
+    cannot be reused by another condition while the entry lives."""
+    hit = ctx.fns.get(id(cond))
+    if hit is None or hit[0] is not cond:
+        hit = ctx.fns[id(cond)] = (cond, _COMPILE[type(cond)](ctx, cond))
+    return hit[1]
+
+
+def value_of(ctx: EvalContext, cond: Condition) -> VFn:
+    """The condition's value alone (True, False or None), as a closure made once per context.
+
+    A rule's scope, exemption and guards decide whether a finding exists (or is exempt), and their evidence is
+    discarded unless they say so: these closures give the same value without building it, and stop at the first
+    part that settles it. Where the evidence is then wanted, the full closure gives it."""
+    hit = ctx.vfns.get(id(cond))
+    if hit is None or hit[0] is not cond:
+        hit = ctx.vfns[id(cond)] = (cond, _VALUE[type(cond)](ctx, cond))
+    return hit[1]
+
+
+def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> Fn:
+    """all (decisive False) and any (decisive True): a decisive part settles it, and only the decisive parts'
+    evidence is kept; otherwise every part's evidence, and unknowns if any part is unknown."""
+    fns = [compiled(ctx, c) for c in parts]
+
+    def combine(node_id: str) -> Out:
+        outs = [fn(node_id) for fn in fns]
+        values = [o[0] for o in outs]
+        if decisive in values:  # unknowns elsewhere do not matter
+            return decisive, [e for o in outs if o[0] is decisive for e in o[1]][:MAX_EVIDENCE], _NONE
+        evidence = outs[0][1][:MAX_EVIDENCE] if len(outs) == 1 else [e for o in outs for e in o[1]][:MAX_EVIDENCE]
+        if None in values:
+            return None, evidence, [u for o in outs for u in o[2]]
+        return not decisive, evidence, _NONE
+    return combine
+
+
+def _v_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> VFn:
+    fns = [value_of(ctx, c) for c in parts]
+
+    def combine(node_id: str) -> bool | None:
+        unknown = False
+        for fn in fns:
+            v = fn(node_id)
+            if v is None:
+                unknown = True
+            elif v == decisive:
+                return decisive
+        return None if unknown else not decisive
+    return combine
+
+
+def _c_not(ctx: EvalContext, cond: NotCond) -> Fn:
+    inner = compiled(ctx, cond.inner)
+
+    def not_(node_id: str) -> Out:
+        value, evidence, unknown = inner(node_id)
+        return None if value is None else not value, evidence, unknown
+    return not_
+
+
+def _v_not(ctx: EvalContext, cond: NotCond) -> VFn:
+    inner = value_of(ctx, cond.inner)
+
+    def not_(node_id: str) -> bool | None:
+        v = inner(node_id)
+        return None if v is None else not v
+    return not_
+
+
+def _designated(ctx: EvalContext, cond: DesignationCond) -> Callable[[str], tuple[Designation, Any, bool]]:
+    """A designation's reader: (the designation, the tag's value, whether it designates), or Unknown."""
+    graph, name = ctx.graph, cond.name
+    lowered: dict[Designation, set[str]] = {}
+    tags = ctx.cache.tags
+
+    def designated(node_id: str) -> tuple[Designation, Any, bool]:
+        d = ctx.designations[name]  # looked up when asked, as a walk would: a branch never taken needs none
+        actual = read_tag(graph, node_id, d.tag, lowered=tags)
+        values = lowered.get(d)
+        if values is None:
+            values = lowered[d] = {v.lower() for v in d.values}
+        return d, actual, actual is not None and str(actual).lower() in values
+    return designated
+
+
+def _c_designation(ctx: EvalContext, cond: DesignationCond) -> Fn:
+    read, check = _designated(ctx, cond), f"designation {cond.name}"
+
+    def designation(node_id: str) -> Out:
+        try:
+            d, actual, ok = read(node_id)
+        except Unknown as exc:
+            return None, [], [str(exc)]
+        return ok, [{"resource": ctx.label(node_id), "check": check, "tag": d.tag, "actual": actual,
+                     "expected": list(d.values), "result": ok}], _NONE
+    return designation
+
+
+def _v_designation(ctx: EvalContext, cond: DesignationCond) -> VFn:
+    read = _designated(ctx, cond)
+
+    def designation(node_id: str) -> bool | None:
+        try:
+            return read(node_id)[2]
+        except Unknown:
+            return None
+    return designation
+
+
+def _leaf_reader(ctx: EvalContext, cond: AttrCond | TagCond) -> tuple[str, Callable[[str], tuple[Any, Any]]]:
+    """A leaf's reader: its check's name in evidence, and a function giving (actual, expected) or Unknown."""
+    graph, tags = ctx.graph, ctx.cache.tags
+    nodes = graph.g._node  # what graph.attrs reads, bound once
+    spec = cond.value
+    literal = spec.value if isinstance(spec, Literal) else None
+    param = spec.name if isinstance(spec, Param) else None
+    ref = spec.path if isinstance(spec, AttrRef) else None
+    is_tag = isinstance(cond, TagCond)
+    if isinstance(cond, TagCond):
+        key, check = cond.key, f"tag {cond.key}"
+        parts: tuple[str, ...] | None = None
+    else:
+        key = check = cond.path
+        # An ordinary attribute of a node read without error is a walk through its data; anything else (a pseudo
+        # attribute, a tag path, a node that is dangling or has a failed read) goes through read_attr's rules.
+        parts = None if key in PSEUDO or key.startswith("tags.") else tuple(key.split("."))
+    single = parts is not None and len(parts) == 1
+
+    def read(node_id: str) -> tuple[Any, Any]:
+        node = nodes[node_id]
+        if parts is not None and not node["errors"] and not node["dangling"]:
+            cur: Any = node["data"]
+            if single:
+                actual = cur.get(key) if isinstance(cur, dict) else None
+            else:
+                for part in parts:
+                    if isinstance(cur, dict):
+                        cur = cur.get(part)
+                    elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+                        cur = cur[int(part)]
+                    else:
+                        cur = None
+                        break
+                actual = cur
+        elif is_tag:
+            actual = read_tag(graph, node_id, key, lowered=tags)
+        else:
+            actual = read_attr(graph, node_id, key)
+        if spec is None:
+            return actual, None
+        if param is not None:
+            return actual, ctx.params[param]
+        if ref is not None:
+            return actual, read_attr(graph, node_id, ref)
+        return actual, literal
+    return check, read
+
+
+def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
+    check, read = _leaf_reader(ctx, cond)
+    nodes, now, labels = ctx.graph.g._node, ctx.now, ctx.cache.labels
+    func, op_name, needs_value = cond.op.func, cond.op.name, cond.op.needs_value
+
+    def leaf(node_id: str) -> Out:
+        try:
+            actual, expected = read(node_id)
+        except Unknown as exc:
+            return None, [], [str(exc)]
+        ok = func(actual, expected, now)
+        ev = {"resource": labels.get(node_id) or ctx.label(node_id), "check": check, "op": op_name,
+              "actual": actual, "result": ok}
+        if needs_value:
+            ev["expected"] = expected
+        explain = nodes[node_id]["data"].get("explain")
+        # The collector's words for a derived value (what is configured, what it means).
+        if explain is not None and isinstance(explain, dict) and isinstance(explain.get(check), str):
+            ev["explain"] = explain[check]
+        return ok, [ev], _NONE
+    return leaf
+
+
+def _v_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> VFn:
+    read, func, now = _leaf_reader(ctx, cond)[1], cond.op.func, ctx.now
+
+    def leaf(node_id: str) -> bool | None:
+        try:
+            actual, expected = read(node_id)
+        except Unknown:
+            return None
+        return func(actual, expected, now)
+    return leaf
+
+
+def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
+    graph, walk, q = ctx.graph, traversal(ctx, cond.steps), cond.quantifier
+    nodes_of = graph.g._node
+    path = " -> ".join(cond.labels)
+    check = f"related {path}"
+    where_fn = compiled(ctx, cond.where) if cond.where is not None else None
+    sub_fn = compiled(ctx, q.cond) if isinstance(q, Each | Some | NoneOf) else None
+    settles = not isinstance(q, Each)  # one failing node settles each; one passing node settles any and none
+
+    def related(node_id: str) -> Out:
+        nodes, incomplete = walk(node_id)
+        unknown = list(incomplete)
+        if where_fn is not None:
+            kept = []
+            for n in nodes:
+                value, _, why = where_fn(n)
+                if value is True:
+                    kept.append(n)
+                elif value is None:
+                    unknown += why
+            nodes = kept
+        base = {"resource": ctx.label(node_id), "check": check,
+                "related": [nodes_of[n]["name"] for n in nodes[:MAX_EVIDENCE]]}
+
+        if sub_fn is not None:
+            subs = [sub_fn(n) for n in nodes]
+            vals = [s[0] for s in subs]
+            if settles in vals:
+                return isinstance(q, Some), [base] + [e for s in subs if s[0] is settles
+                                                      for e in s[1]][:MAX_EVIDENCE], _NONE
+            evidence = [e for s in subs for e in s[1]][:MAX_EVIDENCE]
+            if unknown or None in vals:
+                return None, [base] + evidence, unknown + [u for s in subs for u in s[2]]
+            if isinstance(q, Each):
+                if q.nonempty and not nodes:
+                    return False, [dict(base, result=False, note=f"no {path} found")], _NONE
+                return True, [base] + evidence, _NONE
+            if isinstance(q, Some):
+                return False, [dict(base, result=False, note=f"no {path} satisfies the check")] + evidence, _NONE
+            return True, [base] + evidence, _NONE
+
+        if isinstance(q, Distinct):
+            values = []
+            for n in nodes:
+                try:
+                    values.append(read_attr(graph, n, q.path))
+                except Unknown as exc:
+                    unknown.append(str(exc))
+            if unknown:
+                return None, [base], unknown
+            distinct = sorted({str(v) for v in values if v is not None})
+            expected = expected_value(ctx, node_id, q.value)
+            ok = q.op.func(len(distinct), expected, ctx.now)
+            return ok, [dict(base, check=f"distinct {q.path} over {path}", actual=distinct, op=q.op.name,
+                             expected=expected, result=ok)], _NONE
+
+        if isinstance(q, Count):
+            if unknown:
+                return None, [base], unknown
+            expected = expected_value(ctx, node_id, q.value)
+            ok = q.op.func(len(nodes), expected, ctx.now)
+            return ok, [dict(base, check=f"count {path}", actual=len(nodes), op=q.op.name, expected=expected,
+                             result=ok)], _NONE
+
+        assert isinstance(q, Exists)
+        if any(not nodes_of[n]["dangling"] for n in nodes):
+            return q.want, [dict(base, result=q.want)], _NONE
+        if unknown:
+            return None, [base], unknown
+        note = f"no {path}" + (" (only dangling references)" if nodes else "")
+        return not q.want, [dict(base, result=not q.want, note=note)], _NONE
+    return related
+
+
+def _v_related(ctx: EvalContext, cond: RelatedCond) -> VFn:
+    q = cond.quantifier
+    if not isinstance(q, Each | Some | NoneOf | Exists):  # count and distinct: the full answer's value
+        full = compiled(ctx, cond)
+        return lambda node_id: full(node_id)[0]
+    nodes_of, walk = ctx.graph.g._node, traversal(ctx, cond.steps)
+    where = value_of(ctx, cond.where) if cond.where is not None else None
+    sub = value_of(ctx, q.cond) if not isinstance(q, Exists) else None
+    settles = not isinstance(q, Each)
+
+    def related(node_id: str) -> bool | None:
+        nodes, incomplete = walk(node_id)
+        unknown = bool(incomplete)
+        if where is not None:
+            kept = []
+            for n in nodes:
+                v = where(n)
+                if v is True:
+                    kept.append(n)
+                elif v is None:
+                    unknown = True
+            nodes = kept
+        if sub is None:
+            assert isinstance(q, Exists)
+            if any(not nodes_of[n]["dangling"] for n in nodes):
+                return q.want
+            return None if unknown else not q.want
+        for n in nodes:
+            v = sub(n)
+            if v is None:
+                unknown = True
+            elif v == settles:
+                return isinstance(q, Some)
+        if unknown:
+            return None
+        if isinstance(q, Each):
+            return not (q.nonempty and not nodes)
+        return not isinstance(q, Some)
+    return related
+
+
+# One compiler per node class of the grammar, in both forms (a test checks every class has one).
+_COMPILE: dict[type, Callable[[EvalContext, Any], Fn]] = {
+    AttrCond: _c_leaf, TagCond: _c_leaf, DesignationCond: _c_designation, NotCond: _c_not,
+    AllCond: lambda ctx, cond: _c_combine(ctx, cond.parts, False),
+    AnyCond: lambda ctx, cond: _c_combine(ctx, cond.parts, True),
+    RelatedCond: _c_related,
+}
+_VALUE: dict[type, Callable[[EvalContext, Any], VFn]] = {
+    AttrCond: _v_leaf, TagCond: _v_leaf, DesignationCond: _v_designation, NotCond: _v_not,
+    AllCond: lambda ctx, cond: _v_combine(ctx, cond.parts, False),
+    AnyCond: lambda ctx, cond: _v_combine(ctx, cond.parts, True),
+    RelatedCond: _v_related,
+}
