@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import sys
 import time
@@ -210,13 +211,42 @@ def account(opts: AuditOptions) -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _long_lived_settled() -> Iterator[None]:
+    """Keep the cyclic garbage collector off what the run has settled (imports, rules, then the graph, then the
+    findings): gc.freeze moves it out of the collector's reach, so a full collection scans only what came after.
+
+    A run builds a few hundred thousand long-lived objects; each time the heap has grown by a quarter, a full
+    collection rescans all of them: 0.7 s of an 8 s audit at 1,000 endpoints went on that, collecting almost
+    nothing. Refcounting still frees what is dropped; unreachable cycles among frozen objects wait until the run
+    ends and unfreezes them (the collector is back to normal for whatever comes next in this process)."""
+    gc.collect(1)  # young garbage need not wait for the end
+    gc.freeze()
+    young, middle, full = gc.get_threshold()
+    # While collecting, the graph grows in the open: a full collection every tenth middle one (the default) rescans
+    # it again and again, for the few dozen cyclic objects the audit's own collections found. A tenth as often.
+    gc.set_threshold(young, middle, full * 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(young, middle, full)
+        gc.unfreeze()
+
+
+def _settle() -> None:
+    """A phase's results are long-lived from here on (see _long_lived_settled)."""
+    gc.collect(1)
+    gc.freeze()
+
+
 def run_audit(opts: AuditOptions, console: Any) -> int:
     with account(opts):
         from auditor.history import HistoryError
         from auditor.unattended import history_failed, notify_failure
 
         try:
-            return _run_audit(opts, console)
+            with _long_lived_settled():
+                return _run_audit(opts, console)
         except HistoryError as exc:  # unreadable or unwritable history: its own exit code, before any AWS call
             notify_failure(opts.notify, exc, opts.profile)
             return history_failed(exc)
@@ -246,11 +276,13 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     baseline = explicit_baseline(opts.baseline, store)
     started = time.perf_counter()
     graph = obtain_graph(opts, collect_options(rules, config), config.regions)
+    _settle()
     collected = time.perf_counter()
     if opts.save_snapshot:
         graph.save(opts.save_snapshot)
     _flag_regions_not_collected(graph, rules, config)
     report = report_of(evaluate_rules(graph, rules, config), graph, designations=config.designations)
+    _settle()
     report = report.with_sections(timings={"collect_seconds": round(collected - started, 3),
                                            "evaluate_seconds": round(time.perf_counter() - collected, 3),
                                            "workers": opts.workers})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from pathlib import Path
@@ -78,7 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv is None:  # the process's own command line: it ends when main returns
+        try:
+            return _main(sys.argv[1:])
+        finally:
+            # Exiting frees everything anyway; frozen, the interpreter's last collection does not scan the heap
+            # first (0.2 s after a 1,000-endpoint audit). Only here: a caller in the same process keeps its GC.
+            gc.freeze()
+    return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
+    argv = list(argv)
     debug = "--debug" in argv  # global: it applies to every subcommand, so it is taken out before parsing
     argv = [a for a in argv if a != "--debug"]
     from rich.console import Console

@@ -160,3 +160,46 @@ def test_demo_model_in_the_custom_dynamodb_registry_counts_as_registered(demo_ru
     assert got[("SM-03-registered", "churn-model-prod")] == "pass"
     assert got[("SM-03-custom-registry-metadata", "churn-model-prod-model#0")] == "pass"
     assert got[("SM-03-registered", "fraud-detector-prod-eu")] == "fail"  # in neither registry
+
+
+def test_an_audit_leaves_the_garbage_collector_as_it_found_it(demo_run: tuple[int, Path], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run freezes what it has settled and collects fully less often (app._long_lived_settled); a caller in
+    the same process gets its collector back unchanged, after a failed run too. Only the process's own command
+    line (main() without arguments) leaves the heap frozen, as it exits."""
+    import gc
+
+    snap = str(demo_run[1] / "snap.json")
+    threshold = gc.get_threshold()
+    assert gc.get_freeze_count() == 0
+    seen: list[tuple[int, tuple[int, int, int]]] = []
+
+    from auditor.engine import evaluator
+
+    real = evaluator.evaluate_rules
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append((gc.get_freeze_count(), gc.get_threshold()))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(evaluator, "evaluate_rules", spy)
+    code = main(["--snapshot", snap, "--output", str(tmp_path / "a"), "-q", "--format", "json", "--no-history"])
+    assert code == exitcodes.INCOMPLETE
+    assert seen and seen[0][0] > 0 and seen[0][1][2] == threshold[2] * 10  # in effect during the run
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == threshold
+
+    def boom(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("evaluation failed")
+
+    monkeypatch.setattr(evaluator, "evaluate_rules", boom)
+    code = main(["--snapshot", snap, "--output", str(tmp_path / "b"), "-q", "--format", "json", "--no-history"])
+    assert code not in (exitcodes.OK, exitcodes.VIOLATIONS)
+    assert gc.get_freeze_count() == 0 and gc.get_threshold() == threshold
+
+    monkeypatch.setattr(evaluator, "evaluate_rules", real)
+    monkeypatch.setattr("sys.argv", ["audit", "--version"])
+    try:
+        assert main() == exitcodes.OK
+        assert gc.get_freeze_count() > 0  # the process's own command line: frozen for the exit
+    finally:
+        gc.unfreeze()
