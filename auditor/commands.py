@@ -31,7 +31,7 @@ def common(p: argparse.ArgumentParser) -> None:
     src.add_argument("--read-timeout", type=int, default=30, metavar="SECONDS",
                      help="per-call read timeout; slower calls are retried, then recorded as errors")
     src.add_argument("--max-attempts", type=int, default=8,
-                     help="attempts per call, adaptive retry mode (throttling, 5xx, resets)")
+                     help="retries per call, botocore's standard mode (throttling, 5xx, resets)")
 
 
 def split(text: str | None) -> list[str]:

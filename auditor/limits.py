@@ -25,8 +25,8 @@ class Limit:
 # "service:Prefix*" (every API of the service whose name starts so, e.g. sagemaker:Describe*).
 # AWS's request quotas are per account and Region, so every limit applies per account-region. Where AWS publishes
 # no rate the default has none: calls are capped only by in-flight, and the first ThrottlingException turns on
-# a bucket at the rate AWS was measured to accept (see TokenBucket.throttled), with botocore's adaptive retry
-# behind it as the second line.
+# a bucket at the rate AWS was measured to accept (see TokenBucket.throttled); botocore's standard retries
+# (exponential backoff with jitter) send the throttled attempt again.
 DEFAULTS: dict[str, Limit] = {
     # Any service not named below.
     "*": Limit(in_flight=8),

@@ -140,8 +140,8 @@ def test_throttling_5xx_and_resets_are_absorbed_by_retries(server: str, clean: t
     port = int(server.rsplit(":", 1)[1])
 
     def flaky(op: str, n: int) -> tuple[Any, ...] | None:
-        # about one request in six fails; kept moderate because adaptive mode (rightly) slows the whole client
-        # down after throttles, and the suite must stay fast
+        # about one request in six fails; kept moderate because every retry waits botocore's backoff, and the
+        # suite must stay fast
         if n % 13 == 0:
             return ("status", 400, "ThrottlingException")
         if n % 17 == 0:

@@ -143,6 +143,22 @@ def test_a_throttled_attempt_reaches_its_api_bucket_through_the_session_hook() -
     assert factory.limits.bucket("us-east-1", "sagemaker", "DescribeEndpoint").throttles == 0
 
 
+def test_clients_retry_in_standard_mode_with_no_client_wide_rate_limiter() -> None:
+    """Throttling is AWS's per API, and so are our buckets. botocore's adaptive mode adds a limiter per client: one
+    throttled API (DescribeEndpoint) slowed every other API of the service (DescribeEndpointConfig, Model
+    Monitor's describes). Measured with bench/scale.py --throttle 20 at 500 endpoints: 1.36 x the floor with
+    adaptive mode, 1.09 x with standard retries behind our buckets."""
+    from moto import mock_aws
+
+    with mock_aws():
+        client = SessionFactory(region="us-east-1", max_attempts=5).client("sagemaker")
+        assert client.meta.config.retries["mode"] == "standard"
+        assert client.meta.config.retries["total_max_attempts"] == 6  # botocore counts the first attempt too
+        before_send = client.meta.events._emitter._handlers.prefix_search("before-send.sagemaker.DescribeEndpoint")
+        owners = {type(getattr(h, "__self__", None)).__module__ for h in before_send}
+        assert "botocore.retries.adaptive" not in owners  # adaptive mode's ClientRateLimiter would be here
+
+
 def test_assumed_role_factories_keep_the_configured_limits() -> None:
     factory = SessionFactory(region="us-east-1")
     factory.limits.configure({"sagemaker": Limit(in_flight=3)})
