@@ -75,6 +75,48 @@ def value_of(ctx: EvalContext, cond: Condition) -> VFn:
     return hit[1]
 
 
+def shared_value(ctx: EvalContext, cond: Condition) -> VFn:
+    """value_of, remembered per node for every rule of the evaluation that asks the same question.
+
+    Rules repeat one another's scopes (44 rules, 21 distinct scopes): the same condition with the same parameter
+    values, designations and time has the same value for a node, whichever rule asks."""
+    fn = value_of(ctx, cond)
+    key = (repr(cond), tuple(sorted((p, repr(ctx.params[p])) for p in _params_in(cond))),
+           tuple(sorted(ctx.designations.items())), ctx.now)
+    memo = ctx.cache.values.setdefault(key, {})
+
+    def shared(node_id: str) -> bool | None:
+        if node_id in memo:
+            return memo[node_id]
+        v = memo[node_id] = fn(node_id)
+        return v
+    return shared
+
+
+def _params_in(cond: Condition) -> set[str]:
+    """The parameters a condition reads, at any depth."""
+    out: set[str] = set()
+    values: list[object] = []
+    todo: list[object] = [cond]
+    while todo:
+        c = todo.pop()
+        if isinstance(c, AllCond | AnyCond):
+            todo += c.parts
+        elif isinstance(c, NotCond):
+            todo.append(c.inner)
+        elif isinstance(c, AttrCond | TagCond):
+            values.append(c.value)
+        elif isinstance(c, RelatedCond):
+            todo += [c.where] if c.where is not None else []
+            q = c.quantifier
+            if isinstance(q, Each | Some | NoneOf):
+                todo.append(q.cond)
+            elif isinstance(q, Count | Distinct):
+                values.append(q.value)
+    out.update(v.name for v in values if isinstance(v, Param))
+    return out
+
+
 def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> Fn:
     """all (decisive False) and any (decisive True): a decisive part settles it, and only the decisive parts'
     evidence is kept; otherwise every part's evidence, and unknowns if any part is unknown."""

@@ -61,6 +61,7 @@ class EvalCache:
     out: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # node id -> edge label -> successors
     tags: dict[str, dict[str, Any]] = field(default_factory=dict)  # node id -> its tags by lower-cased key
     walks: dict[tuple[str, ...], Any] = field(default_factory=dict)  # path -> its walk (see traversal)
+    values: dict[tuple[Any, ...], dict[str, bool | None]] = field(default_factory=dict)  # see shared_value
     refs: dict[str, Any] = field(default_factory=dict)  # node id -> its ResourceRef, shared by every rule's finding
 
     def release(self) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.engine.compiled import Fn, VFn, compiled, evaluate, value_of
+from auditor.engine.compiled import Fn, VFn, compiled, evaluate, shared_value
 from auditor.engine.conditions import EvalCache, EvalContext, label_of
 from auditor.engine.config import DEFAULT_DESIGNATIONS, Config, Waiver
 from auditor.engine.grammar import (
@@ -294,7 +294,7 @@ class _Judge:
         self.ctx, self.rule = ctx, rule
 
         def both(cond: Condition | None) -> tuple[Fn | None, VFn | None]:
-            return (None, None) if cond is None else (compiled(ctx, cond), value_of(ctx, cond))
+            return (None, None) if cond is None else (compiled(ctx, cond), shared_value(ctx, cond))
         gone = rule.out_of_scope.when if rule.out_of_scope is not None else None
         guard = rule.undecidable.when if rule.undecidable is not None else None
         self.scope, self.scope_value = both(rule.scope)
@@ -302,7 +302,7 @@ class _Judge:
         self.guard, self.guard_value = both(guard)
         assert rule.assertion is not None
         self.assertion = compiled(ctx, rule.assertion)
-        self.exempt_value = value_of(ctx, rule.exempt_when.condition) if rule.exempt_when is not None else None
+        self.exempt_value = shared_value(ctx, rule.exempt_when.condition) if rule.exempt_when is not None else None
         fail = rule.messages.get("fail") or rule.title
         self.templates = {Status.PASS: rule.messages.get("pass") or rule.title, Status.FAIL: fail,
                           Status.EXEMPT: fail, Status.ERROR: rule.messages.get("error") or rule.title}

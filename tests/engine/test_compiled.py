@@ -129,3 +129,22 @@ def test_findings_come_out_in_report_order(case: tuple[str, dict[str, Any]], rnd
     assert found == sorted(found, key=Finding.sort_key)
     assert [f.to_dict() for f in found] == [f.to_dict() for f in evaluate_rules(build_graph(spec), RULES,
                                                                                 Config()).findings]
+
+
+def test_a_remembered_value_is_shared_only_by_the_same_question() -> None:
+    """shared_value remembers a condition's value per node across the rules of one evaluation: the same
+    condition with other parameter values is another question."""
+    from auditor.engine.compiled import shared_value
+
+    graph = build_graph({"nodes": [{"id": "v", "type": "sagemaker.variant", "data": {"current_instance_count": 2}}]})
+    cache = EvalCache()
+    cond = grammar.AttrCond("current_instance_count", OPERATORS["ge"], grammar.Param("n"))
+    same = grammar.AttrCond("current_instance_count", OPERATORS["ge"], grammar.Param("n"))  # equal, not identical
+
+    def ctx(n: int) -> EvalContext:
+        return EvalContext(graph=graph, params={"n": n}, designations={}, now=None, cache=cache)  # type: ignore[arg-type]
+
+    assert shared_value(ctx(2), cond)("v") is True
+    assert shared_value(ctx(3), same)("v") is False  # another parameter value: not the remembered answer
+    assert shared_value(ctx(2), same)("v") is True
+    assert len(cache.values) == 2
