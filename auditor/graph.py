@@ -271,6 +271,10 @@ class ResourceGraph:
             if not self.g.has_edge(src, dst, key=key):
                 self.g.add_edge(src, dst, key=key)
         self.errors.extend(other.errors)
+        # Consumed: empty it now. A networkx graph refers to itself (a cycle), so its node and edge dicts would
+        # otherwise wait for a full garbage collection, or, with the run's heap frozen, for the end of the run.
+        other.g.clear()
+        other._by_type.clear()
 
     # -- persistence ----------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -170,8 +170,7 @@ def test_an_audit_leaves_the_garbage_collector_as_it_found_it(demo_run: tuple[in
     import gc
 
     snap = str(demo_run[1] / "snap.json")
-    threshold = gc.get_threshold()
-    assert gc.get_freeze_count() == 0
+    threshold, frozen = gc.get_threshold(), gc.get_freeze_count()
     seen: list[tuple[int, tuple[int, int, int]]] = []
 
     from auditor.engine import evaluator
@@ -185,8 +184,8 @@ def test_an_audit_leaves_the_garbage_collector_as_it_found_it(demo_run: tuple[in
     monkeypatch.setattr(evaluator, "evaluate_rules", spy)
     code = main(["--snapshot", snap, "--output", str(tmp_path / "a"), "-q", "--format", "json", "--no-history"])
     assert code == exitcodes.INCOMPLETE
-    assert seen and seen[0][0] > 0 and seen[0][1][2] == threshold[2] * 10  # in effect during the run
-    assert gc.get_freeze_count() == 0 and gc.get_threshold() == threshold
+    assert seen and seen[0][0] > frozen and seen[0][1][2] == threshold[2] * 10  # in effect during the run
+    assert gc.get_freeze_count() == frozen and gc.get_threshold() == threshold
 
     def boom(*args: object, **kwargs: object) -> object:
         raise RuntimeError("evaluation failed")
@@ -194,12 +193,12 @@ def test_an_audit_leaves_the_garbage_collector_as_it_found_it(demo_run: tuple[in
     monkeypatch.setattr(evaluator, "evaluate_rules", boom)
     code = main(["--snapshot", snap, "--output", str(tmp_path / "b"), "-q", "--format", "json", "--no-history"])
     assert code not in (exitcodes.OK, exitcodes.VIOLATIONS)
-    assert gc.get_freeze_count() == 0 and gc.get_threshold() == threshold
+    assert gc.get_freeze_count() == frozen and gc.get_threshold() == threshold
 
     monkeypatch.setattr(evaluator, "evaluate_rules", real)
     monkeypatch.setattr("sys.argv", ["audit", "--version"])
     try:
         assert main() == exitcodes.OK
-        assert gc.get_freeze_count() > 0  # the process's own command line: frozen for the exit
+        assert gc.get_freeze_count() > frozen  # the process's own command line: frozen for the exit
     finally:
         gc.unfreeze()

@@ -175,6 +175,17 @@ def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: d
     ctx = Context(factory=t.factory, account=t.account_id, region=region, graph=graph, now=now,
                   options=dict(options), pool=calls, cancel=cancel, memo=memo, ahead_pool=ahead)
     unit = f"{t.account_id}/{region}"
+    try:
+        unavailable, lean = _run_collectors(ctx, t, region, unit, progress)
+    finally:
+        ctx.release()
+    return graph, unavailable, lean
+
+
+def _run_collectors(ctx: Context, t: AccountTarget, region: str, unit: str,
+                    progress: Progress | None) -> tuple[str, bool]:
+    assert t.account_id is not None
+    graph, cancel = ctx.graph, ctx.cancel
     unavailable, lean = "", False
     for i, spec in enumerate(COLLECTORS):
         if cancel.is_set():
@@ -202,7 +213,7 @@ def _collect_unit(t: AccountTarget, region: str, options: dict[str, Any], now: d
             _start_early(ctx, COLLECTORS[i + 1:])
     if progress:
         progress(unit, "done", len(COLLECTORS), len(COLLECTORS))
-    return graph, unavailable, lean
+    return unavailable, lean
 
 
 def _start_early(ctx: Context, rest: list[CollectorSpec]) -> None:

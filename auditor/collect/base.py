@@ -117,6 +117,14 @@ class Context:
     def region_node(self) -> str:
         return region_id(self.account, self.region)
 
+    def release(self) -> None:
+        """The unit is collected: what it read is in its graph. Drop the raw answers and the reads' futures now;
+        they hold closures that hold this context, a cycle that would keep every answer alive until a full
+        garbage collection (or, with the run's heap frozen, until the run ends)."""
+        self.cache.clear()
+        self._ahead.clear()
+        self._started.clear()
+
     def client(self, service: str) -> Any:
         return self.factory.client(service, region=self.region)
 

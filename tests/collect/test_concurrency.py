@@ -132,3 +132,54 @@ def test_every_list_call_asks_for_its_largest_page(estate: None) -> None:
         size = page_size(client, method, {})
         if size and service != "s3":  # S3 prefix sampling asks for a sample, not a page
             assert params.get(size[0]) == size[1], f"{service}:{op}"
+
+
+def test_each_unit_releases_what_it_read_once_its_graph_holds_it(estate: None,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """A unit's context holds the raw answers and the reads' futures, whose closures hold the context: a cycle
+    that kept every answer of the run alive until a full garbage collection (the run freezes its heap, so until
+    the end). The unit releases them as it ends, also when a collector fails."""
+    import gc
+
+    from auditor.collect import COLLECTORS
+    from auditor.collect.base import Context
+
+    released: list[tuple[int, int, int]] = []
+    real = Context.release
+
+    def spy(self: Context) -> None:
+        real(self)
+        released.append((len(self.cache), len(self._ahead), len(self._started)))
+
+    monkeypatch.setattr(Context, "release", spy)
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        graph, _ = run(8)
+        assert len(graph.nodes_of_type("sagemaker.endpoint")) == N
+        assert released == [(0, 0, 0)]
+        # Nothing the unit read is left for the cyclic collector: no answer, no node of the unit's own graph.
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        leftovers = [o for o in gc.garbage if type(o) is dict and ("EndpointName" in o or "dangling" in o)]
+        assert leftovers == []
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was:
+            gc.enable()
+
+    def boom(ctx: Context) -> None:
+        raise RuntimeError("collector bug")
+
+    import dataclasses
+
+    last = COLLECTORS[-1]
+    COLLECTORS[-1] = dataclasses.replace(last, func=boom)
+    try:
+        released.clear()
+        graph, _ = run(8)
+    finally:
+        COLLECTORS[-1] = last
+    assert released == [(0, 0, 0)] and graph.errors  # the failure is recorded, and the unit still released
