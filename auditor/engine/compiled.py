@@ -260,18 +260,27 @@ def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
     check, read = _leaf_reader(ctx, cond)
     nodes, now, labels = ctx.graph.g._node, ctx.now, ctx.cache.labels
     func, op_name, needs_value = cond.op.func, cond.op.name, cond.op.needs_value
+    # Most leaves read a top-level attribute of a node read without error against a literal: answered here,
+    # without the reader's call (the reader decides every other case by read_attr's rules).
+    top = isinstance(cond, AttrCond) and "." not in cond.path and cond.path not in PSEUDO and \
+        not isinstance(cond.value, AttrRef | Param)
+    literal = cond.value.value if isinstance(cond.value, Literal) else None
 
     def leaf(node_id: str) -> Out:
-        try:
-            actual, expected = read(node_id)
-        except Unknown as exc:
-            return None, [], [str(exc)]
+        node = nodes[node_id]
+        if top and not node["errors"] and not node["dangling"]:
+            actual, expected = node["data"].get(check), literal
+        else:
+            try:
+                actual, expected = read(node_id)
+            except Unknown as exc:
+                return None, [], [str(exc)]
         ok = func(actual, expected, now)
         ev = {"resource": labels.get(node_id) or ctx.label(node_id), "check": check, "op": op_name,
               "actual": actual, "result": ok}
         if needs_value:
             ev["expected"] = expected
-        explain = nodes[node_id]["data"].get("explain")
+        explain = node["data"].get("explain")
         # The collector's words for a derived value (what is configured, what it means).
         if explain is not None and isinstance(explain, dict) and isinstance(explain.get(check), str):
             ev["explain"] = explain[check]
