@@ -211,6 +211,12 @@ def account(opts: AuditOptions) -> Iterator[None]:
         yield
 
 
+def _settle() -> None:
+    """A phase's results are long-lived from here on (see _long_lived_settled)."""
+    gc.collect(1)  # young garbage need not wait for the end
+    gc.freeze()
+
+
 @contextlib.contextmanager
 def _long_lived_settled() -> Iterator[None]:
     """Keep the cyclic garbage collector off what the run has settled (imports, rules, then the graph, then the
@@ -220,8 +226,7 @@ def _long_lived_settled() -> Iterator[None]:
     collection rescans all of them: 0.7 s of an 8 s audit at 1,000 endpoints went on that, collecting almost
     nothing. Refcounting still frees what is dropped; unreachable cycles among frozen objects wait until the run
     ends and unfreezes them (the collector is back to normal for whatever comes next in this process)."""
-    gc.collect(1)  # young garbage need not wait for the end
-    gc.freeze()
+    _settle()  # imports and rules
     young, middle, full = gc.get_threshold()
     # While collecting, the graph grows in the open: a full collection every tenth middle one (the default) rescans
     # it again and again, for the few dozen cyclic objects the audit's own collections found. A tenth as often.
@@ -231,12 +236,6 @@ def _long_lived_settled() -> Iterator[None]:
     finally:
         gc.set_threshold(young, middle, full)
         gc.unfreeze()
-
-
-def _settle() -> None:
-    """A phase's results are long-lived from here on (see _long_lived_settled)."""
-    gc.collect(1)
-    gc.freeze()
 
 
 def run_audit(opts: AuditOptions, console: Any) -> int:

@@ -12,6 +12,7 @@ from auditor.engine.conditions import (
     EvalContext,
     Outcome,
     Unknown,
+    dig,
     expected_value,
     read_attr,
     read_tag,
@@ -35,6 +36,7 @@ from auditor.engine.grammar import (
     RelatedCond,
     Some,
     TagCond,
+    nodes,
 )
 from auditor.vocabulary import PSEUDO
 
@@ -95,26 +97,8 @@ def shared_value(ctx: EvalContext, cond: Condition) -> VFn:
 
 def _params_in(cond: Condition) -> set[str]:
     """The parameters a condition reads, at any depth."""
-    out: set[str] = set()
-    values: list[object] = []
-    todo: list[object] = [cond]
-    while todo:
-        c = todo.pop()
-        if isinstance(c, AllCond | AnyCond):
-            todo += c.parts
-        elif isinstance(c, NotCond):
-            todo.append(c.inner)
-        elif isinstance(c, AttrCond | TagCond):
-            values.append(c.value)
-        elif isinstance(c, RelatedCond):
-            todo += [c.where] if c.where is not None else []
-            q = c.quantifier
-            if isinstance(q, Each | Some | NoneOf):
-                todo.append(q.cond)
-            elif isinstance(q, Count | Distinct):
-                values.append(q.value)
-    out.update(v.name for v in values if isinstance(v, Param))
-    return out
+    return {n.value.name for n in nodes(cond)
+            if isinstance(n, AttrCond | TagCond | Count | Distinct) and isinstance(n.value, Param)}
 
 
 def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> Fn:
@@ -224,24 +208,11 @@ def _leaf_reader(ctx: EvalContext, cond: AttrCond | TagCond) -> tuple[str, Calla
         # An ordinary attribute of a node read without error is a walk through its data; anything else (a pseudo
         # attribute, a tag path, a node that is dangling or has a failed read) goes through read_attr's rules.
         parts = None if key in PSEUDO or key.startswith("tags.") else tuple(key.split("."))
-    single = parts is not None and len(parts) == 1
 
     def read(node_id: str) -> tuple[Any, Any]:
         node = nodes[node_id]
         if parts is not None and not node["errors"] and not node["dangling"]:
-            cur: Any = node["data"]
-            if single:
-                actual = cur.get(key) if isinstance(cur, dict) else None
-            else:
-                for part in parts:
-                    if isinstance(cur, dict):
-                        cur = cur.get(part)
-                    elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
-                        cur = cur[int(part)]
-                    else:
-                        cur = None
-                        break
-                actual = cur
+            actual = dig(node["data"], parts)
         elif is_tag:
             actual = read_tag(graph, node_id, key, lowered=tags)
         else:

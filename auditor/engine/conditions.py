@@ -138,9 +138,14 @@ def read_attr(graph: ResourceGraph, node_id: str, path: str) -> Any:
         for facet, msg in errors.items():
             if path == facet or path.startswith(facet + "."):
                 raise Unknown(f"{label_of(node, node_id)}: {facet} could not be read: {msg}")
-    cur: Any = node["data"]
+    return dig(node["data"], parts)
+
+
+def dig(data: Any, parts: tuple[str, ...]) -> Any:
+    """The value at a path's parts in a node's data (a digit indexes a list); None where the path leads nowhere."""
+    cur = data
     if len(parts) == 1:  # the common case: a top-level attribute
-        return cur.get(path) if isinstance(cur, dict) else None
+        return cur.get(parts[0]) if isinstance(cur, dict) else None
     for part in parts:
         if isinstance(cur, dict):
             cur = cur.get(part)

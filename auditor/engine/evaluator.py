@@ -17,14 +17,18 @@ from auditor.engine.grammar import (
     AnyCond,
     AttrCond,
     Condition,
+    Count,
     DesignationCond,
     Distinct,
     Each,
+    Exists,
     NoneOf,
     NotCond,
+    Quantifier,
     RelatedCond,
     Some,
     TagCond,
+    nodes,
 )
 from auditor.engine.loader import Rule
 from auditor.graph import EDGE_TYPES, NODE_TYPES, ResourceGraph, region_id
@@ -396,21 +400,24 @@ class _Judge:
 
 def _may_name_basis(cond: Condition | None) -> bool:
     """Whether any check of the condition could be named *_basis (its evidence then needs looking at)."""
-    if cond is None:
-        return False
-    if isinstance(cond, AttrCond | TagCond):
-        return (cond.path if isinstance(cond, AttrCond) else cond.key).endswith("_basis")
-    if isinstance(cond, DesignationCond):
-        return cond.name.endswith("_basis")
-    if isinstance(cond, AllCond | AnyCond):
-        return any(_may_name_basis(c) for c in cond.parts)
-    if isinstance(cond, NotCond):
-        return _may_name_basis(cond.inner)
-    if isinstance(cond, RelatedCond):
-        q = cond.quantifier
-        return (cond.labels[-1].endswith("_basis") or _may_name_basis(cond.where)
-                or (isinstance(q, Each | Some | NoneOf) and _may_name_basis(q.cond))
-                or (isinstance(q, Distinct) and q.path.endswith("_basis")))
+    return cond is not None and any(_names_basis(n) for n in nodes(cond))
+
+
+def _names_basis(n: Condition | Quantifier) -> bool:
+    """Whether this node's own check could be named *_basis (evidence names a check by its path, tag, designation,
+    or the last edge of a related path)."""
+    if isinstance(n, AttrCond):
+        return n.path.endswith("_basis")
+    if isinstance(n, TagCond):
+        return n.key.endswith("_basis")
+    if isinstance(n, DesignationCond):
+        return n.name.endswith("_basis")
+    if isinstance(n, RelatedCond):
+        return n.labels[-1].endswith("_basis")
+    if isinstance(n, Distinct):
+        return n.path.endswith("_basis")
+    if isinstance(n, AllCond | AnyCond | NotCond | Each | Some | NoneOf | Count | Exists):
+        return False  # named by their parts, or by the related condition they quantify
     return True  # a form added later: look, to be safe
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -185,6 +186,23 @@ class RelatedCond:
 
 
 Condition = AttrCond | TagCond | DesignationCond | AllCond | AnyCond | NotCond | RelatedCond
+
+
+def nodes(cond: Condition) -> Iterator[Condition | Quantifier]:
+    """Every condition of a tree, depth first (a related condition's `where` and its quantifier's condition
+    included), and every quantifier."""
+    yield cond
+    if isinstance(cond, AllCond | AnyCond):
+        for part in cond.parts:
+            yield from nodes(part)
+    elif isinstance(cond, NotCond):
+        yield from nodes(cond.inner)
+    elif isinstance(cond, RelatedCond):
+        if cond.where is not None:
+            yield from nodes(cond.where)
+        yield cond.quantifier
+        if isinstance(cond.quantifier, Each | Some | NoneOf):
+            yield from nodes(cond.quantifier.cond)
 
 
 def step(label: str) -> Step:

@@ -28,18 +28,7 @@ def _conditions(rule: Any) -> list[grammar.Condition]:
 
 
 def _subconditions(cond: grammar.Condition) -> list[grammar.Condition]:
-    out = [cond]
-    if isinstance(cond, grammar.AllCond | grammar.AnyCond):
-        out += [s for p in cond.parts for s in _subconditions(p)]
-    elif isinstance(cond, grammar.NotCond):
-        out += _subconditions(cond.inner)
-    elif isinstance(cond, grammar.RelatedCond):
-        if cond.where is not None:
-            out += _subconditions(cond.where)
-        q = cond.quantifier
-        if isinstance(q, grammar.Each | grammar.Some | grammar.NoneOf):
-            out += _subconditions(q.cond)
-    return out
+    return [n for n in grammar.nodes(cond) if not isinstance(n, grammar.Quantifier)]
 
 
 @settings(max_examples=80, deadline=None)
