@@ -1,9 +1,11 @@
-"""Shared fixtures: fake credentials, moto with our extension, and a tiny graph builder."""
+"""Shared fixtures: fake credentials, moto with our extension, a tiny graph builder, a look at cyclic garbage."""
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,29 @@ def aws() -> Iterator[None]:
     moto_ext.install()
     with mock_aws():
         yield
+
+
+@contextlib.contextmanager
+def cyclic_garbage() -> Iterator[Callable[[], list[Any]]]:
+    """Automatic garbage collection off while the block runs; `found()` runs a full collection and returns what it
+    found unreachable (kept to be looked at, not freed). Another thread of the test process may leave garbage of
+    its own, so a test looks for its own objects in it."""
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+
+    def found() -> list[Any]:
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        return list(gc.garbage)
+
+    try:
+        yield found
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was:
+            gc.enable()
 
 
 def build_graph(spec: dict[str, Any]) -> ResourceGraph:

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from auditor import vocabulary as v
 from auditor.graph import EDGE_TYPES, NODE_TYPES, GraphError, ResourceGraph
 from auditor.model import CollectionError
+from tests.conftest import cyclic_garbage
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False)
@@ -189,28 +190,16 @@ def test_a_merged_part_is_consumed_and_leaves_nothing_for_the_cyclic_collector()
     """networkx graphs refer to themselves once their edge view is used (merge uses it): a merged-away part left
     its node and edge dicts to a full garbage collection, which an audit with its heap frozen only runs at the
     end (about 58,000 objects after a replayed 1,000-endpoint audit)."""
-    import gc
-
     part = ResourceGraph()
     for i in range(200):
         part.add_node(f"e{i}", "sagemaker.endpoint", data={"status": "InService"})
         part.add_node(f"c{i}", "sagemaker.endpoint_config")
         part.add_edge(f"e{i}", "uses_config", f"c{i}")
     merged = ResourceGraph()
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with cyclic_garbage() as found:
         merged.merge(part)
         assert part.g.number_of_nodes() == 0 and part.nodes_of_type("sagemaker.endpoint") == []
         del part
-        gc.set_debug(gc.DEBUG_SAVEALL)  # keep what the collector finds, to look at it
-        gc.collect()
         # no node's or edge's dicts (another thread of the test process may leave garbage of its own)
-        assert [o for o in gc.garbage if type(o) is dict and ("dangling" in o or "uses_config" in o)] == []
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        if was:
-            gc.enable()
+        assert [o for o in found() if type(o) is dict and ("dangling" in o or "uses_config" in o)] == []
     assert len(merged.nodes_of_type("sagemaker.endpoint")) == 200 and len(list(merged.edges())) == 200

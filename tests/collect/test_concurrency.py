@@ -19,6 +19,7 @@ from auditor.graph import ResourceGraph
 from auditor.session import SessionFactory
 from bench import scale
 from tests.collect.faults import deny
+from tests.conftest import cyclic_garbage
 
 REGION = "us-east-1"
 N = 12
@@ -139,8 +140,6 @@ def test_each_unit_releases_what_it_read_once_its_graph_holds_it(estate: None,
     """A unit's context holds the raw answers and the reads' futures, whose closures hold the context: a cycle
     that kept every answer of the run alive until a full garbage collection (the run freezes its heap, so until
     the end). The unit releases them as it ends, also when a collector fails."""
-    import gc
-
     from auditor.collect import COLLECTORS
     from auditor.collect.base import Context
 
@@ -152,23 +151,13 @@ def test_each_unit_releases_what_it_read_once_its_graph_holds_it(estate: None,
         released.append((len(self.cache), len(self._ahead), len(self._started)))
 
     monkeypatch.setattr(Context, "release", spy)
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with cyclic_garbage() as found:
         graph, _ = run(8)
         assert len(graph.nodes_of_type("sagemaker.endpoint")) == N
         assert released == [(0, 0, 0)]
         # Nothing the unit read is left for the cyclic collector: no answer, no node of the unit's own graph.
-        gc.set_debug(gc.DEBUG_SAVEALL)
-        gc.collect()
-        leftovers = [o for o in gc.garbage if type(o) is dict and ("EndpointName" in o or "dangling" in o)]
+        leftovers = [o for o in found() if type(o) is dict and ("EndpointName" in o or "dangling" in o)]
         assert leftovers == []
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        if was:
-            gc.enable()
 
     def boom(ctx: Context) -> None:
         raise RuntimeError("collector bug")

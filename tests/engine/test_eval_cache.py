@@ -10,7 +10,7 @@ from auditor.engine.config import DEFAULT_DESIGNATIONS, Config
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.model import Finding
-from tests.conftest import build_graph
+from tests.conftest import build_graph, cyclic_garbage
 
 GRAPH = {"nodes": [
     {"id": "ep", "type": "sagemaker.endpoint", "name": "ep", "tags": {"environment": "production"}},
@@ -51,16 +51,10 @@ def test_traversal_cache_keys_on_start_and_path() -> None:
     assert ctx.cache.traversals[("has_variant",)]["ep"] == (["v1", "v2"], [])
 
 
-def _related(cond: object) -> list[Any]:
-    from auditor.engine.grammar import AllCond, AnyCond, NotCond, RelatedCond
+def _related(cond: Any) -> list[Any]:
+    from auditor.engine.grammar import RelatedCond, nodes
 
-    if isinstance(cond, RelatedCond):
-        return [cond]
-    if isinstance(cond, AllCond | AnyCond):
-        return [r for p in cond.parts for r in _related(p)]
-    if isinstance(cond, NotCond):
-        return _related(cond.inner)
-    return []
+    return [n for n in nodes(cond) if isinstance(n, RelatedCond)]
 
 
 def test_evaluation_leaves_no_cyclic_garbage() -> None:
@@ -69,20 +63,9 @@ def test_evaluation_leaves_no_cyclic_garbage() -> None:
     froze the heap (app._long_lived_settled)."""
     graph = build_graph(GRAPH)
     rules = load_rules()
-    gc.collect()
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        found = evaluate_rules(graph, rules, Config()).findings
-        assert found
-        gc.set_debug(gc.DEBUG_SAVEALL)  # keep what the collector finds, to look at it
-        gc.collect()
+    with cyclic_garbage() as found:
+        assert evaluate_rules(graph, rules, Config()).findings
         # only evaluation's own objects: another thread of the test process may leave garbage of its own
-        ours = [o for o in gc.garbage if isinstance(o, EvalContext | EvalCache)
+        ours = [o for o in found() if isinstance(o, EvalContext | EvalCache)
                 or getattr(o, "__module__", "").startswith("auditor.engine")]
         assert ours == []
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
-        if was:
-            gc.enable()
