@@ -112,14 +112,16 @@ def load_inputs(opts: AuditOptions) -> tuple[Any, Any]:
 
 
 def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
-    """What collection needs from the rules: metric windows (from their possibly overridden parameters) and
-    whether regions without endpoints can be skipped."""
+    """What collection needs from the rules: metric windows (from their possibly overridden parameters), whether
+    regions without endpoints can be skipped, and which attributes they read (a read serving none is left out)."""
     from auditor.engine.evaluator import needs_regions_without_endpoints, rule_params
     from auditor.engine.operators import parse_duration
+    from auditor.engine.reads import rule_reads
 
     # Most account-regions of an organisation have no endpoint; when no selected rule can judge such a region,
     # it costs its two SageMaker list calls instead of every collector's.
-    out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config)}
+    out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config),
+                           "reads": rule_reads(rules)}
     for r in rules:
         p = rule_params(r, config)
         if "idle_window" in p:

@@ -245,8 +245,12 @@ def snapshot(a: argparse.Namespace, console: Any, err: Any) -> int:
     if not opts.demo:
         require_credentials(opts.profile)
     rules, config = load_inputs(opts)
+    options = collect_options(rules, config)
+    # A snapshot is made to be evaluated later, perhaps with other rules: every attribute is read, not only those
+    # the selected rules read (an audit's --save-snapshot marks what its rules left out as not collected).
+    del options["reads"]
     with account(opts):
-        graph = obtain_graph(opts, collect_options(rules, config), config.regions)
+        graph = obtain_graph(opts, options, config.regions)
     graph.save(a.output)
     if not a.quiet:
         counts = graph.counts()

@@ -36,6 +36,19 @@ def test_snapshot_re_evaluates_offline_to_the_same_findings(demo_run: tuple[int,
     assert again == first
 
 
+def test_audit_snapshot_reads_everything_an_audits_snapshot_marks_what_its_rules_left_out(
+        demo_run: tuple[int, Path], tmp_path: Path) -> None:
+    from auditor.graph import ResourceGraph
+
+    assert main(["snapshot", "--demo", "--output", str(tmp_path / "all.json"), "--quiet"]) == exitcodes.OK
+    full, lean = ResourceGraph.load(tmp_path / "all.json"), ResourceGraph.load(demo_run[1] / "snap.json")
+    for g, left_out in ((full, set()), (lean, {"schedule_expression", "last_execution_status"})):
+        schedules = g.nodes_of_type("sagemaker.monitoring_schedule")
+        assert schedules and all(set(g.attrs(s)["errors"]) == left_out for s in schedules)
+    assert all(full.attrs(b)["tags"] is not None for b in full.nodes_of_type("s3.bucket"))
+    assert all(lean.attrs(b)["tags"] is None for b in lean.nodes_of_type("s3.bucket"))
+
+
 def test_exit_codes_follow_fail_on_and_rule_selection(demo_run: tuple[int, Path], tmp_path: Path) -> None:
     snap = str(demo_run[1] / "snap.json")
     base = ["--snapshot", snap, "--output", str(tmp_path), "--quiet", "--format", "json"]

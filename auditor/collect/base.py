@@ -89,6 +89,10 @@ class AccountMemo:
         return fut.result()
 
 
+NOT_COLLECTED = ("not collected: no rule of the audit that collected it reads it (collect again with the rules "
+                 "that do)")
+
+
 @dataclass
 class Context:
     """Everything a collector needs for one account-region; collectors share nothing else."""
@@ -124,6 +128,18 @@ class Context:
         self.cache.clear()
         self._ahead.clear()
         self._started.clear()
+
+    def wants(self, type_: str, *attrs: str) -> bool:
+        """Whether a rule of this run reads any of these attributes (or "tags") of `type_` nodes: a read that only
+        serves unread attributes is left out (options["reads"] from the rules; absent: everything is read)."""
+        reads = self.options.get("reads")
+        return reads is None or any((type_, a) in reads for a in attrs)
+
+    def not_collected(self, node_id: str, *facets: str) -> None:
+        """Mark facets left out because no rule of the run reads them: a later evaluation of the snapshot with a
+        rule that does gets `error`, never a value that was not read."""
+        for facet in facets:
+            self.graph.set_error(node_id, facet, NOT_COLLECTED)
 
     def client(self, service: str) -> Any:
         return self.factory.client(service, region=self.region)

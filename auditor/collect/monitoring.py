@@ -7,6 +7,8 @@ from typing import Any
 from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, read_ahead
 
 SM = "sagemaker"
+SCHEDULE = "sagemaker.monitoring_schedule"
+DESCRIBE_ONLY = ("schedule_expression", "last_execution_status")  # what only DescribeMonitoringSchedule answers
 DESCRIBE_JOB = {
     "DataQuality": ("describe_data_quality_job_definition", "DataQuality"),
     "ModelQuality": ("describe_model_quality_job_definition", "ModelQuality"),
@@ -40,7 +42,13 @@ def collect_monitoring(ctx: Context) -> None:
                    })
         if s.get("EndpointName") in by_name:
             g.add_edge(by_name[s["EndpointName"]], "monitored_by", sid)
-        d = described[s["MonitoringScheduleName"]]
+        d = described.get(s["MonitoringScheduleName"])
+        if d is None:  # its summary said all the run's rules read (see read_monitoring)
+            ctx.not_collected(sid, *DESCRIBE_ONLY)
+            key = _summary_key(s)
+            assert key is not None
+            g.add_edge(sid, "uses_job_definition", _job_definition(ctx, key, jobs[key]))
+            continue
         if isinstance(d, CollectError):
             ctx.node_failed(sid, "describe", d)
             continue
@@ -62,12 +70,20 @@ def collect_monitoring(ctx: Context) -> None:
 
 @read_ahead
 def read_monitoring(ctx: Context) -> tuple[list[Any], dict[str, Any], dict[tuple[str, str], Any]]:
-    """The schedules, each described, and the job definitions they name (AWS only: no graph)."""
+    """The schedules, described where their summaries do not say enough, and the job definitions they name (AWS
+    only: no graph).
+
+    A summary gives the schedule's status, type, endpoint and job definition name: all a rule reads unless it reads
+    the schedule expression or the last execution, which only the describe gives (as it gives an inline job
+    definition, named by no summary). So a run whose rules read neither describes only the inline ones."""
     summaries = ctx.paginate(SM, "list_monitoring_schedules", "MonitoringScheduleSummaries")
+    full = ctx.wants(SCHEDULE, *DESCRIBE_ONLY)
     described = ctx.fetch_all(
         lambda name: ctx.call(SM, "describe_monitoring_schedule", MonitoringScheduleName=name),
-        [s["MonitoringScheduleName"] for s in summaries])
+        [s["MonitoringScheduleName"] for s in summaries if full or _summary_key(s) is None])
     keys = [k for k in (_job_key(d) for d in described.values() if isinstance(d, dict)) if k is not None]
+    keys += [k for k in (_summary_key(s) for s in summaries if s["MonitoringScheduleName"] not in described)
+             if k is not None]
     jobs = ctx.fetch_all(lambda key: ctx.call(SM, DESCRIBE_JOB.get(key[0], DESCRIBE_JOB["DataQuality"])[0],
                                               JobDefinitionName=key[1]), keys)
     return summaries, described, jobs
@@ -76,6 +92,12 @@ def read_monitoring(ctx: Context) -> tuple[list[Any], dict[str, Any], dict[tuple
 def _schedule_type(d: dict[str, Any]) -> str:
     return str(d.get("MonitoringType") or (d.get("MonitoringScheduleConfig") or {}).get("MonitoringType")
                or "DataQuality")
+
+
+def _summary_key(s: dict[str, Any]) -> tuple[str, str] | None:
+    """(monitoring type, job definition name) of a listed schedule whose summary names both."""
+    mtype, name = s.get("MonitoringType"), s.get("MonitoringJobDefinitionName")
+    return (mtype, name) if isinstance(mtype, str) and mtype and isinstance(name, str) and name else None
 
 
 def _job_key(d: dict[str, Any]) -> tuple[str, str] | None:

@@ -18,6 +18,13 @@ BUCKET_READS = (
     ("public_access_block", "get_public_access_block"),
     ("tagging", "get_bucket_tagging"),
 )
+# The bucket attributes each read answers: a read none of whose attributes a rule of the run reads is left out.
+BUCKET_FACETS = {
+    "versioning": ("versioning_status", "mfa_delete"),
+    "encryption": ("default_encryption", "default_kms_key", "bucket_key_enabled"),
+    "public_access_block": ("public_access_block", "public_access_fully_blocked"),
+    "tagging": ("tags",),
+}
 
 
 def _objects(ctx: Context) -> list[str]:
@@ -78,6 +85,8 @@ def collect_s3(ctx: Context) -> None:
 def _read_bucket(ctx: Context, bucket: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, op in BUCKET_READS:
+        if key != "versioning" and not ctx.wants("s3.bucket", *BUCKET_FACETS[key]):
+            continue  # versioning is read whatever the rules: its answer says whether the bucket exists
         try:
             out[key] = ctx.call("s3", op, Bucket=bucket)
         except CollectError as err:
@@ -101,7 +110,9 @@ def _bucket(ctx: Context, bucket: str, read: dict[str, Any]) -> None:
         ctx.node_failed(bid, "versioning_status", v)
     else:
         g.set_data(bid, versioning_status=v.get("Status") or "Disabled", mfa_delete=v.get("MFADelete") or "Disabled")
-    enc = _setting(ctx, bid, read["encryption"], "default_encryption")
+    for key in read.keys() ^ BUCKET_FACETS.keys():
+        ctx.not_collected(bid, *BUCKET_FACETS[key])
+    enc = _setting(ctx, bid, read.get("encryption"), "default_encryption")
     if enc is not None:
         rules = (enc.get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
         default = (rules[0].get("ApplyServerSideEncryptionByDefault") or {}) if rules else {}
@@ -109,17 +120,18 @@ def _bucket(ctx: Context, bucket: str, read: dict[str, Any]) -> None:
                    bucket_key_enabled=bool(rules and rules[0].get("BucketKeyEnabled")))
         if default.get("KMSMasterKeyID"):
             ctx.cache.setdefault("kms_refs", []).append((bid, default["KMSMasterKeyID"]))
-    pab = _setting(ctx, bid, read["public_access_block"], "public_access_block")
+    pab = _setting(ctx, bid, read.get("public_access_block"), "public_access_block")
     if pab is not None:
         conf = pab.get("PublicAccessBlockConfiguration")
         g.set_data(bid, public_access_block=conf, public_access_fully_blocked=bool(conf and all(conf.values())))
-    tagging = _setting(ctx, bid, read["tagging"], "tags")
+    tagging = _setting(ctx, bid, read.get("tagging"), "tags")
     if tagging is not None:
         g.set_tags(bid, tags_to_dict(tagging.get("TagSet")))
 
 
-def _setting(ctx: Context, bid: str, got: dict[str, Any] | CollectError, facet: str) -> dict[str, Any] | None:
-    """A bucket setting's answer; {} when the bucket has none set; None (and the facet marked unreadable) on error."""
+def _setting(ctx: Context, bid: str, got: dict[str, Any] | CollectError | None, facet: str) -> dict[str, Any] | None:
+    """A bucket setting's answer; {} when the bucket has none set; None when not read, or (the facet marked
+    unreadable) on error."""
     if not isinstance(got, CollectError):
         return got
     if got.code in NO_CONFIG:  # S3 answers "not configured" with an error code

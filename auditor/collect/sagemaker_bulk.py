@@ -142,10 +142,14 @@ def prefetch(ctx: Context, summaries: list[dict[str, Any]]) -> None:
     packages = ctx.cache["packages"] = ctx.fetch_all(describe_package(ctx), package_refs)
     groups = _strings(p.get("ModelPackageGroupName") for p in _ok(packages))
     ctx.cache["groups"] = ctx.fetch_all(list_group(ctx), groups)
-    arns = _strings(s.get("EndpointArn") for s in summaries)
-    arns += _strings(c.get("EndpointConfigArn") for c in _ok(configs))
-    arns += _strings(m.get("ModelArn") for m in _ok(models) if "Tags" not in m)
-    arns += [f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model-package-group/{g.lower()}" for g in groups]
+    # only the tags a rule of the run reads (the collector leaves the others unknown)
+    arns = _strings(s.get("EndpointArn") for s in summaries) if ctx.wants("sagemaker.endpoint", "tags") else []
+    if ctx.wants("sagemaker.endpoint_config", "tags"):
+        arns += _strings(c.get("EndpointConfigArn") for c in _ok(configs))
+    if ctx.wants("sagemaker.model", "tags"):
+        arns += _strings(m.get("ModelArn") for m in _ok(models) if "Tags" not in m)
+    if ctx.wants("sagemaker.model_package_group", "tags"):
+        arns += [f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model-package-group/{g.lower()}" for g in groups]
     ctx.cache["tags"] = bulk_tags(ctx, arns, list_tags(ctx))
 
 

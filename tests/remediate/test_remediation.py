@@ -281,6 +281,11 @@ NOT_IN_THE_DEMO_CYCLE = {
     "dynamodb:DescribeTable": "only with a custom registry_table in audit.yaml (this cycle runs without a config)",
     "dynamodb:BatchGetItem": "the same",
     "dynamodb:Scan": "the same",
+    # read only when a selected rule reads what they answer (the built-in rules do not; see Context.wants)
+    "sagemaker:DescribeMonitoringSchedule": "only for a rule reading a schedule's expression or last execution, "
+                                            "or for a schedule with an inline job definition",
+    "s3:GetBucketTagging": "only for a rule reading bucket tags",
+    "s3:GetBucketPublicAccessBlock": "only for a rule reading a bucket's public access block",
 }
 
 

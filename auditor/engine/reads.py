@@ -1,0 +1,87 @@
+"""What a set of rules reads: (node type, attribute) pairs, so collection can leave out reads no rule needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auditor.engine.grammar import (
+    AllCond,
+    AnyCond,
+    AttrCond,
+    AttrRef,
+    Condition,
+    Count,
+    DesignationCond,
+    Distinct,
+    Each,
+    NoneOf,
+    NotCond,
+    RelatedCond,
+    Some,
+    TagCond,
+    Value,
+)
+from auditor.engine.loader import Rule
+from auditor.vocabulary import PSEUDO
+
+Read = tuple[str, str]  # (node type, top-level attribute, or "tags")
+
+
+def rule_reads(rules: Iterable[Rule]) -> frozenset[Read]:
+    """Every (node type, attribute) any condition of the rules may read: scopes, assertions, exemptions and guards.
+
+    A path counts by its first part (`vpc_config.Subnets` reads `vpc_config`), a tag or designation as `tags`.
+    Pseudo attributes (`exists`, `name`, ...) need no read of their own and are left out."""
+    out: set[Read] = set()
+    for rule in rules:
+        conds = [rule.scope, rule.assertion,
+                 rule.exempt_when.condition if rule.exempt_when is not None else None,
+                 rule.undecidable.when if rule.undecidable is not None else None,
+                 rule.out_of_scope.when if rule.out_of_scope is not None else None]
+        for cond in conds:
+            if cond is not None:
+                _reads(cond, frozenset({rule.resource}), out)
+    return frozenset(out)
+
+
+def _attr(types: frozenset[str], path: str, out: set[Read]) -> None:
+    head = path.split(".", 1)[0]
+    if path in PSEUDO:
+        return
+    out.update((t, "tags" if head == "tags" else head) for t in types)
+
+
+def _value(types: frozenset[str], value: Value | None, out: set[Read]) -> None:
+    if isinstance(value, AttrRef):
+        _attr(types, value.path, out)
+
+
+def _reads(cond: Condition, types: frozenset[str], out: set[Read]) -> None:
+    if isinstance(cond, AttrCond):
+        _attr(types, cond.path, out)
+        _value(types, cond.value, out)
+    elif isinstance(cond, TagCond | DesignationCond):
+        out.update((t, "tags") for t in types)
+        if isinstance(cond, TagCond):
+            _value(types, cond.value, out)
+    elif isinstance(cond, AllCond | AnyCond):
+        for part in cond.parts:
+            _reads(part, types, out)
+    elif isinstance(cond, NotCond):
+        _reads(cond.inner, types, out)
+    elif isinstance(cond, RelatedCond):
+        reached = types
+        for s in cond.steps:
+            reached = frozenset(s.edge.sources) if s.reverse else frozenset({s.edge.target})
+        if cond.where is not None:
+            _reads(cond.where, reached, out)
+        q = cond.quantifier
+        if isinstance(q, Each | Some | NoneOf):
+            _reads(q.cond, reached, out)
+        elif isinstance(q, Distinct):
+            _attr(reached, q.path, out)
+            _value(types, q.value, out)  # the expected value is read on the starting node
+        elif isinstance(q, Count):
+            _value(types, q.value, out)
+    else:  # a form added later without a case here: read as everything, never as nothing
+        raise TypeError(f"rule_reads does not know the condition form {type(cond).__name__}")

@@ -1,0 +1,153 @@
+"""Reads that no selected rule needs are left out; what they would have answered stays unknown, never a value."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from auditor.collect import collect
+from auditor.collect.base import NOT_COLLECTED
+from auditor.engine.config import Config
+from auditor.engine.evaluator import evaluate_rules
+from auditor.engine.loader import Rule, load_rules
+from auditor.engine.reads import rule_reads
+from auditor.graph import ResourceGraph
+from auditor.session import SessionFactory
+from auditor_demo.account import demo_account
+
+RULES = load_rules()
+LEFT_OUT = ("sagemaker:DescribeMonitoringSchedule", "s3:GetPublicAccessBlock", "s3:GetBucketTagging")  # API names
+
+CUSTOM = {  # rules reading what the built-in rules do not, one per read left out
+    "SM-06-schedule-expression": """
+resource: sagemaker.monitoring_schedule
+assert: {attr: schedule_expression, op: present}""",
+    "SM-12-bucket-public-access": """
+resource: s3.bucket
+assert: {attr: public_access_fully_blocked, op: "true"}""",
+    "SM-12-bucket-owner": """
+resource: s3.bucket
+assert: {tag: owner, op: present}""",
+    "SM-06-config-owner": """
+resource: sagemaker.endpoint_config
+assert: {tag: owner, op: present}""",
+}
+
+
+def custom_rules(tmp: Path) -> list[Rule]:
+    for rid, body in CUSTOM.items():
+        (tmp / f"{rid}.yaml").write_text(
+            f"id: {rid}\npolicy: {rid.split('-')[1].lstrip('0')}\ntitle: {rid}\nseverity: low\n"
+            f"rationale: reads what no built-in rule reads{body}\n"
+            "messages: {pass: ok, fail: not ok}\nremediation: {guidance: Set it as the custom rule says.}\n")
+    return load_rules([tmp])
+
+
+def run(regions: list[str], options: dict[str, Any] | None) -> tuple[ResourceGraph, dict[str, int]]:
+    factory = SessionFactory(region=regions[0])
+    return collect(factory, regions, options), dict(factory.counter.calls)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    custom = custom_rules(tmp_path_factory.mktemp("rules"))
+    with demo_account() as regions:
+        lean, lean_calls = run(regions, {"reads": rule_reads(RULES)})
+        full, full_calls = run(regions, None)
+        wanted, wanted_calls = run(regions, {"reads": rule_reads(RULES + custom)})
+        yield {"lean": lean, "full": full, "wanted": wanted, "custom": custom, "calls": (lean_calls, full_calls,
+                                                                                          wanted_calls)}
+
+
+def findings(graph: ResourceGraph, rules: list[Rule]) -> list[dict[str, Any]]:
+    graph.meta["collected_at"] = "2026-11-30T00:00:00Z"  # the runs were a second apart; the findings must not be
+    return [f.to_dict() for f in evaluate_rules(graph, rules, Config()).findings]
+
+
+def test_leaving_out_what_no_rule_reads_changes_no_finding(demo: dict[str, Any]) -> None:
+    lean, full = findings(demo["lean"], RULES), findings(demo["full"], RULES)
+    assert len(lean) > 600 and lean == full
+
+
+def test_the_reads_no_rule_needs_are_not_made(demo: dict[str, Any]) -> None:
+    lean, full, wanted = demo["calls"]
+    for op in LEFT_OUT:
+        assert lean.get(op, 0) == 0 and full[op] > 0 and wanted[op] == full[op], op
+    assert sum(lean.values()) <= sum(full.values()) - sum(full[op] for op in LEFT_OUT)
+    # the job definitions are still read, named by the schedules' summaries
+    assert lean["sagemaker:DescribeDataQualityJobDefinition"] == full["sagemaker:DescribeDataQualityJobDefinition"]
+
+
+def test_what_was_left_out_is_an_error_for_a_rule_that_reads_it(demo: dict[str, Any]) -> None:
+    hidden = "cannot tell which"  # the demo's Marketplace package hides its artifact's bucket, whatever is read
+    lean = findings(demo["lean"], demo["custom"])
+    judged = [f for f in lean if hidden not in f["message"]]
+    assert {f["rule_id"] for f in judged} == set(CUSTOM)
+    for f in judged:
+        assert f["status"] == "error" and "not collected" in f["message"], f["message"]
+    # the same rules on the run that read everything: judged, never an error
+    full = findings(demo["full"], demo["custom"])
+    assert len(full) == len(lean)
+    assert {f["status"] for f in full if hidden not in f["message"]} <= {"pass", "fail"}
+    assert {f["rule_id"] for f in full if hidden not in f["message"]} == set(CUSTOM)
+
+
+def test_a_run_whose_rules_read_it_reads_it(demo: dict[str, Any]) -> None:
+    assert findings(demo["wanted"], demo["custom"]) == findings(demo["full"], demo["custom"])
+    g = demo["wanted"]
+    schedules = g.nodes_of_type("sagemaker.monitoring_schedule")
+    assert schedules and all(g.attrs(s)["data"].get("schedule_expression") for s in schedules)
+    assert all(not g.attrs(s)["errors"] for s in schedules)
+
+
+def test_left_out_facets_say_so_in_the_snapshot(demo: dict[str, Any]) -> None:
+    g = demo["lean"]
+    schedule = g.nodes_of_type("sagemaker.monitoring_schedule")[0]
+    assert g.attrs(schedule)["errors"] == {"schedule_expression": NOT_COLLECTED, "last_execution_status": NOT_COLLECTED}
+    assert g.attrs(schedule)["data"]["status"] and g.related(schedule, "uses_job_definition")
+    bucket = g.nodes_of_type("s3.bucket")[0]
+    assert g.attrs(bucket)["tags"] is None and g.attrs(bucket)["errors"]["tags"] == NOT_COLLECTED
+    assert g.attrs(bucket)["data"]["versioning_status"]  # read whatever the rules: it says the bucket exists
+    loaded = ResourceGraph.from_dict(g.to_dict())
+    assert loaded.attrs(bucket)["errors"] == g.attrs(bucket)["errors"]
+
+
+def test_a_schedule_with_an_inline_job_definition_is_still_described(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
+    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
+        {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
+    sm.create_endpoint(EndpointName="e", EndpointConfigName="c")
+    resources = {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}}
+    sm.create_data_quality_job_definition(
+        JobDefinitionName="named", DataQualityAppSpecification={"ImageUri": "i"},
+        DataQualityJobInput={"EndpointInput": {"EndpointName": "e", "LocalPath": "/opt/ml/processing/input"}},
+        DataQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://o/", "LocalPath": "/o"}}]},
+        JobResources=resources, RoleArn="arn:aws:iam::123456789012:role/r")
+    sm.create_monitoring_schedule(MonitoringScheduleName="by-name", MonitoringScheduleConfig={
+        "MonitoringJobDefinitionName": "named", "MonitoringType": "DataQuality",
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}})
+    sm.create_monitoring_schedule(MonitoringScheduleName="inline", MonitoringScheduleConfig={
+        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+        "MonitoringJobDefinition": {
+            "BaselineConfig": {"ConstraintsResource": {"S3Uri": "s3://b/constraints.json"}},
+            "MonitoringInputs": [{"EndpointInput": {"EndpointName": "e", "LocalPath": "/in"}}],
+            "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://o/", "LocalPath": "/o"}}]},
+            "MonitoringResources": resources, "MonitoringAppSpecification": {"ImageUri": "i"},
+            "RoleArn": "arn:aws:iam::123456789012:role/r"}})
+    graph, calls = run(["us-east-1"], {"reads": rule_reads(RULES)})
+    assert calls["sagemaker:DescribeMonitoringSchedule"] == 1  # the inline one: no summary names its definition
+    by_name = {graph.attrs(s)["name"]: s for s in graph.nodes_of_type("sagemaker.monitoring_schedule")}
+    inline = graph.attrs(by_name["inline"])
+    assert inline["data"]["schedule_expression"] == "cron(0 * ? * * *)" and not inline["errors"]
+    [jd] = graph.related(by_name["inline"], "uses_job_definition")
+    assert graph.attrs(jd)["data"]["baseline_constraints_uri"] == "s3://b/constraints.json"
+    [named] = graph.related(by_name["by-name"], "uses_job_definition")
+    assert graph.attrs(named)["name"] == "named" and graph.attrs(by_name["by-name"])["data"]["status"] == "Scheduled"
+    assert set(graph.attrs(by_name["by-name"])["errors"]) == {"schedule_expression", "last_execution_status"}
+

@@ -1,0 +1,81 @@
+"""rule_reads: every (node type, attribute) a rule may read, through related paths, values and quantifiers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from auditor.engine.grammar import AttrCond, Literal
+from auditor.engine.loader import Rule, load_rules
+from auditor.engine.operators import OPERATORS
+from auditor.engine.reads import rule_reads
+from auditor.vocabulary import VOCABULARY
+
+RULES = load_rules()
+
+
+def one(tmp_path: Path, body: str) -> Rule:
+    (tmp_path / "SM-04-custom.yaml").write_text(
+        "id: SM-04-custom\npolicy: 4\ntitle: custom\nseverity: low\nrationale: a test rule\n" + body +
+        "messages: {pass: ok, fail: not ok}\nremediation: {guidance: Do what the test says.}\n")
+    [rule] = load_rules([tmp_path])
+    return rule
+
+
+def test_the_built_in_rules_read_declared_attributes_of_the_types_they_reach() -> None:
+    reads = rule_reads(RULES)
+    for type_, attr in reads:
+        assert attr == "tags" or attr in VOCABULARY[type_], (type_, attr)
+    # through related paths: endpoint -monitored_by-> schedule -uses_job_definition-> definition
+    assert {("sagemaker.monitoring_schedule", "monitoring_type"), ("sagemaker.monitoring_schedule", "status"),
+            ("sagemaker.monitoring_job_definition", "baseline_constraints_uri")} <= reads
+    assert ("sagemaker.endpoint", "tags") in reads  # the production designation
+    assert ("sagemaker.endpoint", "last_deployment_config") in reads  # a path counts by its first part
+    # what only DescribeMonitoringSchedule, GetPublicAccessBlock and GetBucketTagging answer: no built-in rule
+    assert not reads & {("sagemaker.monitoring_schedule", "schedule_expression"),
+                        ("sagemaker.monitoring_schedule", "last_execution_status"),
+                        ("s3.bucket", "public_access_block"), ("s3.bucket", "public_access_fully_blocked"),
+                        ("s3.bucket", "tags"), ("sagemaker.endpoint_config", "tags")}
+    assert not any(attr in ("name", "exists", "region") for _, attr in reads)  # pseudo: no read of their own
+
+
+def test_a_rule_reads_only_its_own_conditions(tmp_path: Path) -> None:
+    rule = one(tmp_path, "resource: sagemaker.endpoint\nassert: {attr: status, op: eq, value: InService}\n")
+    assert rule_reads([rule]) == {("sagemaker.endpoint", "status")}
+    assert rule_reads([]) == frozenset()
+
+
+def test_reverse_steps_where_distinct_and_attribute_values(tmp_path: Path) -> None:
+    rule = one(tmp_path, """resource: sagemaker.model
+scope: {related: [~serves_model, ~has_variant], any: {designation: production}}
+exempt_when: {condition: {tag: waived, op: present}, reason: waived}
+assert:
+  all:
+    - related: in_subnet
+      where: {attr: availability_zone, op: present}
+      distinct: availability_zone
+      count: {op: ge, value: {attr: enable_network_isolation}}
+    - {attr: vpc_config.Subnets, op: present}
+""")
+    assert rule_reads([rule]) == {
+        ("sagemaker.endpoint", "tags"),  # the designation, two steps back
+        ("sagemaker.model", "tags"),  # the exemption's tag
+        ("ec2.subnet", "availability_zone"),  # where and distinct, on the nodes reached
+        ("sagemaker.model", "enable_network_isolation"),  # the expected value, read on the starting node
+        ("sagemaker.model", "vpc_config"),
+    }
+
+
+def test_a_condition_form_it_does_not_know_is_refused_never_read_as_nothing() -> None:
+    class Novel:
+        pass
+    rule = RULES[0]
+    odd = Rule(**{**rule.__dict__, "assertion": Novel(), "scope": None})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="Novel"):
+        rule_reads([odd])
+    ok = Rule(**{**rule.__dict__, "scope": None, "exempt_when": None, "undecidable": None, "out_of_scope": None,
+                 "assertion": AttrCond("status", OPERATORS["present"], None)})
+    assert rule_reads([ok]) == {(rule.resource, "status")}
+    literal = Rule(**{**ok.__dict__, "assertion": AttrCond("status", OPERATORS["eq"], Literal("InService"))})
+    assert rule_reads([literal]) == {(rule.resource, "status")}  # a literal value reads nothing more
