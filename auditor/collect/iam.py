@@ -26,8 +26,8 @@ def start_iam(ctx: Context) -> None:
 
 
 @collector("iam", STAGE_RELATED, permissions=[
-    "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies", "iam:GetRolePolicy",
-    "iam:GetPolicy", "iam:GetPolicyVersion",
+    "iam:GetAccountAuthorizationDetails", "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
+    "iam:GetRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
 ], early=start_iam)
 def collect_iam(ctx: Context) -> None:
     """IAM is global: each role and each managed policy document is read once per account."""
@@ -57,8 +57,42 @@ def _role(ctx: Context, arn: str) -> None:
     g.set_data(arn, attached_policies=attached, inline_policies=inline, wildcard_grants=findings)
 
 
+AUTH_PAGE = 1000  # GetAccountAuthorizationDetails MaxItems: 1 to 1000 (botocore's IAM model)
+
+
+def authorization_details(ctx: Context) -> dict[str, list[Any]] | CollectError:
+    """Every page of the account's users, groups, roles and managed policies (one call per page, not per
+    principal), read once per account: the invoke-access collector needs all of it, and the roles it lists spare
+    each execution role its own reads. A failed page gives its CollectError."""
+    return ctx.once(("iam.authorization_details",), lambda: _read_details(ctx))
+
+
+def _read_details(ctx: Context) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
+    marker = None
+    while True:
+        page = ctx.call("iam", "get_account_authorization_details", MaxItems=AUTH_PAGE,
+                        **({"Marker": marker} if marker else {}))
+        for k in out:
+            out[k] += page.get(k) or []
+        marker = page.get("Marker")
+        if not page.get("IsTruncated") or not marker:
+            return out
+
+
 def _read_role(ctx: Context, name: str) -> dict[str, Any]:
-    """The role and what its policies grant: IAM is global, so every region of the account shares this read."""
+    """The role and what its policies grant: IAM is global, so every region of the account shares this read.
+
+    From the account's authorization details when they list the role (no call of its own); otherwise (the
+    details refused, or the role left out of them) from GetRole and the role's policy lists."""
+    details = authorization_details(ctx)
+    listed = None if isinstance(details, CollectError) else next(
+        (r for r in details["RoleDetailList"] if isinstance(r, dict) and r.get("RoleName") == name), None)
+    if listed is not None and not isinstance(details, CollectError):
+        try:
+            return {"role": listed, "policies": _listed_grants(ctx, listed, details)}
+        except CollectError as err:
+            return {"role": listed, "policies": err}
     try:
         role = ctx.call("iam", "get_role", RoleName=name)["Role"]
     except CollectError as err:
@@ -79,6 +113,39 @@ def _read_role(ctx: Context, name: str) -> dict[str, Any]:
     except CollectError as err:
         return {"role": role, "policies": err}
     return {"role": role, "policies": (attached, inline, findings)}
+
+
+def _listed_grants(ctx: Context, role: dict[str, Any],
+                   details: dict[str, list[Any]]) -> tuple[list[str], list[str], list[str]]:
+    """(attached policy ARNs, inline policy names, wildcard grants) of a role the authorization details list, as
+    _read_role reads them one call at a time; a managed policy whose document they leave out is read itself."""
+    documents = {}
+    for p in details.get("Policies", []):
+        default = next((v for v in p.get("PolicyVersionList") or [] if v.get("IsDefaultVersion")), None)
+        if default is not None and default.get("Document") is not None:
+            documents[p.get("Arn")] = default["Document"]
+    findings: list[str] = []
+    attached: list[str] = []
+    for p in role.get("AttachedManagedPolicies") or []:
+        arn, pname = p.get("PolicyArn"), p.get("PolicyName") or p.get("PolicyArn")
+        if not isinstance(arn, str) or not arn:  # optional in the API's shape, but a grant we could not judge
+            raise CollectError("iam", "get_account_authorization_details", "MalformedResponse",
+                               f"role {role.get('RoleName')}: an attached policy without a PolicyArn")
+        attached.append(arn)
+        if arn in ADMIN_POLICIES:
+            findings.append(f"attached {pname}")
+        elif arn in documents:
+            findings += [f"{pname}: {w}" for w in wildcard_grants(_doc(documents[arn]))]
+        else:
+            findings += [f"{pname}: {w}" for w in _managed_wildcards(ctx, arn)]
+    inline = []
+    for p in role.get("RolePolicyList") or []:
+        if not isinstance(p.get("PolicyName"), str) or p.get("PolicyDocument") is None:
+            raise CollectError("iam", "get_account_authorization_details", "MalformedResponse",
+                               f"role {role.get('RoleName')}: an inline policy without its name or document")
+        inline.append(p["PolicyName"])
+        findings += [f"inline {p['PolicyName']}: {w}" for w in wildcard_grants(_doc(p["PolicyDocument"]))]
+    return attached, inline, findings
 
 
 def _managed_wildcards(ctx: Context, policy_arn: str) -> list[str]:

@@ -8,11 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, read_ahead
-from auditor.collect.iam import _doc, _read_role
+from auditor.collect.iam import _doc, _read_role, authorization_details
 
 ACTION = "sagemaker:invokeendpoint"
 NOT_EVALUATED = "permission boundaries and SCPs were not evaluated (they can only narrow this access)"
-AUTH_PAGE = 1000  # GetAccountAuthorizationDetails MaxItems: 1 to 1000 (botocore's IAM model)
 MAX_LISTED = 10  # grants quoted in a finding's explanation; the attribute keeps them all
 
 
@@ -78,22 +77,8 @@ def _unknown(ctx: Context, endpoints: list[str], why: str) -> None:
 
 @read_ahead
 def read_authorization_details(ctx: Context) -> Any:
-    """Once per account (every region's unit shares it)."""
-    return ctx.once(("iam.authorization_details",), lambda: _read(ctx))
-
-
-def _read(ctx: Context) -> dict[str, list[Any]]:
-    """Every page of the account's users, groups, roles and managed policies (one call per page, not per principal)."""
-    out: dict[str, list[Any]] = {"UserDetailList": [], "GroupDetailList": [], "RoleDetailList": [], "Policies": []}
-    marker = None
-    while True:
-        page = ctx.call("iam", "get_account_authorization_details", MaxItems=AUTH_PAGE,
-                        **({"Marker": marker} if marker else {}))
-        for k in out:
-            out[k] += page.get(k) or []
-        marker = page.get("Marker")
-        if not page.get("IsTruncated") or not marker:
-            return out
+    """Once per account (every region's unit, and the iam collector's role reads, share it)."""
+    return authorization_details(ctx)
 
 
 def _statements(doc: Any) -> list[dict[str, Any]]:

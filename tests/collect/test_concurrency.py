@@ -112,6 +112,8 @@ def test_every_list_call_asks_for_its_largest_page(estate: None) -> None:
         sent.append((model.service_model.service_name, model.name, dict(params or {})))
 
     _, factory = run(8, [("before-parameter-build", hook)])
+    # a role's own policy lists are read only when the authorization details do not list it (here: refused)
+    run(8, [("before-parameter-build", hook)] + deny("iam.GetAccountAuthorizationDetails"))
     asked = {f"{s}:{op}": p for s, op, p in sent}
     # from botocore's models (the MaxResults member's max) and the API references where the model has none
     expected = {

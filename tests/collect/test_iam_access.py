@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import boto3
+import pytest
 
 from auditor.collect.iam_access import allows_invoke, grants_on, principal_grants
 from auditor.engine.evaluator import evaluate_rules
@@ -113,3 +114,48 @@ def test_details_leaving_out_an_existing_execution_role_are_incomplete_not_clean
     assert factory.counter.to_dict()["by_operation"].get("iam:GetRole") == 1  # the iam collector's read, shared
     graph, _ = run()  # the real answer lists it: decided again
     assert _invoke_findings(graph)["fraud"].status.value == "pass"
+
+
+def _role_facts(graph: Any) -> dict[str, Any]:
+    return {graph.attrs(r)["name"]: (graph.attrs(r)["data"], graph.attrs(r)["tags"], graph.attrs(r)["errors"])
+            for r in graph.nodes_of_type("iam.role")}
+
+
+def test_execution_roles_come_from_the_authorization_details_with_no_call_of_their_own(aws: None) -> None:
+    seed_endpoint("fraud", model="fraud-model")  # runs as role/none
+    iam = boto3.client("iam", region_name=REGION)
+    iam.create_role(RoleName="none", AssumeRolePolicyDocument=_doc(), Tags=[{"Key": "team", "Value": "ml"}])
+    iam.put_role_policy(RoleName="none", PolicyName="all-s3", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))
+    wide = iam.create_policy(PolicyName="wide", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": ["ecr:*", "logs:PutLogEvents"], "Resource": "*"}))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="none", PolicyArn=wide)
+    listed, factory = run()
+    calls = factory.counter.to_dict()["by_operation"]
+    assert calls["iam:GetAccountAuthorizationDetails"] == 1
+    assert not {op for op in calls if op.startswith("iam:") and op != "iam:GetAccountAuthorizationDetails"}
+    data, tags, errors = _role_facts(listed)["none"]
+    assert data["wildcard_grants"] == ["wide: Allow ecr:* on Resource *", "inline all-s3: Allow s3:* on Resource *"]
+    assert data["attached_policies"] == [wide] and data["inline_policies"] == ["all-s3"]
+    assert tags == {"team": "ml"} and errors == {}
+    # the same facts as the role's own reads give (the details refused: GetRole and its policy lists)
+    own, factory = run(deny("iam.GetAccountAuthorizationDetails"))
+    assert factory.counter.to_dict()["by_operation"]["iam:GetRole"] == 1
+    assert _role_facts(own)["none"] == _role_facts(listed)["none"]
+
+
+def test_a_managed_policy_document_the_details_leave_out_is_read_itself(aws: None) -> None:
+    from auditor.collect.base import CollectError, Context
+    from auditor.collect.iam import _listed_grants
+
+    iam = boto3.client("iam", region_name=REGION)
+    arn = iam.create_policy(PolicyName="p", PolicyDocument=_doc(
+        {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}))["Policy"]["Arn"]
+    factory = run()[1]
+    ctx = Context(factory=factory, account=ACCT, region=REGION, graph=None)  # type: ignore[arg-type]
+    role = {"RoleName": "r", "AttachedManagedPolicies": [{"PolicyName": "p", "PolicyArn": arn}]}
+    assert _listed_grants(ctx, role, {"Policies": []}) == ([arn], [], ["p: Allow kms:* on Resource *"])
+    assert factory.counter.to_dict()["by_operation"]["iam:GetPolicyVersion"] == 1
+    broken = {"RoleName": "r", "AttachedManagedPolicies": [{"PolicyName": "p"}]}
+    with pytest.raises(CollectError, match="MalformedResponse.*without a PolicyArn"):
+        _listed_grants(ctx, broken, {"Policies": []})

@@ -286,6 +286,11 @@ NOT_IN_THE_DEMO_CYCLE = {
                                             "or for a schedule with an inline job definition",
     "s3:GetBucketTagging": "only for a rule reading bucket tags",
     "s3:GetBucketPublicAccessBlock": "only for a rule reading a bucket's public access block",
+    # a role's own reads, only when GetAccountAuthorizationDetails is refused or does not list the role
+    "iam:GetRole": "only for a role the authorization details do not list",
+    "iam:ListAttachedRolePolicies": "the same",
+    "iam:ListRolePolicies": "the same",
+    "iam:GetRolePolicy": "the same",
 }
 
 
