@@ -191,25 +191,27 @@ def replay_server(cache: Cache, latency: float, port: int = 0) -> ThreadingHTTPS
             with lock:
                 stats["in_flight"] += 1
                 stats["peak"] = max(stats["peak"], stats["in_flight"])
+            key, hit = None, None
             try:
                 key = request_key(self.command, self.path, self.headers, body)
                 if latency:
                     time.sleep(latency)
                 hit = answers.get(key)
-                if hit is None:
-                    with lock:
-                        stats["misses"] += 1
-                        if len(stats["miss_keys"]) < 10:
-                            stats["miss_keys"].append(key[:400])
-                    # not an AWS error code: the auditor records it as a failed read, never as an answer
-                    _answer(self, 599, [["Content-Type", "text/plain"]], b"replay cache miss")
-                    return
-                _answer(self, *hit)
             finally:
+                # counted before the answer is sent: a client that asks for the stats once answered sees it
                 with lock:
                     stats["in_flight"] -= 1
                     stats["served"] += 1
                     stats["busy"] += time.perf_counter() - t0
+                    if key is not None and hit is None:
+                        stats["misses"] += 1
+                        if len(stats["miss_keys"]) < 10:
+                            stats["miss_keys"].append(key[:400])
+            if hit is None:
+                # not an AWS error code: the auditor records it as a failed read, never as an answer
+                _answer(self, 599, [["Content-Type", "text/plain"]], b"replay cache miss")
+                return
+            _answer(self, *hit)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle  # noqa: N815
 

@@ -117,6 +117,36 @@ def test_recorded_answers_replay_and_a_miss_is_refused_and_counted(upstream: Thr
         server.server_close()
 
 
+def test_an_answer_is_counted_before_it_is_sent(upstream: ThreadingHTTPServer, tmp_path: Any,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that reads the stats as soon as it has its answer sees that answer counted (it raced before)."""
+    import bench.replay
+
+    cache = Cache()
+    with Recorder(upstream.server_address[1], cache) as rec:
+        _post(int(rec.url.rsplit(":", 1)[1]), b'{"EndpointName": "e1"}')
+    server = replay_server(cache, latency=0)
+    port = server.server_address[1]
+    seen: list[tuple[int, int]] = []
+    send = bench.replay._answer
+
+    def counted_then_sent(handler: Any, status: int, *rest: Any) -> None:
+        if handler.path != "/__replay__/stats":
+            got = stats(f"http://127.0.0.1:{port}")
+            seen.append((got["served"], got["misses"]))
+        send(handler, status, *rest)
+
+    monkeypatch.setattr(bench.replay, "_answer", counted_then_sent)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        _post(port, b'{"EndpointName": "e1"}')
+        _post(port, b'{"EndpointName": "e2"}')
+        assert seen == [(1, 0), (2, 1)]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.mark.parametrize(("args", "code"), [(["--version"], 0), (["--format", "bogus"], 2)])
 def test_the_bench_reads_the_audits_own_peak_rss_and_keeps_its_exit_code(
         tmp_path: Any, args: list[str], code: int) -> None:
