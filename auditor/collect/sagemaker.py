@@ -62,9 +62,9 @@ def parse_image(uri: str) -> dict[str, Any]:
 
 def _tags(ctx: Context, node_id: str, arn: str, inline: list[dict[str, Any]] | None = None) -> None:
     """Tags from the bulk read (or the resource's own search record); ListTags only for what neither covered.
-    Tags no rule reads are not asked for: they stay unknown ("not collected")."""
+    Tags no rule reads are not asked for: they stay None, which a rule reading them later takes as unknown ("tags
+    could not be read: not collected"); no error entry, so the node's other attributes keep the fast read."""
     if inline is None and not ctx.wants(ctx.graph.attrs(node_id)["type"], "tags"):
-        ctx.not_collected(node_id, "tags")
         return
     got = tags_to_dict(inline) if inline is not None else ctx.cache.get("tags", {}).get(arn)
     if got is None:

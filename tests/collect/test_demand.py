@@ -112,6 +112,8 @@ def test_left_out_facets_say_so_in_the_snapshot(demo: dict[str, Any]) -> None:
     bucket = g.nodes_of_type("s3.bucket")[0]
     assert g.attrs(bucket)["tags"] is None and g.attrs(bucket)["errors"]["tags"] == NOT_COLLECTED
     assert g.attrs(bucket)["data"]["versioning_status"]  # read whatever the rules: it says the bucket exists
+    config = g.nodes_of_type("sagemaker.endpoint_config")[0]  # None, no error entry: reads of the rest stay fast
+    assert g.attrs(config)["tags"] is None and g.attrs(config)["errors"] == {}
     loaded = ResourceGraph.from_dict(g.to_dict())
     assert loaded.attrs(bucket)["errors"] == g.attrs(bucket)["errors"]
 
