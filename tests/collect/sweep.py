@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from auditor.app import exit_code
+from auditor.app import collect_options, exit_code
 from auditor.collect import collect
+from auditor.engine.config import Config
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.model import Severity
@@ -15,6 +16,7 @@ from auditor.session import SessionFactory
 from tests.collect.faults import Hooks, inject, recorder
 
 RULES = load_rules()
+OPTIONS = collect_options(RULES, Config())
 
 
 @dataclass
@@ -31,7 +33,7 @@ def audit(regions: list[str], hooks: Hooks | None = None) -> Audit:
     """Collect and evaluate as `audit` does (one attempt per call, so a fault is not retried away)."""
     seen: set[str] = set()
     factory = SessionFactory(region=regions[0], max_attempts=1, hooks=(hooks or []) + recorder(seen))
-    graph = collect(factory, regions)
+    graph = collect(factory, regions, OPTIONS)  # the CLI's options: only the reads the rules need
     doc = build_report(evaluate_rules(graph, RULES), graph)
     return Audit({(f["rule_id"], f["resource"]["arn"]): f["status"] for f in doc["findings"]}, doc["complete"],
                  exit_code(Report.from_json(doc), Severity.LOW), [f"{e.operation}: {e.code}" for e in graph.errors], seen,

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from auditor_demo.account import demo_account
-from tests.collect.faults import FAULT_KINDS
-from tests.collect.sweep import Audit, audit, summary, sweep, table
+from tests.collect.faults import FAULT_KINDS, deny, inject
+from tests.collect.sweep import Audit, audit, problems, summary, sweep, table
 
 # The operations whose bad answers turned fails into passes or made findings vanish, each with the fault
 # kinds that did it (and the empty answer for the list every rule starts from).
@@ -53,6 +53,27 @@ def test_no_fault_turns_a_fail_or_error_into_a_pass_or_goes_unreported(demo: tup
     regions, clean = demo
     cases = [(op, kind) for op in sorted(clean.operations) for kind in FAULT_KINDS] if FULL else SAMPLE
     results = sweep(regions, clean, cases)
+    if FULL:
+        print(f"\n{table(results)}\n{summary(results)}")
+    assert not [case for case, found in results.items() if found], table(
+        {case: found for case, found in results.items() if found})
+
+
+# Execution roles come from GetAccountAuthorizationDetails; their own reads run only when it is refused (or leaves a
+# role out), so the clean demo audit never calls them. Swept behind a refused details read, against that baseline.
+REFUSED_DETAILS = deny("iam.GetAccountAuthorizationDetails")
+ROLE_READS = ["iam.GetRole", "iam.ListAttachedRolePolicies", "iam.ListRolePolicies", "iam.GetRolePolicy"]
+
+
+def test_the_role_reads_behind_refused_authorization_details_never_pass_falsely(
+        demo: tuple[list[str], Audit]) -> None:
+    regions, _ = demo
+    clean = audit(regions, REFUSED_DETAILS)
+    called = [op for op in ROLE_READS if op in clean.operations]
+    assert called[:3] == ROLE_READS[:3] and clean.errors  # the fallback ran; the refusal itself is reported
+    cases = [(op, kind) for op in called for kind in (FAULT_KINDS if FULL else ("denied",))]
+    results = {(op, kind): problems(clean, audit(regions, REFUSED_DETAILS + inject(kind, op)), kind, op)
+               for op, kind in cases}
     if FULL:
         print(f"\n{table(results)}\n{summary(results)}")
     assert not [case for case, found in results.items() if found], table(
