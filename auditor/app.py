@@ -117,11 +117,14 @@ def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
     from auditor.engine.evaluator import needs_regions_without_endpoints, rule_params
     from auditor.engine.operators import parse_duration
     from auditor.engine.reads import rule_reads
+    from auditor.report.context import READS as REPORT_READS
 
     # Most account-regions of an organisation have no endpoint; when no selected rule can judge such a region,
     # it costs its two SageMaker list calls instead of every collector's.
+    # The rules' reads, and the report's own (the endpoints' production tag). Remediators read the graph too, but
+    # only facets no collector leaves out (variant settings, alarm metrics, object encryption).
     out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config),
-                           "reads": rule_reads(rules)}
+                           "reads": rule_reads(rules) | REPORT_READS}
     for r in rules:
         p = rule_params(r, config)
         if "idle_window" in p:

@@ -49,6 +49,23 @@ def test_audit_snapshot_reads_everything_an_audits_snapshot_marks_what_its_rules
     assert all(lean.attrs(b)["tags"] is None for b in lean.nodes_of_type("s3.bucket"))
 
 
+def test_a_rule_selection_that_reads_no_endpoint_tag_still_reports_each_findings_environment(
+        demo_run: tuple[int, Path], tmp_path: Path) -> None:
+    """The report reads the endpoints' production tag itself: collection must read it whatever the rules read."""
+    from auditor.app import collect_options
+    from auditor.engine.config import Config
+    from auditor.engine.loader import load_rules
+
+    observability = [r for r in load_rules() if r.policy == 7]
+    assert ("sagemaker.endpoint", "tags") in collect_options(observability, Config())["reads"]
+    main(["--demo", "--policy", "7", "--output", str(tmp_path), "--format", "json", "--quiet"])
+    narrow = json.loads((tmp_path / "report.json").read_text())["findings"]
+    full = {(f["rule_id"], f["resource"]["arn"]): f.get("environment")
+            for f in json.loads((demo_run[1] / "report.json").read_text())["findings"]}
+    assert narrow and {f.get("environment") for f in narrow} == {"production", "non-production"}
+    assert all(f.get("environment") == full[(f["rule_id"], f["resource"]["arn"])] for f in narrow)
+
+
 def test_exit_codes_follow_fail_on_and_rule_selection(demo_run: tuple[int, Path], tmp_path: Path) -> None:
     snap = str(demo_run[1] / "snap.json")
     base = ["--snapshot", snap, "--output", str(tmp_path), "--quiet", "--format", "json"]

@@ -34,6 +34,11 @@ def dependents(graph: ResourceGraph) -> dict[str, set[str]]:
     return out
 
 
+# What the report reads of the graph beyond the findings: each endpoint's tags, for its production designation
+# (annotate). Collection reads these whatever the selected rules read.
+READS = frozenset({("sagemaker.endpoint", "tags")})
+
+
 def is_designated(graph: ResourceGraph, node_id: str, d: Designation) -> bool:
     tags = graph.attrs(node_id).get("tags") or {}
     actual = tags.get(d.tag)
