@@ -80,6 +80,15 @@ def _read_details(ctx: Context) -> dict[str, list[Any]]:
             return out
 
 
+def managed_documents(details: dict[str, list[Any]]) -> dict[Any, Any]:
+    """Managed policy ARN -> its default version's document (None where the details left the document out)."""
+    out = {}
+    for p in details.get("Policies", []):
+        default = next((v for v in p.get("PolicyVersionList") or [] if v.get("IsDefaultVersion")), None)
+        out[p.get("Arn")] = (default or {}).get("Document")
+    return out
+
+
 def _read_role(ctx: Context, name: str) -> dict[str, Any]:
     """The role and what its policies grant: IAM is global, so every region of the account shares this read.
 
@@ -119,11 +128,7 @@ def _listed_grants(ctx: Context, role: dict[str, Any],
                    details: dict[str, list[Any]]) -> tuple[list[str], list[str], list[str]]:
     """(attached policy ARNs, inline policy names, wildcard grants) of a role the authorization details list, as
     _read_role reads them one call at a time; a managed policy whose document they leave out is read itself."""
-    documents = {}
-    for p in details.get("Policies", []):
-        default = next((v for v in p.get("PolicyVersionList") or [] if v.get("IsDefaultVersion")), None)
-        if default is not None and default.get("Document") is not None:
-            documents[p.get("Arn")] = default["Document"]
+    documents = managed_documents(details)
     findings: list[str] = []
     attached: list[str] = []
     for p in role.get("AttachedManagedPolicies") or []:
@@ -134,7 +139,7 @@ def _listed_grants(ctx: Context, role: dict[str, Any],
         attached.append(arn)
         if arn in ADMIN_POLICIES:
             findings.append(f"attached {pname}")
-        elif arn in documents:
+        elif documents.get(arn) is not None:
             findings += [f"{pname}: {w}" for w in wildcard_grants(_doc(documents[arn]))]
         else:
             findings += [f"{pname}: {w}" for w in _managed_wildcards(ctx, arn)]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from auditor.collect.base import STAGE_RELATED, CollectError, Context, collector, read_ahead
-from auditor.collect.iam import _doc, _read_role, authorization_details
+from auditor.collect.iam import _doc, _read_role, authorization_details, managed_documents
 
 ACTION = "sagemaker:invokeendpoint"
 NOT_EVALUATED = "permission boundaries and SCPs were not evaluated (they can only narrow this access)"
@@ -112,10 +112,7 @@ def _policy_docs(principal: dict[str, Any], inline_key: str, managed: dict[str, 
 def principal_grants(details: dict[str, list[Any]]) -> tuple[list[dict[str, Any]], list[str]]:
     """Every Allow (and Deny) statement covering InvokeEndpoint, per principal (users inherit their groups'), and
     the attached managed policies whose document the answer did not include."""
-    managed = {}
-    for p in details["Policies"]:
-        default = next((v for v in p.get("PolicyVersionList") or [] if v.get("IsDefaultVersion")), None)
-        managed[p.get("Arn")] = (default or {}).get("Document")
+    managed = managed_documents(details)
     groups = {g.get("GroupName"): _policy_docs(g, "GroupPolicyList", managed) for g in details["GroupDetailList"]}
     principals = [(r.get("Arn"), _policy_docs(r, "RolePolicyList", managed)) for r in details["RoleDetailList"]]
     for u in details["UserDetailList"]:

@@ -110,7 +110,7 @@ def _bucket(ctx: Context, bucket: str, read: dict[str, Any]) -> None:
         ctx.node_failed(bid, "versioning_status", v)
     else:
         g.set_data(bid, versioning_status=v.get("Status") or "Disabled", mfa_delete=v.get("MFADelete") or "Disabled")
-    for key in read.keys() ^ BUCKET_FACETS.keys():
+    for key in BUCKET_FACETS.keys() - read.keys():  # left out: no rule of the run reads what they answer
         ctx.not_collected(bid, *BUCKET_FACETS[key])
     enc = _setting(ctx, bid, read.get("encryption"), "default_encryption")
     if enc is not None:
