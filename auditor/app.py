@@ -121,10 +121,14 @@ def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
 
     # Most account-regions of an organisation have no endpoint; when no selected rule can judge such a region,
     # it costs its two SageMaker list calls instead of every collector's.
-    # The rules' reads, and the report's own (the endpoints' production tag). Remediators read the graph too, but
-    # only facets no collector leaves out (variant settings, alarm metrics, object encryption).
+    # The rules' reads, the report's own (the endpoints' production tag) and the collectors' (a registry keyed by
+    # model tag looks each model up by that tag). Remediators read the graph too, but only facets no collector
+    # leaves out (variant settings, alarm metrics, object encryption).
+    reads = rule_reads(rules) | REPORT_READS
+    if config.registry_table and (config.registry_table.get("key") or {}).get("kind") == "tag":
+        reads |= {("sagemaker.model", "tags")}
     out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config),
-                           "reads": rule_reads(rules) | REPORT_READS}
+                           "reads": reads}
     for r in rules:
         p = rule_params(r, config)
         if "idle_window" in p:

@@ -94,12 +94,11 @@ def _read_role(ctx: Context, name: str) -> dict[str, Any]:
 
     From the account's authorization details when they list the role (no call of its own); otherwise (the
     details refused, or the role left out of them) from GetRole and the role's policy lists."""
-    details = authorization_details(ctx)
-    listed = None if isinstance(details, CollectError) else next(
-        (r for r in details["RoleDetailList"] if isinstance(r, dict) and r.get("RoleName") == name), None)
-    if listed is not None and not isinstance(details, CollectError):
+    roles, documents = ctx.once(("iam.authorization_index",), lambda: _index(authorization_details(ctx)))
+    listed = roles.get(name)
+    if listed is not None:
         try:
-            return {"role": listed, "policies": _listed_grants(ctx, listed, details)}
+            return {"role": listed, "policies": _listed_grants(ctx, listed, documents)}
         except CollectError as err:
             return {"role": listed, "policies": err}
     try:
@@ -124,11 +123,18 @@ def _read_role(ctx: Context, name: str) -> dict[str, Any]:
     return {"role": role, "policies": (attached, inline, findings)}
 
 
+def _index(details: dict[str, list[Any]] | CollectError) -> tuple[dict[str, Any], dict[Any, Any]]:
+    """The details' roles by name and managed documents by ARN, made once per account (nothing when refused)."""
+    if isinstance(details, CollectError):
+        return {}, {}
+    roles = {r["RoleName"]: r for r in details["RoleDetailList"] if isinstance(r, dict) and r.get("RoleName")}
+    return roles, managed_documents(details)
+
+
 def _listed_grants(ctx: Context, role: dict[str, Any],
-                   details: dict[str, list[Any]]) -> tuple[list[str], list[str], list[str]]:
+                   documents: dict[Any, Any]) -> tuple[list[str], list[str], list[str]]:
     """(attached policy ARNs, inline policy names, wildcard grants) of a role the authorization details list, as
     _read_role reads them one call at a time; a managed policy whose document they leave out is read itself."""
-    documents = managed_documents(details)
     findings: list[str] = []
     attached: list[str] = []
     for p in role.get("AttachedManagedPolicies") or []:

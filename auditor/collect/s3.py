@@ -21,7 +21,7 @@ BUCKET_READS = (
 # The bucket attributes each read answers: a read none of whose attributes a rule of the run reads is left out.
 BUCKET_FACETS = {
     "versioning": ("versioning_status", "mfa_delete"),
-    "encryption": ("default_encryption", "default_kms_key", "bucket_key_enabled"),
+    "encryption": ("default_encryption", "default_kms_key", "bucket_key_enabled", "rel:encrypted_by"),
     "public_access_block": ("public_access_block", "public_access_fully_blocked"),
     "tagging": ("tags",),
 }

@@ -24,14 +24,15 @@ from auditor.engine.grammar import (
 from auditor.engine.loader import Rule
 from auditor.vocabulary import PSEUDO
 
-Read = tuple[str, str]  # (node type, top-level attribute, or "tags")
+Read = tuple[str, str]  # (node type, top-level attribute, "tags", or "rel:<edge label>" for its out-edges)
 
 
 def rule_reads(rules: Iterable[Rule]) -> frozenset[Read]:
     """Every (node type, attribute) any condition of the rules may read: scopes, assertions, exemptions and guards.
 
-    A path counts by its first part (`vpc_config.Subnets` reads `vpc_config`), a tag or designation as `tags`.
-    Pseudo attributes (`exists`, `name`, ...) need no read of their own and are left out."""
+    A path counts by its first part (`vpc_config.Subnets` reads `vpc_config`), a tag or designation as `tags`, a
+    related step as `rel:<label>` of the edge's source types. Pseudo attributes (`exists`, `name`, ...) need no
+    read of their own and are left out."""
     out: set[Read] = set()
     for rule in rules:
         conds = [rule.scope, rule.assertion,
@@ -72,6 +73,9 @@ def _reads(cond: Condition, types: frozenset[str], out: set[Read]) -> None:
     elif isinstance(cond, RelatedCond):
         reached = types
         for s in cond.steps:
+            # an edge is read with its source node (e.g. a bucket's encrypted_by comes with its encryption read),
+            # whichever way the path walks it
+            out.update((t, f"rel:{s.edge.label}") for t in s.edge.sources)
             reached = frozenset(s.edge.sources) if s.reverse else frozenset({s.edge.target})
         if cond.where is not None:
             _reads(cond.where, reached, out)

@@ -60,7 +60,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         full, full_calls = run(regions, None)
         wanted, wanted_calls = run(regions, {"reads": rule_reads(RULES + custom)})
         yield {"lean": lean, "full": full, "wanted": wanted, "custom": custom, "calls": (lean_calls, full_calls,
-                                                                                          wanted_calls)}
+                                                                                          wanted_calls),
+               "regions": regions, "rules_dir": tmp_path_factory.mktemp("walk")}
 
 
 def findings(graph: ResourceGraph, rules: list[Rule]) -> list[dict[str, Any]]:
@@ -153,3 +154,24 @@ def test_a_schedule_with_an_inline_job_definition_is_still_described(aws: None) 
     assert graph.attrs(named)["name"] == "named" and graph.attrs(by_name["by-name"])["data"]["status"] == "Scheduled"
     assert set(graph.attrs(by_name["by-name"])["errors"]) == {"schedule_expression", "last_execution_status"}
 
+
+
+def test_an_edge_a_rule_walks_is_collected_and_one_left_out_is_never_an_answer(demo: dict[str, Any]) -> None:
+    """A bucket's encrypted_by edge comes with its encryption read: a rule walking it keeps that read; a run whose
+    rules neither walk it nor read the bucket's encryption leaves it out, and marks the edge not collected."""
+    tmp = demo["rules_dir"]
+    (tmp / "SM-12-bucket-key.yaml").write_text(
+        "id: SM-12-bucket-key\npolicy: 12\ntitle: bucket default key enabled\nseverity: low\nrationale: walks encrypted_by\n"
+        "resource: s3.bucket\nassert: {related: encrypted_by, any: {attr: key_state, op: eq, value: Enabled}}\n"
+        "messages: {pass: ok, fail: not ok}\nremediation: {guidance: Set it as the custom rule says.}\n")
+    walk = load_rules([tmp])
+    versioning = [r for r in RULES if r.id == "SM-02-bucket-versioning"]
+    walked, calls = run(demo["regions"], {"reads": rule_reads(walk)})
+    assert calls["s3:GetBucketEncryption"] > 0
+    judged = findings(walked, walk)
+    assert judged == findings(demo["full"], walk) and "pass" in {f["status"] for f in judged}
+    lean, calls = run(demo["regions"], {"reads": rule_reads(versioning)})
+    assert calls.get("s3:GetBucketEncryption", 0) == 0
+    left = findings(lean, walk)
+    assert {f["status"] for f in left} == {"error"}  # unknown, never "no key" (fail) nor a pass
+    assert sum("not collected" in f["message"] for f in left) >= len(left) - 1  # and the Marketplace one's bucket

@@ -8,8 +8,9 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeSerializer
 
+from auditor.app import collect_options
 from auditor.collect import collect
-from auditor.engine.config import load_config
+from auditor.engine.config import Config, load_config
 from auditor.engine.evaluator import evaluate_rules
 from auditor.engine.loader import load_rules
 from auditor.session import SessionFactory
@@ -34,9 +35,10 @@ def _entry(version: str, approval: str = "Approved", **extra: Any) -> dict[str, 
 
 
 def _audit(spec: dict[str, Any]) -> tuple[Any, dict[tuple[str, str], str]]:
+    """Collect as the CLI does for these rules and this registry (only the reads they need), then evaluate."""
     factory = SessionFactory(region=REGION, max_attempts=1)
-    graph = collect(factory, [REGION], options={"registry_table": spec})
     rules = [r for r in load_rules() if r.id in ("SM-03-registered", "SM-03-approved", "SM-03-custom-registry-metadata")]
+    graph = collect(factory, [REGION], options=collect_options(rules, Config(registry_table=spec)))
     got = {(f.rule_id, f.resource.name.split("#")[0].removesuffix("-model")): f.status.value
            for f in evaluate_rules(graph, rules).findings}
     return factory, got

@@ -154,8 +154,8 @@ def test_a_managed_policy_document_the_details_leave_out_is_read_itself(aws: Non
     factory = run()[1]
     ctx = Context(factory=factory, account=ACCT, region=REGION, graph=None)  # type: ignore[arg-type]
     role = {"RoleName": "r", "AttachedManagedPolicies": [{"PolicyName": "p", "PolicyArn": arn}]}
-    assert _listed_grants(ctx, role, {"Policies": []}) == ([arn], [], ["p: Allow kms:* on Resource *"])
+    assert _listed_grants(ctx, role, {}) == ([arn], [], ["p: Allow kms:* on Resource *"])
     assert factory.counter.to_dict()["by_operation"]["iam:GetPolicyVersion"] == 1
     broken = {"RoleName": "r", "AttachedManagedPolicies": [{"PolicyName": "p"}]}
     with pytest.raises(CollectError, match="MalformedResponse.*without a PolicyArn"):
-        _listed_grants(ctx, broken, {"Policies": []})
+        _listed_grants(ctx, broken, {})

@@ -10,6 +10,7 @@ from auditor.engine.grammar import AttrCond, Literal
 from auditor.engine.loader import Rule, load_rules
 from auditor.engine.operators import OPERATORS
 from auditor.engine.reads import rule_reads
+from auditor.graph import EDGE_TYPES
 from auditor.vocabulary import VOCABULARY
 
 RULES = load_rules()
@@ -26,7 +27,8 @@ def one(tmp_path: Path, body: str) -> Rule:
 def test_the_built_in_rules_read_declared_attributes_of_the_types_they_reach() -> None:
     reads = rule_reads(RULES)
     for type_, attr in reads:
-        assert attr == "tags" or attr in VOCABULARY[type_], (type_, attr)
+        edge = EDGE_TYPES.get(attr.removeprefix("rel:"))
+        assert attr == "tags" or attr in VOCABULARY[type_] or (edge is not None and type_ in edge.sources), attr
     # through related paths: endpoint -monitored_by-> schedule -uses_job_definition-> definition
     assert {("sagemaker.monitoring_schedule", "monitoring_type"), ("sagemaker.monitoring_schedule", "status"),
             ("sagemaker.monitoring_job_definition", "baseline_constraints_uri")} <= reads
@@ -44,6 +46,9 @@ def test_a_rule_reads_only_its_own_conditions(tmp_path: Path) -> None:
     rule = one(tmp_path, "resource: sagemaker.endpoint\nassert: {attr: status, op: eq, value: InService}\n")
     assert rule_reads([rule]) == {("sagemaker.endpoint", "status")}
     assert rule_reads([]) == frozenset()
+    walk = one(tmp_path, "resource: s3.bucket\nassert: {related: encrypted_by, any: {attr: key_state, op: present}}\n")
+    assert rule_reads([walk]) == {("kms.key", "key_state"), ("s3.bucket", "rel:encrypted_by"),
+                                  ("s3.object", "rel:encrypted_by"), ("sagemaker.endpoint_config", "rel:encrypted_by")}
 
 
 def test_reverse_steps_where_distinct_and_attribute_values(tmp_path: Path) -> None:
@@ -64,6 +69,9 @@ assert:
         ("ec2.subnet", "availability_zone"),  # where and distinct, on the nodes reached
         ("sagemaker.model", "enable_network_isolation"),  # the expected value, read on the starting node
         ("sagemaker.model", "vpc_config"),
+        # the edges walked, as reads of their source types (whichever way the path walks them)
+        ("sagemaker.variant", "rel:serves_model"), ("sagemaker.endpoint", "rel:has_variant"),
+        ("sagemaker.model", "rel:in_subnet"),
     }
 
 
