@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from auditor.collect import collect
@@ -47,9 +47,13 @@ def custom_rules(tmp: Path) -> list[Rule]:
     return load_rules([tmp])
 
 
+# Every collection of the module reads the metrics for the same windows (they end at `now`), however long apart.
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
 def run(regions: list[str], options: dict[str, Any] | None) -> tuple[ResourceGraph, dict[str, int]]:
     factory = SessionFactory(region=regions[0])
-    return collect(factory, regions, options), dict(factory.counter.calls)
+    return collect(factory, regions, options, now=NOW), dict(factory.counter.calls)
 
 
 @pytest.fixture(scope="module")
@@ -119,43 +123,6 @@ def test_left_out_facets_say_so_in_the_snapshot(demo: dict[str, Any]) -> None:
     assert loaded.attrs(bucket)["errors"] == g.attrs(bucket)["errors"]
 
 
-def test_a_schedule_with_an_inline_job_definition_is_still_described(aws: None) -> None:
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    sm.create_model(ModelName="m", ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
-                    PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
-    sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
-        {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
-    sm.create_endpoint(EndpointName="e", EndpointConfigName="c")
-    resources = {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.large", "VolumeSizeInGB": 20}}
-    sm.create_data_quality_job_definition(
-        JobDefinitionName="named", DataQualityAppSpecification={"ImageUri": "i"},
-        DataQualityJobInput={"EndpointInput": {"EndpointName": "e", "LocalPath": "/opt/ml/processing/input"}},
-        DataQualityJobOutputConfig={"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://o/", "LocalPath": "/o"}}]},
-        JobResources=resources, RoleArn="arn:aws:iam::123456789012:role/r")
-    sm.create_monitoring_schedule(MonitoringScheduleName="by-name", MonitoringScheduleConfig={
-        "MonitoringJobDefinitionName": "named", "MonitoringType": "DataQuality",
-        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"}})
-    sm.create_monitoring_schedule(MonitoringScheduleName="inline", MonitoringScheduleConfig={
-        "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
-        "MonitoringJobDefinition": {
-            "BaselineConfig": {"ConstraintsResource": {"S3Uri": "s3://b/constraints.json"}},
-            "MonitoringInputs": [{"EndpointInput": {"EndpointName": "e", "LocalPath": "/in"}}],
-            "MonitoringOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": "s3://o/", "LocalPath": "/o"}}]},
-            "MonitoringResources": resources, "MonitoringAppSpecification": {"ImageUri": "i"},
-            "RoleArn": "arn:aws:iam::123456789012:role/r"}})
-    graph, calls = run(["us-east-1"], {"reads": rule_reads(RULES)})
-    assert calls["sagemaker:DescribeMonitoringSchedule"] == 1  # the inline one: no summary names its definition
-    by_name = {graph.attrs(s)["name"]: s for s in graph.nodes_of_type("sagemaker.monitoring_schedule")}
-    inline = graph.attrs(by_name["inline"])
-    assert inline["data"]["schedule_expression"] == "cron(0 * ? * * *)" and not inline["errors"]
-    [jd] = graph.related(by_name["inline"], "uses_job_definition")
-    assert graph.attrs(jd)["data"]["baseline_constraints_uri"] == "s3://b/constraints.json"
-    [named] = graph.related(by_name["by-name"], "uses_job_definition")
-    assert graph.attrs(named)["name"] == "named" and graph.attrs(by_name["by-name"])["data"]["status"] == "Scheduled"
-    assert set(graph.attrs(by_name["by-name"])["errors"]) == {"schedule_expression", "last_execution_status"}
-
-
-
 def test_an_edge_a_rule_walks_is_collected_and_one_left_out_is_never_an_answer(demo: dict[str, Any]) -> None:
     """A bucket's encrypted_by edge comes with its encryption read: a rule walking it keeps that read; a run whose
     rules neither walk it nor read the bucket's encryption leaves it out, and marks the edge not collected."""
@@ -175,3 +142,18 @@ def test_an_edge_a_rule_walks_is_collected_and_one_left_out_is_never_an_answer(d
     left = findings(lean, walk)
     assert {f["status"] for f in left} == {"error"}  # unknown, never "no key" (fail) nor a pass
     assert sum("not collected" in f["message"] for f in left) >= len(left) - 1  # and the Marketplace one's bucket
+
+
+@pytest.mark.parametrize("policy", range(1, 16))
+def test_each_policys_rules_alone_are_judged_as_after_a_full_collection(demo: dict[str, Any], policy: int) -> None:
+    """A narrow selection (audit --policy N) reads less; its findings, and the environment the report gives them,
+    are those of the full collection."""
+    from auditor.app import collect_options
+    from auditor.report.model import build_report
+
+    rules = [r for r in RULES if r.policy == policy]
+    lean, _ = run(demo["regions"], collect_options(rules, Config()))
+    assert findings(lean, rules) == findings(demo["full"], rules)
+    envs = [{(f["rule_id"], f["resource"]["arn"]): f.get("environment")
+             for f in build_report(evaluate_rules(g, rules, Config()), g)["findings"]} for g in (lean, demo["full"])]
+    assert envs[0] == envs[1]
