@@ -114,6 +114,7 @@ def load_inputs(opts: AuditOptions) -> tuple[Any, Any]:
 def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
     """What collection needs from the rules: metric windows (from their possibly overridden parameters), whether
     regions without endpoints can be skipped, and which attributes they read (a read serving none is left out)."""
+    from auditor.collect.dynamodb import graph_reads as registry_reads
     from auditor.engine.evaluator import needs_regions_without_endpoints, rule_params
     from auditor.engine.operators import parse_duration
     from auditor.engine.reads import rule_reads
@@ -124,9 +125,7 @@ def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
     # The rules' reads, the report's own (the endpoints' production tag) and the collectors' (a registry keyed by
     # model tag looks each model up by that tag). Remediators read the graph too, but only facets no collector
     # leaves out (variant settings, alarm metrics, object encryption).
-    reads = rule_reads(rules) | REPORT_READS
-    if config.registry_table and (config.registry_table.get("key") or {}).get("kind") == "tag":
-        reads |= {("sagemaker.model", "tags")}
+    reads = rule_reads(rules) | REPORT_READS | registry_reads(config.registry_table)
     out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config),
                            "reads": reads}
     for r in rules:

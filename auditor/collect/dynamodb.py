@@ -15,6 +15,13 @@ DEFAULT_ATTRIBUTES = {"version": "version", "metrics": "training_metrics", "depl
 FACET = "custom_registry_entry"
 
 
+def graph_reads(spec: dict[str, Any] | None) -> frozenset[tuple[str, str]]:
+    """What this collector reads of the graph for a registry_table spec: a registry keyed by model tag looks each
+    model up by that tag (see _lookup_value), so the models' tags must be collected whatever the rules read."""
+    return frozenset({("sagemaker.model", "tags")}) if spec and (spec.get("key") or {}).get("kind") == "tag" \
+        else frozenset()
+
+
 @collector("dynamodb", STAGE_RELATED, permissions=["dynamodb:DescribeTable", "dynamodb:BatchGetItem", "dynamodb:Scan"])
 def collect_registry_table(ctx: Context) -> None:
     """Only when audit.yaml names a registry table: BatchGetItem by key when the key is the table's whole primary

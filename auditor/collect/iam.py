@@ -105,22 +105,14 @@ def _read_role(ctx: Context, name: str) -> dict[str, Any]:
         role = ctx.call("iam", "get_role", RoleName=name)["Role"]
     except CollectError as err:
         return {"role": err, "policies": err}
-    findings: list[str] = []
-    attached: list[str] = []
     try:
-        for p in ctx.paginate("iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name):
-            attached.append(p["PolicyArn"])
-            if p["PolicyArn"] in ADMIN_POLICIES:
-                findings.append(f"attached {p['PolicyName']}")
-                continue
-            findings += [f"{p['PolicyName']}: {w}" for w in _managed_wildcards(ctx, p["PolicyArn"])]
-        inline = ctx.paginate("iam", "list_role_policies", "PolicyNames", RoleName=name)
-        for pname in inline:
-            doc = ctx.call("iam", "get_role_policy", RoleName=name, PolicyName=pname)["PolicyDocument"]
-            findings += [f"inline {pname}: {w}" for w in wildcard_grants(_doc(doc))]
+        attached = [(p["PolicyName"], p["PolicyArn"]) for p in
+                    ctx.paginate("iam", "list_attached_role_policies", "AttachedPolicies", RoleName=name)]
+        inline = [(pname, ctx.call("iam", "get_role_policy", RoleName=name, PolicyName=pname)["PolicyDocument"])
+                  for pname in ctx.paginate("iam", "list_role_policies", "PolicyNames", RoleName=name)]
+        return {"role": role, "policies": _grants(ctx, attached, inline, {})}
     except CollectError as err:
         return {"role": role, "policies": err}
-    return {"role": role, "policies": (attached, inline, findings)}
 
 
 def _index(details: dict[str, list[Any]] | CollectError) -> tuple[dict[str, Any], dict[Any, Any]]:
@@ -133,30 +125,39 @@ def _index(details: dict[str, list[Any]] | CollectError) -> tuple[dict[str, Any]
 
 def _listed_grants(ctx: Context, role: dict[str, Any],
                    documents: dict[Any, Any]) -> tuple[list[str], list[str], list[str]]:
-    """(attached policy ARNs, inline policy names, wildcard grants) of a role the authorization details list, as
-    _read_role reads them one call at a time; a managed policy whose document they leave out is read itself."""
-    findings: list[str] = []
-    attached: list[str] = []
+    """_grants of a role the authorization details list; a policy they give without what judging it needs is a
+    malformed answer, never judged."""
+    attached = []
     for p in role.get("AttachedManagedPolicies") or []:
-        arn, pname = p.get("PolicyArn"), p.get("PolicyName") or p.get("PolicyArn")
+        arn = p.get("PolicyArn")
         if not isinstance(arn, str) or not arn:  # optional in the API's shape, but a grant we could not judge
             raise CollectError("iam", "get_account_authorization_details", "MalformedResponse",
                                f"role {role.get('RoleName')}: an attached policy without a PolicyArn")
-        attached.append(arn)
+        attached.append((p.get("PolicyName") or arn, arn))
+    inline = []
+    for p in role.get("RolePolicyList") or []:
+        if not isinstance(p.get("PolicyName"), str) or p.get("PolicyDocument") is None:
+            raise CollectError("iam", "get_account_authorization_details", "MalformedResponse",
+                               f"role {role.get('RoleName')}: an inline policy without its name or document")
+        inline.append((p["PolicyName"], p["PolicyDocument"]))
+    return _grants(ctx, attached, inline, documents)
+
+
+def _grants(ctx: Context, attached: list[tuple[str, str]], inline: list[tuple[str, Any]],
+            documents: dict[Any, Any]) -> tuple[list[str], list[str], list[str]]:
+    """(attached policy ARNs, inline policy names, wildcard grants) of a role's (name, ARN) attached and (name,
+    document) inline policies, whichever read listed them; a managed document not in `documents` is read (once
+    per account)."""
+    findings: list[str] = []
+    for pname, arn in attached:
         if arn in ADMIN_POLICIES:
             findings.append(f"attached {pname}")
         elif documents.get(arn) is not None:
             findings += [f"{pname}: {w}" for w in wildcard_grants(_doc(documents[arn]))]
         else:
             findings += [f"{pname}: {w}" for w in _managed_wildcards(ctx, arn)]
-    inline = []
-    for p in role.get("RolePolicyList") or []:
-        if not isinstance(p.get("PolicyName"), str) or p.get("PolicyDocument") is None:
-            raise CollectError("iam", "get_account_authorization_details", "MalformedResponse",
-                               f"role {role.get('RoleName')}: an inline policy without its name or document")
-        inline.append(p["PolicyName"])
-        findings += [f"inline {p['PolicyName']}: {w}" for w in wildcard_grants(_doc(p["PolicyDocument"]))]
-    return attached, inline, findings
+    findings += [f"inline {pname}: {w}" for pname, doc in inline for w in wildcard_grants(_doc(doc))]
+    return [arn for _, arn in attached], [pname for pname, _ in inline], findings
 
 
 def _managed_wildcards(ctx: Context, policy_arn: str) -> list[str]:

@@ -43,26 +43,25 @@ def collect_monitoring(ctx: Context) -> None:
         if s.get("EndpointName") in by_name:
             g.add_edge(by_name[s["EndpointName"]], "monitored_by", sid)
         d = described.get(s["MonitoringScheduleName"])
-        if d is None:  # its summary said all the run's rules read (see read_monitoring)
-            ctx.not_collected(sid, *DESCRIBE_ONLY)
-            key = _summary_key(s)
-            assert key is not None
-            g.add_edge(sid, "uses_job_definition", _job_definition(ctx, key, jobs[key]))
-            continue
         if isinstance(d, CollectError):
             ctx.node_failed(sid, "describe", d)
             continue
-        cfg = d.get("MonitoringScheduleConfig") or {}
-        mtype = _schedule_type(d)
-        g.set_data(sid, monitoring_type=mtype, status=d.get("MonitoringScheduleStatus"),
-                   schedule_expression=(cfg.get("ScheduleConfig") or {}).get("ScheduleExpression"),
-                   last_execution_status=(d.get("LastMonitoringExecutionSummary") or {}).get(
-                       "MonitoringExecutionStatus"))
-        key = _job_key(d)
+        mtype = str(g.attrs(sid)["data"]["monitoring_type"])
+        if d is None:  # its summary said all the run's rules read (see read_monitoring)
+            ctx.not_collected(sid, *DESCRIBE_ONLY)
+            key, inline = _summary_key(s), None
+        else:
+            cfg = d.get("MonitoringScheduleConfig") or {}
+            mtype = _schedule_type(d)
+            g.set_data(sid, monitoring_type=mtype, status=d.get("MonitoringScheduleStatus"),
+                       schedule_expression=(cfg.get("ScheduleConfig") or {}).get("ScheduleExpression"),
+                       last_execution_status=(d.get("LastMonitoringExecutionSummary") or {}).get(
+                           "MonitoringExecutionStatus"))
+            key, inline = _job_key(d), cfg.get("MonitoringJobDefinition")
         if key is not None:
             jid = _job_definition(ctx, key, jobs[key])
-        elif cfg.get("MonitoringJobDefinition"):
-            jid = _inline_definition(ctx, sid, mtype, cfg["MonitoringJobDefinition"])
+        elif inline:
+            jid = _inline_definition(ctx, sid, mtype, inline)
         else:
             continue
         g.add_edge(sid, "uses_job_definition", jid)

@@ -12,19 +12,15 @@ PREFIX_PAGE = 1000  # ListObjectsV2 MaxKeys (S3's maximum)
 NO_CONFIG = {
     "ServerSideEncryptionConfigurationNotFoundError", "NoSuchPublicAccessBlockConfiguration", "NoSuchTagSet",
 }
+# Each bucket read, its operation and the bucket attributes (and edges) it answers: a read none of whose answers a
+# rule of the run reads is left out.
 BUCKET_READS = (
-    ("versioning", "get_bucket_versioning"),
-    ("encryption", "get_bucket_encryption"),
-    ("public_access_block", "get_public_access_block"),
-    ("tagging", "get_bucket_tagging"),
+    ("versioning", "get_bucket_versioning", ("versioning_status", "mfa_delete")),
+    ("encryption", "get_bucket_encryption",
+     ("default_encryption", "default_kms_key", "bucket_key_enabled", "rel:encrypted_by")),
+    ("public_access_block", "get_public_access_block", ("public_access_block", "public_access_fully_blocked")),
+    ("tagging", "get_bucket_tagging", ("tags",)),
 )
-# The bucket attributes each read answers: a read none of whose attributes a rule of the run reads is left out.
-BUCKET_FACETS = {
-    "versioning": ("versioning_status", "mfa_delete"),
-    "encryption": ("default_encryption", "default_kms_key", "bucket_key_enabled", "rel:encrypted_by"),
-    "public_access_block": ("public_access_block", "public_access_fully_blocked"),
-    "tagging": ("tags",),
-}
 
 
 def _objects(ctx: Context) -> list[str]:
@@ -84,8 +80,8 @@ def collect_s3(ctx: Context) -> None:
 
 def _read_bucket(ctx: Context, bucket: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for key, op in BUCKET_READS:
-        if key != "versioning" and not ctx.wants("s3.bucket", *BUCKET_FACETS[key]):
+    for key, op, answers in BUCKET_READS:
+        if key != "versioning" and not ctx.wants("s3.bucket", *answers):
             continue  # versioning is read whatever the rules: its answer says whether the bucket exists
         try:
             out[key] = ctx.call("s3", op, Bucket=bucket)
@@ -110,8 +106,9 @@ def _bucket(ctx: Context, bucket: str, read: dict[str, Any]) -> None:
         ctx.node_failed(bid, "versioning_status", v)
     else:
         g.set_data(bid, versioning_status=v.get("Status") or "Disabled", mfa_delete=v.get("MFADelete") or "Disabled")
-    for key in BUCKET_FACETS.keys() - read.keys():  # left out: no rule of the run reads what they answer
-        ctx.not_collected(bid, *BUCKET_FACETS[key])
+    for key, _, answers in BUCKET_READS:
+        if key not in read:  # left out: no rule of the run reads what it answers
+            ctx.not_collected(bid, *answers)
     enc = _setting(ctx, bid, read.get("encryption"), "default_encryption")
     if enc is not None:
         rules = (enc.get("ServerSideEncryptionConfiguration") or {}).get("Rules", [])
