@@ -48,6 +48,7 @@ Out = tuple[bool | None, list[dict[str, Any]], Sequence[str]]
 Fn = Callable[[str], Out]
 VFn = Callable[[str], bool | None]
 _NONE: tuple[str, ...] = ()  # no unknowns: shared, never mutated
+_UNSET = object()  # a value not yet worked out (None is a value: unknown)
 
 
 def evaluate(ctx: EvalContext, cond: Condition, node_id: str) -> Outcome:
@@ -88,10 +89,10 @@ def shared_value(ctx: EvalContext, cond: Condition) -> VFn:
     memo = ctx.cache.values.setdefault(key, {})
 
     def shared(node_id: str) -> bool | None:
-        if node_id in memo:
-            return memo[node_id]
-        v = memo[node_id] = fn(node_id)
-        return v
+        v = memo.get(node_id, _UNSET)
+        if v is _UNSET:
+            v = memo[node_id] = fn(node_id)
+        return v  # type: ignore[return-value]
     return shared
 
 
@@ -106,15 +107,32 @@ def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -
     evidence is kept; otherwise every part's evidence, and unknowns if any part is unknown."""
     fns = [compiled(ctx, c) for c in parts]
 
+    # Plain loops, not comprehensions: Python 3.11 runs each comprehension as a function call of its own, and this
+    # closure runs hundreds of thousands of times.
     def combine(node_id: str) -> Out:
-        outs = [fn(node_id) for fn in fns]
-        values = [o[0] for o in outs]
-        if decisive in values:  # unknowns elsewhere do not matter
-            return decisive, [e for o in outs if o[0] is decisive for e in o[1]][:MAX_EVIDENCE], _NONE
-        evidence = outs[0][1][:MAX_EVIDENCE] if len(outs) == 1 else [e for o in outs for e in o[1]][:MAX_EVIDENCE]
-        if None in values:
-            return None, evidence, [u for o in outs for u in o[2]]
-        return not decisive, evidence, _NONE
+        outs = []
+        settled = unknown = False
+        for fn in fns:
+            out = fn(node_id)
+            outs.append(out)
+            if out[0] is None:
+                unknown = True
+            elif out[0] == decisive:
+                settled = True
+        evidence: list[dict[str, Any]] = []
+        if settled:  # unknowns elsewhere do not matter
+            for value, ev, _ in outs:
+                if value is decisive:
+                    evidence += ev
+            return decisive, evidence[:MAX_EVIDENCE], _NONE
+        for out in outs:
+            evidence += out[1]
+        if unknown:
+            why: list[str] = []
+            for out in outs:
+                why += out[2]
+            return None, evidence[:MAX_EVIDENCE], why
+        return not decisive, evidence[:MAX_EVIDENCE], _NONE
     return combine
 
 
@@ -273,7 +291,7 @@ def _v_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> VFn:
 
 def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
     graph, walk, q = ctx.graph, traversal(ctx, cond.steps), cond.quantifier
-    nodes_of = graph.g._node
+    nodes_of, labels = graph.g._node, ctx.cache.labels
     path = " -> ".join(cond.labels)
     check = f"related {path}"
     where_fn = compiled(ctx, cond.where) if cond.where is not None else None
@@ -292,18 +310,32 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
                 elif value is None:
                     unknown += why
             nodes = kept
-        base = {"resource": ctx.label(node_id), "check": check,
+        base = {"resource": labels.get(node_id) or ctx.label(node_id), "check": check,
                 "related": [nodes_of[n]["name"] for n in nodes[:MAX_EVIDENCE]]}
 
         if sub_fn is not None:
-            subs = [sub_fn(n) for n in nodes]
-            vals = [s[0] for s in subs]
-            if settles in vals:
-                return isinstance(q, Some), [base] + [e for s in subs if s[0] is settles
-                                                      for e in s[1]][:MAX_EVIDENCE], _NONE
-            evidence = [e for s in subs for e in s[1]][:MAX_EVIDENCE]
-            if unknown or None in vals:
-                return None, [base] + evidence, unknown + [u for s in subs for u in s[2]]
+            subs = []
+            settled = undecided = False
+            for n in nodes:  # loops rather than comprehensions, as in combine
+                sub = sub_fn(n)
+                subs.append(sub)
+                if sub[0] is None:
+                    undecided = True
+                elif sub[0] == settles:
+                    settled = True
+            evidence: list[dict[str, Any]] = []
+            if settled:
+                for value, ev, _ in subs:
+                    if value is settles:
+                        evidence += ev
+                return isinstance(q, Some), [base] + evidence[:MAX_EVIDENCE], _NONE
+            for sub in subs:
+                evidence += sub[1]
+            evidence = evidence[:MAX_EVIDENCE]
+            if unknown or undecided:
+                for sub in subs:
+                    unknown += sub[2]
+                return None, [base] + evidence, unknown
             if isinstance(q, Each):
                 if q.nonempty and not nodes:
                     return False, [dict(base, result=False, note=f"no {path} found")], _NONE

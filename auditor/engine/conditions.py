@@ -229,6 +229,18 @@ def _step(g: ResourceGraph, cache: EvalCache, frontier: list[str], s: Step) -> t
     """One edge from every node of the frontier: the nodes reached (sorted) and why that set may be incomplete."""
     nodes, out = g.g._node, cache.out
     name = s.edge.label
+    if len(frontier) == 1 and not g.errors:
+        # The common case: one node (a walk's first step) with nothing failed on the way. A single node's
+        # successors by one label are distinct, so no set is needed.
+        nid = frontier[0]
+        node = nodes[nid]
+        if not node["dangling"] and (s.reverse or not node["errors"]):
+            if s.reverse:
+                return g.incoming(nid, name), []
+            by_label = out.get(nid)
+            if by_label is None:
+                by_label = out[nid] = _out_edges(g, nid)
+            return sorted(by_label.get(name, ())), []
     rel = f"rel:{name}"
     incomplete: list[str] = []
     nxt: set[str] = set()

@@ -32,7 +32,7 @@ from auditor.engine.grammar import (
 )
 from auditor.engine.loader import Rule
 from auditor.graph import EDGE_TYPES, NODE_TYPES, ResourceGraph, region_id
-from auditor.model import Finding, ResourceRef, Severity, Status
+from auditor.model import Finding, ResourceRef, Severity, Status, new_finding
 from auditor.yamlsafe import InputError
 
 __all__ = ["DEFAULT_DESIGNATIONS", "Evaluation", "evaluate_rules", "select_rules", "rule_params"]
@@ -165,10 +165,7 @@ def _evaluate_rules(graph: ResourceGraph, rules: list[Rule], config: Config | No
         first = len(findings)
         judge = _Judge(ctx, rule)
         try:
-            for node_id, ref in nodes:
-                f = judge.finding(node_id, ref, config.waivers, today, expired)
-                if f is not None:
-                    findings.append(f)
+            judge.judge_all(nodes, config.waivers, today, expired, findings)
             for node_id, reason in hidden.get(rule.resource, []):
                 findings.append(judge.make(_ref(graph, node_id), Status.ERROR, [], [reason],
                                            prefix=f"cannot tell which {rule.resource} resources this rule applies "
@@ -234,10 +231,9 @@ def hiding_nodes(graph: ResourceGraph) -> dict[str, list[tuple[str, str]]]:
                   f"its {' / '.join(sorted(err.affects))} resources are unknown: {err.message}")
         for type_ in sorted((listed | _reachable_from(listed)) - NEVER_HIDDEN):
             _add(out, type_, region, reason)
-    for node_id in sorted(graph.g.nodes):
+    # a node without a failed read hides nothing: only the few that have one are sorted (not every node)
+    for node_id in sorted(n for n, a in graph.g._node.items() if a["errors"] and not a["dangling"]):
         node = graph.attrs(node_id)
-        if node["dangling"] or not node["errors"]:
-            continue
         for facet, msg in sorted(node["errors"].items()):
             if facet == "describe":
                 labels = [e.label for e in EDGE_TYPES.values() if node["type"] in e.sources]
@@ -320,31 +316,51 @@ class _Judge:
                             "guidance": rule.remediation.get("guidance", "")}
         self.may_infer = any(_may_name_basis(c) for c in (rule.scope, rule.assertion, gone, guard))
 
-    def finding(self, node_id: str, ref: ResourceRef, waivers: list[Waiver], today: dt.date,
-                expired: dict[str, dict[str, Any]]) -> Finding | None:
+    def judge_all(self, nodes: list[tuple[str, ResourceRef]], waivers: list[Waiver], today: dt.date,
+                  expired: dict[str, dict[str, Any]], out: list[Finding]) -> None:
+        """Append the rule's finding (if any) for each node, in order. One loop for all of a rule's nodes, with
+        what every node needs bound once (this runs for every rule and resource)."""
+        scope_value, gone_value, guard_value = self.scope_value, self.gone_value, self.guard_value
+        assertion, make, append, fail = self.assertion, self.make, out.append, Status.FAIL
+        for node_id, ref in nodes:
+            if scope_value is not None:
+                applies = scope_value(node_id)
+                if applies is False:
+                    continue
+                if applies is None:
+                    assert self.scope is not None
+                    _, evidence, unknown = self.scope(node_id)
+                    append(make(ref, Status.ERROR, evidence, unknown, prefix="cannot tell whether this rule applies: "))
+                    continue
+            if gone_value is not None and gone_value(node_id) is True:
+                append(self._out_of_scope(node_id, ref))
+                continue
+            if guard_value is not None and guard_value(node_id) is not False:
+                append(self._undecidable(node_id, ref))
+                continue
+            value, evidence, unknown = assertion(node_id)
+            status = _STATUS[value]
+            if status is not fail:
+                append(make(ref, status, evidence, unknown))
+            else:
+                append(self._failed(node_id, ref, evidence, unknown, waivers, today, expired))
+
+    def _out_of_scope(self, node_id: str, ref: ResourceRef) -> Finding:
+        assert self.rule.out_of_scope is not None and self.gone is not None
+        _, evidence, unknown = self.gone(node_id)  # not judged, but said: the evidence shows why
+        return self.make(ref, Status.EXEMPT, evidence, unknown,
+                         exemption={"kind": "out_of_scope", "reason": self.rule.out_of_scope.reason.strip()})
+
+    def _undecidable(self, node_id: str, ref: ResourceRef) -> Finding:
+        assert self.rule.undecidable is not None and self.guard is not None
+        _, evidence, unknown = self.guard(node_id)
+        reasons = unknown or [f"{ref.name}: {self.rule.undecidable.reason.strip()}"]
+        return self.make(ref, Status.ERROR, evidence, reasons)
+
+    def _failed(self, node_id: str, ref: ResourceRef, evidence: list[dict[str, Any]], unknown: Sequence[str],
+                waivers: list[Waiver], today: dt.date, expired: dict[str, dict[str, Any]]) -> Finding:
+        """A failing assertion: exempt by designation or a live waiver, else a failure (naming expired waivers)."""
         rule = self.rule
-        if self.scope_value is not None:
-            applies = self.scope_value(node_id)
-            if applies is False:
-                return None
-            if applies is None:
-                assert self.scope is not None
-                _, evidence, unknown = self.scope(node_id)
-                return self.make(ref, Status.ERROR, evidence, unknown, prefix="cannot tell whether this rule applies: ")
-        if self.gone_value is not None and self.gone_value(node_id) is True:
-            assert rule.out_of_scope is not None and self.gone is not None
-            _, evidence, unknown = self.gone(node_id)  # not judged, but said: the evidence shows why
-            return self.make(ref, Status.EXEMPT, evidence, unknown,
-                             exemption={"kind": "out_of_scope", "reason": rule.out_of_scope.reason.strip()})
-        if self.guard_value is not None and self.guard_value(node_id) is not False:
-            assert rule.undecidable is not None and self.guard is not None
-            _, evidence, unknown = self.guard(node_id)
-            reasons = unknown or [f"{ref.name}: {rule.undecidable.reason.strip()}"]
-            return self.make(ref, Status.ERROR, evidence, reasons)
-        value, evidence, unknown = self.assertion(node_id)
-        status = _STATUS[value]
-        if status is not Status.FAIL:
-            return self.make(ref, status, evidence, unknown)
         exemption = None
         if self.exempt_value is not None and self.exempt_value(node_id) is True:
             assert rule.exempt_when is not None
@@ -362,7 +378,7 @@ class _Judge:
                 break
         if exemption is not None:
             return self.make(ref, Status.EXEMPT, evidence, unknown, exemption=exemption)
-        finding = self.make(ref, status, evidence, unknown)
+        finding = self.make(ref, Status.FAIL, evidence, unknown)
         if stale:  # only gathered for failures that no live waiver covers
             finding.evidence["expired_waivers"] = [w.to_dict() for w in stale]
         return finding
@@ -394,8 +410,8 @@ class _Judge:
             evidence["unknown"] = list(dict.fromkeys(unknown))
         if self.params is not None:
             evidence["params"] = self.params
-        return Finding(rule.id, rule.policy, rule.title, rule.severity, status, ref, message, evidence,
-                       self.remediation, exemption, rule.advisory)
+        return new_finding(rule.id, rule.policy, rule.title, rule.severity, status, ref, message, evidence,
+                           self.remediation, exemption, rule.advisory)
 
 
 def _may_name_basis(cond: Condition | None) -> bool:

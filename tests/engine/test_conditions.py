@@ -192,6 +192,29 @@ def test_a_traversal_names_every_incomplete_edge_and_keeps_walking_past_a_dangli
                           "variant b: serves_model could not be read: denied"]
 
 
+@pytest.mark.parametrize("start,steps", [
+    ("e", (grammar.step("has_variant"),)),
+    ("c", (grammar.step("~has_variant"),)),
+    ("b", (grammar.step("serves_model"),)),  # a node with a failed describe: its edges are not known
+    ("c", (grammar.step("serves_model"),)),
+])
+def test_one_node_steps_answer_as_the_general_walk_does(start: str, steps: tuple[grammar.Step, ...]) -> None:
+    """The single-node shortcut of a step gives what the general case gives for the same node (asked twice, so
+    the general case runs)."""
+    spec = {"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep"},
+                      {"id": "b", "type": "sagemaker.variant", "name": "b", "errors": {"describe": "denied"}},
+                      {"id": "c", "type": "sagemaker.variant", "name": "c"},
+                      {"id": "d", "type": "sagemaker.variant", "name": "d"},
+                      {"id": "m", "type": "sagemaker.model", "name": "m"}],
+            "edges": [["e", "has_variant", "d"], ["e", "has_variant", "c"], ["e", "has_variant", "b"],
+                      ["c", "serves_model", "m"]]}
+    ctx = _ctx(spec)
+    one = conditions._step(ctx.graph, ctx.cache, [start], steps[0])
+    general = conditions._step(ctx.graph, ctx.cache, [start, start], steps[0])
+    assert one == general
+    assert one[0] == sorted(one[0])
+
+
 def test_a_tag_condition_names_the_tag_in_its_evidence() -> None:
     ctx = _ctx({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep", "tags": {"team": "ml"}}]})
     out = evaluate(ctx, grammar.TagCond("team", OPERATORS["eq"], grammar.Literal("ml")), "e")
