@@ -181,20 +181,27 @@ def search_models(ctx: Context, wanted: set[str], begun: Searched | None = None)
     (and reported dangling) like any other miss. A failed Search only means the models are described one by one.
     `begun` is what ModelSearch read while the endpoints were described: paging goes on from there.
     """
-    seen, token, pages, failed = begun if begun is not None else ({}, None, 0, False)
-    found = {name: m for name, m in seen.items() if name in wanted}
-    while not failed and (pages == 0 or token):
-        missing = len(wanted) - len(found)
-        if pages and (not missing or pages >= missing):
-            break
+    def enough(seen: dict[str, Any], pages: int) -> bool:
+        missing = sum(1 for name in wanted if name not in seen)
+        return not missing or pages >= missing
+
+    seen = page_models(ctx, begun if begun is not None else ({}, None, 0, False), enough)[0]
+    return {name: m for name, m in seen.items() if name in wanted}
+
+
+def page_models(ctx: Context, state: Searched, enough: Callable[[dict[str, Any], int], bool]) -> Searched:
+    """Search(Resource=Model) pages from `state` on: the first page, then the next while there is one and
+    `enough(models seen, pages read)` says to go on. A failed page ends the paging, marked failed."""
+    seen, token, pages, failed = state
+    while not failed and (pages == 0 or (token and not enough(seen, pages))):
         try:
             page = _search_page(ctx, token)
         except CollectError:
-            break
+            return seen, None, pages, True
         pages += 1
-        found.update((name, m) for name, m in _page_models(page).items() if name in wanted)
+        seen.update(_page_models(page))
         token = page.get("NextToken")
-    return found
+    return seen, token, pages, failed
 
 
 def _search_page(ctx: Context, token: str | None) -> dict[str, Any]:
@@ -251,17 +258,8 @@ class ModelSearch:
             return missing + self._pending, not self._listing and self._pending <= 0
 
     def run(self, ctx: Context) -> Searched:
-        seen: dict[str, dict[str, Any]] = {}
-        token: str | None = None
-        pages = 0
-        while True:
-            try:
-                page = _search_page(ctx, token)
-            except CollectError:
-                return seen, None, pages, True
-            pages += 1
-            seen.update(_page_models(page))
-            token = page.get("NextToken")
+        def enough(seen: dict[str, Any], pages: int) -> bool:
             bound, settled = self._bound(seen)
-            if not token or settled or pages >= bound:
-                return seen, token, pages, False
+            return settled or pages >= bound
+
+        return page_models(ctx, ({}, None, 0, False), enough)
