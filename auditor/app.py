@@ -111,21 +111,29 @@ def load_inputs(opts: AuditOptions) -> tuple[Any, Any]:
     return selected, config
 
 
-def collect_options(rules: list[Any], config: Any) -> dict[str, Any]:
+# What remediators read of the graph beyond their rules' reads: enable-key-rotation walks the artifacts to their
+# keys and reads each object's encryption.
+REMEDIATION_READS = frozenset({("s3.object", "sse"), ("s3.object", "rel:encrypted_by")})
+
+
+def collect_options(rules: list[Any], config: Any, remediate: bool = False) -> dict[str, Any]:
     """What collection needs from the rules: metric windows (from their possibly overridden parameters), whether
     regions without endpoints can be skipped, and which attributes they read (a read serving none is left out)."""
     from auditor.collect.dynamodb import graph_reads as registry_reads
     from auditor.engine.evaluator import needs_regions_without_endpoints, rule_params
     from auditor.engine.operators import parse_duration
-    from auditor.engine.reads import rule_reads
+    from auditor.engine.reads import resource_reads, rule_reads
     from auditor.report.context import READS as REPORT_READS
 
     # Most account-regions of an organisation have no endpoint; when no selected rule can judge such a region,
     # it costs its two SageMaker list calls instead of every collector's.
     # The rules' reads, the report's own (the endpoints' production tag) and the collectors' (a registry keyed by
-    # model tag looks each model up by that tag). Remediators read the graph too, but only facets no collector
-    # leaves out (variant settings, alarm metrics, object encryption).
-    reads = rule_reads(rules) | REPORT_READS | registry_reads(config.registry_table)
+    # model tag looks each model up by that tag), each rule's resources themselves, and, when the run remediates,
+    # what the remediators read (REMEDIATION_READS; the other facets they read no collector leaves out: variant
+    # settings, alarm metrics).
+    reads = rule_reads(rules) | resource_reads(rules) | REPORT_READS | registry_reads(config.registry_table)
+    if remediate:
+        reads |= REMEDIATION_READS
     out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config),
                            "reads": reads}
     for r in rules:
@@ -282,7 +290,7 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     store = open_store(opts.history, opts.no_history)
     baseline = explicit_baseline(opts.baseline, store)
     started = time.perf_counter()
-    graph = obtain_graph(opts, collect_options(rules, config), config.regions)
+    graph = obtain_graph(opts, collect_options(rules, config, opts.remediate), config.regions)
     _settle()
     collected = time.perf_counter()
     if opts.save_snapshot:
@@ -346,7 +354,7 @@ def _remediate(opts: AuditOptions, report: Report, rules: list[Any], config: Any
                        quiet=opts.quiet)
     out = report
     if any(c.outcome == "applied" for c in result.changes):
-        fresh_graph = obtain_graph(opts, collect_options(rules, config), regions)
+        fresh_graph = obtain_graph(opts, collect_options(rules, config, remediate=True), regions)
         fresh = report_of(evaluate_rules(fresh_graph, rules, config), fresh_graph, designations=config.designations)
         out = fresh.with_sections(timings=report.timings or {})
         verify(result.changes, out)

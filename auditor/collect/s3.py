@@ -23,6 +23,19 @@ BUCKET_READS = (
 )
 
 
+# What the artifact reads (a HEAD per object, then each bucket's settings) lead to: the objects themselves, the
+# buckets they are stored in and the KMS keys found through both. A run none of whose rules reads one of these types,
+# or walks to an artifact, makes none of those reads (see artifacts_wanted).
+ARTIFACT_TYPES = frozenset({"s3.object", "s3.bucket", "kms.key"})
+
+
+def artifacts_wanted(ctx: Context) -> bool:
+    """Whether a rule of the run reads an artifact object, its bucket or a key found through them, or walks to an
+    artifact (options["reads"]; absent: everything is read)."""
+    reads = ctx.options.get("reads")
+    return reads is None or any(t in ARTIFACT_TYPES or a == "rel:artifact" for t, a in reads)
+
+
 def _objects(ctx: Context) -> list[str]:
     """The region's artifact objects still to read."""
     g = ctx.graph
@@ -48,6 +61,8 @@ def start_s3(ctx: Context) -> None:
     """Early hook: the artifacts are known once the roots stage is done, so their buckets and objects are read
     beside the IAM, Model Monitor and EC2 reads. An object is HEADed before its bucket is known to exist: in a
     deleted bucket the HEAD answers 404 (dangling), as the bucket's own read does."""
+    if not artifacts_wanted(ctx):
+        return
     objects = _objects(ctx)
     ctx.start("s3.buckets", _bucket_reader(ctx), _buckets(ctx, objects))
     ctx.start("s3.objects", _object_reader(ctx, objects), objects)
@@ -61,6 +76,11 @@ def collect_s3(ctx: Context) -> None:
     """Each bucket referenced by an artifact is described once per account; each artifact object is HEADed."""
     g = ctx.graph
     objects = _objects(ctx)
+    if not artifacts_wanted(ctx):
+        # Nothing read: whether each object exists, and all it would have led to, stays unknown (never absent).
+        for oid in objects:
+            ctx.not_collected(oid, "describe")
+        return
     buckets = _buckets(ctx, objects)
     reads = ctx.fetch_all(_bucket_reader(ctx), buckets, started="s3.buckets")
     for bucket in buckets:

@@ -89,3 +89,9 @@ def _reads(cond: Condition, types: frozenset[str], out: set[Read]) -> None:
             _value(types, q.value, out)
     else:  # a form added later without a case here: read as everything, never as nothing
         raise TypeError(f"rule_reads does not know the condition form {type(cond).__name__}")
+
+
+def resource_reads(rules: Iterable[Rule]) -> frozenset[Read]:
+    """(type, "exists") for each rule's resource type: a rule judges every resource of its type, so finding them
+    all is a read of its own (a collector that would find some must run), whatever its conditions read."""
+    return frozenset((rule.resource, "exists") for rule in rules)

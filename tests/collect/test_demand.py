@@ -144,6 +144,31 @@ def test_an_edge_a_rule_walks_is_collected_and_one_left_out_is_never_an_answer(d
     assert sum("not collected" in f["message"] for f in left) >= len(left) - 1  # and the Marketplace one's bucket
 
 
+def test_a_run_whose_rules_read_no_artifact_reads_none_and_leaves_them_unknown(demo: dict[str, Any]) -> None:
+    """Observability's rules read no artifact object, bucket or key: the HEAD per artifact and the bucket reads are
+    left out; the artifacts' existence (and all it leads to) is then unknown to a rule that reads it, never absent."""
+    from auditor.app import collect_options
+
+    observability = [r for r in RULES if r.policy == 7]
+    lean, calls = run(demo["regions"], collect_options(observability, Config()))
+    full_calls = demo["calls"][1]
+    assert full_calls["s3:HeadObject"] > 0 and full_calls["s3:GetBucketVersioning"] > 0
+    assert not [op for op in calls if op.startswith("s3:")]
+    objects = lean.nodes_of_type("s3.object")
+    assert objects and all(lean.attrs(o)["errors"] == {"describe": NOT_COLLECTED} for o in objects)
+    assert not lean.nodes_of_type("s3.bucket")
+    artifact_rules = [r for r in RULES if r.resource in ("s3.object", "s3.bucket")]
+    judged = findings(lean, artifact_rules)
+    assert judged and {f["status"] for f in judged} == {"error"}
+    # each is unknown because it was not collected (but the demo's Marketplace package, which hides its artifact
+    # whatever is read: one finding per rule, as in the full collection)
+    assert all("not collected" in f["message"] or "Marketplace" in f["message"] for f in judged)
+    assert sum("not collected" in f["message"] for f in judged) >= len(objects)
+    # a run that remediates reads the objects' encryption, which a remediator walks to (enable-key-rotation)
+    _, remediating = run(demo["regions"], collect_options(observability, Config(), remediate=True))
+    assert remediating["s3:HeadObject"] == full_calls["s3:HeadObject"]
+
+
 @pytest.mark.parametrize("policy", range(1, 16))
 def test_each_policys_rules_alone_are_judged_as_after_a_full_collection(demo: dict[str, Any], policy: int) -> None:
     """A narrow selection (audit --policy N) reads less; its findings, and the environment the report gives them,
@@ -154,6 +179,11 @@ def test_each_policys_rules_alone_are_judged_as_after_a_full_collection(demo: di
     rules = [r for r in RULES if r.policy == policy]
     lean, _ = run(demo["regions"], collect_options(rules, Config()))
     assert findings(lean, rules) == findings(demo["full"], rules)
+    # and every other rule, judged on what this run read: its own answer, or unknown (never a value not read)
+    full = {(f["rule_id"], f["resource"]["arn"]): f["status"] for f in findings(demo["full"], RULES)}
+    for f in findings(lean, RULES):
+        key = (f["rule_id"], f["resource"]["arn"])
+        assert f["status"] == "error" or full.get(key) == f["status"], (key, f["status"], f["message"])
     envs = [{(f["rule_id"], f["resource"]["arn"]): f.get("environment")
              for f in build_report(evaluate_rules(g, rules, Config()), g)["findings"]} for g in (lean, demo["full"])]
     assert envs[0] == envs[1]

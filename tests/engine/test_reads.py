@@ -9,7 +9,7 @@ import pytest
 from auditor.engine.grammar import AttrCond, Literal
 from auditor.engine.loader import Rule, load_rules
 from auditor.engine.operators import OPERATORS
-from auditor.engine.reads import rule_reads
+from auditor.engine.reads import resource_reads, rule_reads
 from auditor.graph import EDGE_TYPES
 from auditor.vocabulary import VOCABULARY
 
@@ -87,3 +87,20 @@ def test_a_condition_form_it_does_not_know_is_refused_never_read_as_nothing() ->
     assert rule_reads([ok]) == {(rule.resource, "status")}
     literal = Rule(**{**ok.__dict__, "assertion": AttrCond("status", OPERATORS["eq"], Literal("InService"))})
     assert rule_reads([literal]) == {(rule.resource, "status")}  # a literal value reads nothing more
+
+
+def test_a_rule_over_keys_that_reads_only_pseudo_attributes_still_needs_the_artifact_reads(tmp_path: Path) -> None:
+    """Its conditions read nothing of their own (name is no read), yet the rule judges every key, some of them found
+    only through the artifacts: finding its resources is a read of its own."""
+    from types import SimpleNamespace
+
+    from auditor.app import collect_options
+    from auditor.collect.s3 import artifacts_wanted
+    from auditor.engine.config import Config
+
+    keys = one(tmp_path, "resource: kms.key\nassert: {attr: name, op: present}\n")
+    assert rule_reads([keys]) == frozenset() and resource_reads([keys]) == {("kms.key", "exists")}
+    assert artifacts_wanted(SimpleNamespace(options=collect_options([keys], Config())))  # type: ignore[arg-type]
+    endpoints = one(tmp_path, "resource: sagemaker.endpoint\nassert: {attr: status, op: eq, value: InService}\n")
+    assert not artifacts_wanted(SimpleNamespace(options=collect_options([endpoints], Config())))  # type: ignore[arg-type]
+    assert artifacts_wanted(SimpleNamespace(options={}))  # type: ignore[arg-type]  # no reads given: everything
