@@ -13,6 +13,7 @@ from auditor.engine.conditions import (
     Outcome,
     Unknown,
     dig,
+    existence_unknown,
     expected_value,
     read_attr,
     read_tag,
@@ -368,8 +369,14 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
                              result=ok)], _NONE
 
         assert isinstance(q, Exists)
-        if any(not nodes_of[n]["dangling"] for n in nodes):
-            return q.want, [dict(base, result=q.want)], _NONE
+        # A related node exists when it was read; one whose describe failed may or may not (as the `exists`
+        # attribute says), and a dangling one does not.
+        for n in nodes:
+            node = nodes_of[n]
+            if not node["dangling"]:
+                if "describe" not in node["errors"]:
+                    return q.want, [dict(base, result=q.want)], _NONE
+                unknown.append(existence_unknown(node, n))
         if unknown:
             return None, [base], unknown
         note = f"no {path}" + (" (only dangling references)" if nodes else "")
@@ -401,8 +408,12 @@ def _v_related(ctx: EvalContext, cond: RelatedCond) -> VFn:
             nodes = kept
         if sub is None:
             assert isinstance(q, Exists)
-            if any(not nodes_of[n]["dangling"] for n in nodes):
-                return q.want
+            for n in nodes:
+                node = nodes_of[n]
+                if not node["dangling"]:
+                    if "describe" not in node["errors"]:
+                        return q.want
+                    unknown = True  # its existence is unknown (see the full form)
             return None if unknown else not q.want
         for n in nodes:
             v = sub(n)

@@ -101,6 +101,12 @@ def label_of(node: dict[str, Any], node_id: str) -> str:
     return f"{node['type'].split('.')[-1]} {node['name'] or node_id}"
 
 
+def existence_unknown(node: dict[str, Any], node_id: str) -> str:
+    """Why a referenced node whose describe failed is not known to exist (only NotFound says it does not)."""
+    why = node["errors"]["describe"]
+    return f"{label_of(node, node_id)}: whether it exists is unknown, it could not be read: {why}"
+
+
 _PARTS: dict[str, tuple[str, ...]] = {}  # attribute path -> its parts, split once
 
 
@@ -116,8 +122,7 @@ def read_attr(graph: ResourceGraph, node_id: str, path: str) -> Any:
     if path in PSEUDO:
         if path in ("exists", "dangling"):
             if not node["dangling"] and "describe" in errors:
-                raise Unknown(f"{label_of(node, node_id)}: whether it exists is unknown, it could not be read: "
-                              f"{errors['describe']}")
+                raise Unknown(existence_unknown(node, node_id))
             return node["dangling"] if path == "dangling" else not node["dangling"]
         if path == "id":
             return node_id

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 import gc
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -221,7 +222,7 @@ def hiding_nodes(graph: ResourceGraph) -> dict[str, list[tuple[str, str]]]:
     edge leads to. The types reachable from there (through the edge schema) cannot be listed,
     so each rule about such a type reports `error` on the node we know about instead of vanishing.
     """
-    out: dict[str, list[tuple[str, str]]] = {}
+    out: dict[str, dict[str, str]] = {}  # type -> hiding node -> the first reason (one finding per rule and node)
     for err in graph.errors:  # a failed listing hides the listed types (and what they lead to) in its region
         region = region_id(err.account, err.region)
         if not err.affects or region not in graph:
@@ -242,24 +243,25 @@ def hiding_nodes(graph: ResourceGraph) -> dict[str, list[tuple[str, str]]]:
             else:
                 continue
             what = "it could not be read" if facet == "describe" else f"its {facet[4:]} could not be read"
-            for type_ in sorted(_reachable(labels) - NEVER_HIDDEN - {node["type"]}):
+            for type_ in sorted(_reachable(tuple(labels)) - NEVER_HIDDEN - {node["type"]}):
                 _add(out, type_, node_id, f"{label_of(node, node_id)}: {what}, so any {type_} reached through it "
                                           f"is unknown: {msg}")
-    return out
+    return {type_: list(hits.items()) for type_, hits in out.items()}
 
 
-def _add(out: dict[str, list[tuple[str, str]]], type_: str, node_id: str, reason: str) -> None:
-    hits = out.setdefault(type_, [])
-    if not any(n == node_id for n, _ in hits):  # one finding per rule and node, with the first reason
-        hits.append((node_id, reason))
+def _add(out: dict[str, dict[str, str]], type_: str, node_id: str, reason: str) -> None:
+    # a dict per type, not a list searched each time: a narrow run leaves thousands of artifacts unread
+    out.setdefault(type_, {}).setdefault(node_id, reason)
 
 
-def _reachable_from(types: set[str]) -> set[str]:
-    return _reachable([e.label for e in EDGE_TYPES.values() if e.sources & types])
+def _reachable_from(types: set[str]) -> frozenset[str]:
+    return _reachable(tuple(e.label for e in EDGE_TYPES.values() if e.sources & types))
 
 
-def _reachable(labels: list[str]) -> set[str]:
-    """Node types reachable by following `labels` and then any edge onwards, in the edge schema."""
+@functools.cache
+def _reachable(labels: tuple[str, ...]) -> frozenset[str]:
+    """Node types reachable by following `labels` and then any edge onwards, in the edge schema (which is fixed:
+    worked out once per set of labels, not once per node)."""
     seen: set[str] = set()
     todo = [EDGE_TYPES[lb].target for lb in labels]
     while todo:
@@ -267,7 +269,7 @@ def _reachable(labels: list[str]) -> set[str]:
         if t not in seen:
             seen.add(t)
             todo += [e.target for e in EDGE_TYPES.values() if t in e.sources]
-    return seen
+    return frozenset(seen)
 
 
 def _ref(graph: ResourceGraph, node_id: str, cache: EvalCache | None = None) -> ResourceRef:

@@ -164,6 +164,15 @@ def test_a_run_whose_rules_read_no_artifact_reads_none_and_leaves_them_unknown(d
     # whatever is read: one finding per rule, as in the full collection)
     assert all("not collected" in f["message"] or "Marketplace" in f["message"] for f in judged)
     assert sum("not collected" in f["message"] for f in judged) >= len(objects)
+    # a rule asking only whether each container's artifact exists, on this snapshot: unknown, never "it exists"
+    tmp = demo["rules_dir"]
+    (tmp / "SM-02-artifact-there.yaml").write_text(
+        "id: SM-02-artifact-there\npolicy: 2\ntitle: artifact there\nseverity: low\nrationale: walks artifact\n"
+        "resource: sagemaker.container\nassert: {related: artifact, exists: true}\n"
+        "messages: {pass: ok, fail: not ok}\nremediation: {guidance: Set it as the custom rule says.}\n")
+    there = findings(lean, load_rules([tmp]))
+    assert there and "pass" not in {f["status"] for f in there}
+    assert "pass" in {f["status"] for f in findings(demo["full"], load_rules([tmp]))}
     # a run that remediates reads the objects' encryption, which a remediator walks to (enable-key-rotation)
     _, remediating = run(demo["regions"], collect_options(observability, Config(), remediate=True))
     assert remediating["s3:HeadObject"] == full_calls["s3:HeadObject"]

@@ -111,6 +111,23 @@ def test_exists_over_only_dangling_references_says_so() -> None:
     assert (none.value, none.evidence[0]["note"], none.evidence[0]["result"]) == (True, "no has_variant", True)
 
 
+@pytest.mark.parametrize("want", [True, False])
+def test_exists_over_a_reference_that_could_not_be_read_is_unknown_unless_another_was_read(want: bool) -> None:
+    """A related node whose describe failed may or may not exist, as its `exists` attribute says: it settles
+    neither `exists: true` nor `exists: false`; a node that was read does."""
+    from auditor.engine.compiled import value_of
+
+    unread = {"id": "a", "name": "a", "errors": {"describe": "not collected"}}
+    ctx = _ctx(_variants(unread))
+    cond = related(grammar.Exists(want))
+    out = evaluate(ctx, cond, "e")
+    assert (out.value, out.unknown) == (None, ["variant a: whether it exists is unknown, it could not be read: "
+                                               "not collected"])
+    assert value_of(ctx, cond)("e") is None
+    both = _ctx(_variants(unread, {"id": "b", "name": "b"}))
+    assert evaluate(both, cond, "e").value is want and value_of(both, cond)("e") is want
+
+
 def test_a_count_compared_with_an_attribute_reads_it_on_the_resource_itself() -> None:
     spec = {"nodes": [{"id": "v", "type": "sagemaker.variant", "name": "v", "data": {"initial_instance_count": 2}},
                       {"id": "m", "type": "sagemaker.model", "name": "m"}],
@@ -192,13 +209,15 @@ def test_a_traversal_names_every_incomplete_edge_and_keeps_walking_past_a_dangli
                           "variant b: serves_model could not be read: denied"]
 
 
-@pytest.mark.parametrize("start,steps", [
-    ("e", (grammar.step("has_variant"),)),
-    ("c", (grammar.step("~has_variant"),)),
-    ("b", (grammar.step("serves_model"),)),  # a node with a failed describe: its edges are not known
-    ("c", (grammar.step("serves_model"),)),
+@pytest.mark.parametrize("start,label,listing_failed", [
+    ("e", "has_variant", False),
+    ("c", "~has_variant", False),
+    ("b", "serves_model", False),  # a node with a failed describe: its edges are not known
+    ("c", "serves_model", False),
+    ("a", "serves_model", False),  # dangling
+    ("c", "serves_model", True),  # a failed listing of the step's target type
 ])
-def test_one_node_steps_answer_as_the_general_walk_does(start: str, steps: tuple[grammar.Step, ...]) -> None:
+def test_one_node_steps_answer_as_the_general_walk_does(start: str, label: str, listing_failed: bool) -> None:
     """The single-node shortcut of a step gives what the general case gives for the same node (asked twice, so
     the general case runs)."""
     spec = {"nodes": [{"id": "e", "type": "sagemaker.endpoint", "name": "ep"},
@@ -208,9 +227,13 @@ def test_one_node_steps_answer_as_the_general_walk_does(start: str, steps: tuple
                       {"id": "m", "type": "sagemaker.model", "name": "m"}],
             "edges": [["e", "has_variant", "d"], ["e", "has_variant", "c"], ["e", "has_variant", "b"],
                       ["c", "serves_model", "m"]]}
+    spec["nodes"].append({"id": "a", "type": "sagemaker.variant", "name": "a", "dangling": True})
+    if listing_failed:
+        spec["listing_errors"] = [{"affects": ["sagemaker.model"], "service": "sagemaker", "operation": "ListModels"}]
     ctx = _ctx(spec)
-    one = conditions._step(ctx.graph, ctx.cache, [start], steps[0])
-    general = conditions._step(ctx.graph, ctx.cache, [start, start], steps[0])
+    step = grammar.step(label)
+    one = conditions._step(ctx.graph, ctx.cache, [start], step)
+    general = conditions._step(ctx.graph, ctx.cache, [start, start], step)
     assert one == general
     assert one[0] == sorted(one[0])
 

@@ -104,3 +104,7 @@ def test_a_rule_over_keys_that_reads_only_pseudo_attributes_still_needs_the_arti
     endpoints = one(tmp_path, "resource: sagemaker.endpoint\nassert: {attr: status, op: eq, value: InService}\n")
     assert not artifacts_wanted(SimpleNamespace(options=collect_options([endpoints], Config())))  # type: ignore[arg-type]
     assert artifacts_wanted(SimpleNamespace(options={}))  # type: ignore[arg-type]  # no reads given: everything
+    # a rule that only walks to the artifacts (whether each exists) reads none of the three types, and needs them
+    [exists] = [r for r in RULES if r.id == "SM-02-artifact-exists"]
+    assert not {t for t, _ in collect_options([exists], Config())["reads"]} & {"s3.object", "s3.bucket", "kms.key"}
+    assert artifacts_wanted(SimpleNamespace(options=collect_options([exists], Config())))  # type: ignore[arg-type]
