@@ -108,33 +108,43 @@ def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -
     evidence is kept; otherwise every part's evidence, and unknowns if any part is unknown."""
     fns = [compiled(ctx, c) for c in parts]
 
-    # Plain loops, not comprehensions: Python 3.11 runs each comprehension as a function call of its own, and this
-    # closure runs hundreds of thousands of times.
     def combine(node_id: str) -> Out:
         outs = []
-        settled = unknown = False
-        for fn in fns:
-            out = fn(node_id)
-            outs.append(out)
-            if out[0] is None:
-                unknown = True
-            elif out[0] == decisive:
-                settled = True
-        evidence: list[dict[str, Any]] = []
-        if settled:  # unknowns elsewhere do not matter
-            for value, ev, _ in outs:
-                if value is decisive:
-                    evidence += ev
-            return decisive, evidence[:MAX_EVIDENCE], _NONE
-        for out in outs:
-            evidence += out[1]
-        if unknown:
-            why: list[str] = []
-            for out in outs:
-                why += out[2]
-            return None, evidence[:MAX_EVIDENCE], why
-        return not decisive, evidence[:MAX_EVIDENCE], _NONE
+        for fn in fns:  # a loop, not a comprehension (see _merge)
+            outs.append(fn(node_id))
+        value, evidence, why = _merge(outs, decisive)
+        return value, evidence[:MAX_EVIDENCE], why
     return combine
+
+
+def _merge(outs: list[Out], decisive: bool) -> Out:
+    """What several answers say together, for all/any over a node's parts and a quantifier over related nodes:
+    `decisive` when one of them says it (with the evidence of those that do), else unknown when one of them is
+    (with every answer's evidence and every unknown), else `not decisive` (with every answer's evidence). The
+    evidence is not bounded here.
+
+    Plain loops, not comprehensions: Python 3.11 runs each comprehension as a function call of its own, and this
+    runs hundreds of thousands of times."""
+    settled = unknown = False
+    for out in outs:
+        if out[0] is None:
+            unknown = True
+        elif out[0] == decisive:
+            settled = True
+    evidence: list[dict[str, Any]] = []
+    if settled:  # unknowns elsewhere do not matter
+        for value, ev, _ in outs:
+            if value is decisive:
+                evidence += ev
+        return decisive, evidence, _NONE
+    for out in outs:
+        evidence += out[1]
+    if not unknown:
+        return not decisive, evidence, _NONE
+    why: list[str] = []
+    for out in outs:
+        why += out[2]
+    return None, evidence, why
 
 
 def _v_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> VFn:
@@ -316,27 +326,14 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
 
         if sub_fn is not None:
             subs = []
-            settled = undecided = False
-            for n in nodes:  # loops rather than comprehensions, as in combine
-                sub = sub_fn(n)
-                subs.append(sub)
-                if sub[0] is None:
-                    undecided = True
-                elif sub[0] == settles:
-                    settled = True
-            evidence: list[dict[str, Any]] = []
-            if settled:
-                for value, ev, _ in subs:
-                    if value is settles:
-                        evidence += ev
-                return isinstance(q, Some), [base] + evidence[:MAX_EVIDENCE], _NONE
-            for sub in subs:
-                evidence += sub[1]
+            for n in nodes:  # a loop, not a comprehension (see _merge)
+                subs.append(sub_fn(n))
+            value, evidence, why = _merge(subs, settles)
             evidence = evidence[:MAX_EVIDENCE]
-            if unknown or undecided:
-                for sub in subs:
-                    unknown += sub[2]
-                return None, [base] + evidence, unknown
+            if value is settles:
+                return isinstance(q, Some), [base] + evidence, _NONE
+            if unknown or value is None:
+                return None, [base] + evidence, unknown + list(why)
             if isinstance(q, Each):
                 if q.nonempty and not nodes:
                     return False, [dict(base, result=False, note=f"no {path} found")], _NONE
@@ -369,16 +366,11 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
                              result=ok)], _NONE
 
         assert isinstance(q, Exists)
-        # A related node exists when it was read; one whose describe failed may or may not (as the `exists`
-        # attribute says), and a dangling one does not.
-        for n in nodes:
-            node = nodes_of[n]
-            if not node["dangling"]:
-                if "describe" not in node["errors"]:
-                    return q.want, [dict(base, result=q.want)], _NONE
-                unknown.append(existence_unknown(node, n))
-        if unknown:
-            return None, [base], unknown
+        live, unread = _existence(nodes_of, nodes)
+        if live:
+            return q.want, [dict(base, result=q.want)], _NONE
+        if unknown or unread:
+            return None, [base], unknown + unread
         note = f"no {path}" + (" (only dangling references)" if nodes else "")
         return not q.want, [dict(base, result=not q.want, note=note)], _NONE
     return related
@@ -408,13 +400,10 @@ def _v_related(ctx: EvalContext, cond: RelatedCond) -> VFn:
             nodes = kept
         if sub is None:
             assert isinstance(q, Exists)
-            for n in nodes:
-                node = nodes_of[n]
-                if not node["dangling"]:
-                    if "describe" not in node["errors"]:
-                        return q.want
-                    unknown = True  # its existence is unknown (see the full form)
-            return None if unknown else not q.want
+            live, unread = _existence(nodes_of, nodes)
+            if live:
+                return q.want
+            return None if unknown or unread else not q.want
         for n in nodes:
             v = sub(n)
             if v is None:
@@ -427,6 +416,19 @@ def _v_related(ctx: EvalContext, cond: RelatedCond) -> VFn:
             return not (q.nonempty and not nodes)
         return not isinstance(q, Some)
     return related
+
+
+def _existence(nodes_of: dict[str, dict[str, Any]], nodes: list[str]) -> tuple[bool, list[str]]:
+    """(whether one of the nodes is known to exist, why those not known to are unknown). A node exists when it was
+    read; one whose describe failed may or may not (as its `exists` attribute says); a dangling one does not."""
+    unread = []
+    for n in nodes:
+        node = nodes_of[n]
+        if not node["dangling"]:
+            if "describe" not in node["errors"]:
+                return True, []
+            unread.append(existence_unknown(node, n))
+    return False, unread
 
 
 # One compiler per node class of the grammar, in both forms (a test checks every class has one).
