@@ -120,7 +120,8 @@ def collect_options(rules: list[Any], config: Any, remediate: bool = False) -> d
     """What collection needs from the rules: metric windows (from their possibly overridden parameters), whether
     regions without endpoints can be skipped, and which attributes they read (a read serving none is left out)."""
     from auditor.collect.dynamodb import graph_reads as registry_reads
-    from auditor.engine.evaluator import needs_regions_without_endpoints, rule_params
+    from auditor.collect.sagemaker_bulk import DESCRIBE_ONLY
+    from auditor.engine.evaluator import needs_regions_without_endpoints, read_needed, rule_params
     from auditor.engine.operators import parse_duration
     from auditor.engine.reads import resource_reads, rule_reads
     from auditor.report.context import READS as REPORT_READS
@@ -136,6 +137,9 @@ def collect_options(rules: list[Any], config: Any, remediate: bool = False) -> d
         reads |= REMEDIATION_READS
     out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config),
                            "reads": reads}
+    # Which endpoints need DescribeEndpoint (its deployment configuration), told from their Search record's tags;
+    # the others are read from the Search pages alone (see sagemaker_bulk.plan_endpoints).
+    out["endpoint_describe_needed"] = read_needed(rules, config, "sagemaker.endpoint", DESCRIBE_ONLY)
     for r in rules:
         p = rule_params(r, config)
         if "idle_window" in p:

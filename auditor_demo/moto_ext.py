@@ -11,7 +11,10 @@ Added faithfully to the AWS API reference:
 - Application Auto Scaling DescribeScalableTargets paging past the second page;
 - endpoint-config ARNs as strings, so the Resource Groups Tagging API reports their tags;
 - Resource Groups Tagging API GetResources with ResourceARNList answered in full, without paging, as AWS does;
-- Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none);
+- Search(Resource="Model") with the model's tags and real paging (moto has no Model search and pages none), and
+  Search(Resource="Endpoint") in the API's Endpoint shape (DescribeEndpoint's answer less LastDeploymentConfig and
+  the other members only DescribeEndpoint returns, with the endpoint's tags and monitoring schedules), sorted by
+  LastModifiedTime by default and paged (moto's returns its internal shape, unpaged);
 - BatchDescribeModelPackage (summaries with InferenceSpecification, unknown ARNs in the error map);
 - DescribeModelPackage of another account's package denied, as AWS denies a cross-account read that no resource
   policy allows (moto looked the ARN up in the caller's own packages and answered "not found"), except for AWS
@@ -364,23 +367,40 @@ def _patch_sagemaker() -> None:
     original_search = SageMakerResponse.search
 
     def search(self: Any) -> Any:
-        if self._get_param("Resource") != "Model":
+        resource = self._get_param("Resource")
+        if resource not in ("Model", "Endpoint"):
             return original_search(self)
         if self._get_param("SearchExpression"):
-            raise _validation("this moto extension implements Search(Resource=Model) without a SearchExpression")
+            raise _validation(f"this moto extension implements Search(Resource={resource}) without a "
+                              "SearchExpression")
         backend = self.sagemaker_backend
         size = int(self._get_param("MaxResults") or SEARCH_PAGE_DEFAULT)
         if not 1 <= size <= 100:
             raise _validation(f"Value '{size}' at 'maxResults' failed to satisfy constraint: "
                               "Member must have value less than or equal to 100")
         reverse = (self._get_param("SortOrder") or "Descending") == "Descending"
-        models = sorted(backend._models.values(), key=lambda m: (m.creation_time, m.model_name), reverse=reverse)
         start = int(self._get_param("NextToken") or 0)
-        serving = _endpoints_by_model(backend)
-        results = [{"Model": {"Model": _search_model(m), "Endpoints": serving.get(m.model_name, []),
-                              "MonitoringSchedules": []}} for m in models[start:start + size]]
+        results: list[dict[str, Any]]
+        if resource == "Model":
+            models = sorted(backend._models.values(), key=lambda m: (m.creation_time, m.model_name), reverse=reverse)
+            total = len(models)
+            serving = _endpoints_by_model(backend)
+            results = [{"Model": {"Model": _search_model(m), "Endpoints": serving.get(m.model_name, []),
+                                  "MonitoringSchedules": []}} for m in models[start:start + size]]
+        else:
+            # SortBy defaults to LastModifiedTime (the API reference); CreationTime and the name are also accepted
+            by = {"LastModifiedTime": "last_modified_time", "CreationTime": "creation_time",
+                  "EndpointName": "endpoint_name"}.get(self._get_param("SortBy") or "LastModifiedTime")
+            if by is None:
+                raise _validation("this moto extension sorts Search(Resource=Endpoint) by LastModifiedTime, "
+                                  "CreationTime or EndpointName")
+            endpoints = sorted(backend.endpoints.values(), key=lambda e: (getattr(e, by), e.endpoint_name),
+                               reverse=reverse)
+            total = len(endpoints)
+            schedules = list(_state(backend)["schedules"].values())
+            results = [{"Endpoint": _search_endpoint(backend, e, schedules)} for e in endpoints[start:start + size]]
         out: dict[str, Any] = {"Results": results}
-        if start + size < len(models):
+        if start + size < total:
             out["NextToken"] = str(start + size)
         return ActionResult(out)
 
@@ -451,6 +471,26 @@ def _search_model(model: Any) -> dict[str, Any]:
         "Tags": list(model.tags or []),
     }
     return {k: v for k, v in out.items() if v is not None}
+
+
+# The Search API's Endpoint shape: DescribeEndpoint's answer without LastDeploymentConfig, AsyncInferenceConfig,
+# PendingDeploymentSummary, ExplainerConfig and the rest DescribeEndpoint alone returns, plus the endpoint's
+# monitoring schedules and tags.
+SEARCH_ENDPOINT = ("EndpointName", "EndpointArn", "EndpointConfigName", "ProductionVariants", "DataCaptureConfig",
+                   "EndpointStatus", "FailureReason", "CreationTime", "LastModifiedTime", "ShadowProductionVariants")
+SCHEDULE_MEMBERS = ("MonitoringScheduleArn", "MonitoringScheduleName", "MonitoringScheduleStatus", "MonitoringType",
+                    "CreationTime", "LastModifiedTime", "MonitoringScheduleConfig", "EndpointName")
+
+
+def _search_endpoint(backend: Any, endpoint: Any, schedules: list[dict[str, Any]]) -> dict[str, Any]:
+    described = backend.describe_endpoint(endpoint.endpoint_name)
+    out = {k: described[k] for k in SEARCH_ENDPOINT if described.get(k) is not None}
+    mine = [{k: r[k] for k in SCHEDULE_MEMBERS if r.get(k) is not None} for r in schedules
+            if r.get("EndpointName") == endpoint.endpoint_name]
+    if mine:
+        out["MonitoringSchedules"] = mine
+    out["Tags"] = list(endpoint.tags or [])
+    return out
 
 
 def _endpoints_by_model(backend: Any) -> dict[str, list[dict[str, Any]]]:

@@ -110,8 +110,9 @@ def test_ctrl_c_inside_the_call_pool_ends_a_concurrent_run(aws: None, tmp_path: 
                     PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"})
     sm.create_endpoint_config(EndpointConfigName="c", ProductionVariants=[
         {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}])
-    for i in range(12):
-        sm.create_endpoint(EndpointName=f"e{i}", EndpointConfigName="c")
+    for i in range(12):  # production: the built-in rules read their deployment, so each is described
+        sm.create_endpoint(EndpointName=f"e{i}", EndpointConfigName="c",
+                           Tags=[{"Key": "environment", "Value": "production"}])
     calls: list[str] = []
 
     def interrupt(**_: Any) -> None:

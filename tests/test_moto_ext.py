@@ -154,6 +154,33 @@ def test_search_models_pages_and_carries_tags_and_endpoints(aws: None) -> None:
                                                                     "Value": "s03-m"}]})
 
 
+def test_search_endpoints_pages_in_the_api_shape_with_tags(aws: None) -> None:
+    sm = boto3.client("sagemaker", region_name=R)
+    for i in range(25):
+        _endpoint(sm, name=f"p{i:02d}", itype="ml.m5.large",
+                  deployment={"AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "a"}]}} if i == 3 else None)
+    arn = sm.describe_endpoint(EndpointName="p03")["EndpointArn"]
+    sm.add_tags(ResourceArn=arn, Tags=[{"Key": "environment", "Value": "production"}])
+    pages = list(sm.get_paginator("search").paginate(Resource="Endpoint", PaginationConfig={"PageSize": 10}))
+    assert [len(p["Results"]) for p in pages] == [10, 10, 5]
+    records = {r["Endpoint"]["EndpointName"]: r["Endpoint"] for p in pages for r in p["Results"]}
+    assert len(records) == 25
+    # newest modification first by default (SortBy LastModifiedTime, SortOrder Descending)
+    times = [r["Endpoint"]["LastModifiedTime"] for p in pages for r in p["Results"]]
+    assert times == sorted(times, reverse=True)
+    rec, described = records["p03"], sm.describe_endpoint(EndpointName="p03")
+    for key in ("EndpointArn", "EndpointConfigName", "ProductionVariants", "EndpointStatus", "CreationTime",
+                "LastModifiedTime"):
+        assert rec[key] == described[key], key
+    assert "LastDeploymentConfig" not in rec and "LastDeploymentConfig" in described  # DescribeEndpoint's alone
+    assert rec["Tags"] == [{"Key": "environment", "Value": "production"}] and records["p04"]["Tags"] == []
+    by_name = sm.search(Resource="Endpoint", SortBy="EndpointName", SortOrder="Ascending", MaxResults=100)
+    assert [r["Endpoint"]["EndpointName"] for r in by_name["Results"]] == sorted(records) and \
+        "NextToken" not in by_name
+    with pytest.raises(ClientError, match="SortBy|sorts"):
+        sm.search(Resource="Endpoint", SortBy="FailureReason")
+
+
 def test_scalable_targets_page_to_the_end(aws: None) -> None:
     aas = boto3.client("application-autoscaling", region_name=R)
     for i in range(120):

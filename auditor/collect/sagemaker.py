@@ -20,6 +20,8 @@ from auditor.collect.base import (
 )
 from auditor.collect.registry_match import match_unregistered
 from auditor.collect.sagemaker_bulk import (
+    DESCRIBE_ONLY,
+    SEARCHED_NOT_DESCRIBED,
     describe_config,
     describe_endpoint,
     describe_model,
@@ -138,10 +140,15 @@ def _endpoint(ctx: Context, name: str, arn: str) -> None:
         last_modified_time=d.get("LastModifiedTime"),
         config_name=d.get("EndpointConfigName"),
         data_capture=d.get("DataCaptureConfig"),
-        last_deployment_config=d.get("LastDeploymentConfig"),
-        deployment_config_present=bool(d.get("LastDeploymentConfig")),
     )
-    _tags(ctx, arn, arn)
+    searched = name in ctx.cache.get("endpoints_searched", ())
+    if searched:  # read from its Search record: what only DescribeEndpoint answers is unknown, and said so
+        for facet in sorted(DESCRIBE_ONLY):
+            g.set_error(arn, facet, SEARCHED_NOT_DESCRIBED)
+    else:
+        g.set_data(arn, last_deployment_config=d.get("LastDeploymentConfig"),
+                   deployment_config_present=bool(d.get("LastDeploymentConfig")))
+    _tags(ctx, arn, arn, inline=ctx.cache.get("endpoint_tags", {}).get(name))
     cfg_id = _endpoint_config(ctx, d["EndpointConfigName"])
     g.add_edge(arn, "uses_config", cfg_id)
     cfg = g.attrs(cfg_id)

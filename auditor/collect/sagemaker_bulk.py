@@ -20,6 +20,11 @@ SEARCH_MIN_MODELS = 4  # below this, one DescribeModel each is no dearer than a 
 # put the read-aheads' describes (Model Monitor schedules, then their job definitions) and the model Search behind
 # all of them, which under a describe rate limit adds their own rate-limited time after the endpoints'.
 CHAINS_QUEUED = 32
+# What of an endpoint only DescribeEndpoint answers (a Search(Resource=Endpoint) record has the rest, and its tags):
+# the deployment configuration and the rollback-alarm edges the CloudWatch collector draws from it.
+DESCRIBE_ONLY = frozenset({"last_deployment_config", "deployment_config_present", "rel:rollback_alarm"})
+SEARCHED_NOT_DESCRIBED = ("not collected: the endpoint was read from its Search record; no rule of the audit that "
+                          "collected it reads its deployment configuration (collect again with the rules that do)")
 
 
 def describe_endpoint(ctx: Context) -> Callable[[str], dict[str, Any]]:
@@ -55,6 +60,72 @@ def _strings(values: Any) -> list[str]:
     return [v for v in values if isinstance(v, str) and v]
 
 
+def search_endpoints(ctx: Context) -> dict[str, dict[str, Any]]:
+    """Search(Resource=Endpoint) pages: each endpoint's record (DescribeEndpoint's answer less what DESCRIBE_ONLY
+    names, with the endpoint's tags), by name. A failed page ends the paging: the endpoints not read by then are
+    described, as every endpoint was before (a failed Search costs calls, never data)."""
+    found: dict[str, dict[str, Any]] = {}
+    token = None
+    while True:
+        try:
+            page = ctx.call(SM, "search", Resource="Endpoint", MaxResults=SEARCH_PAGE,
+                            **({"NextToken": token} if token else {}))
+        except CollectError:
+            return found
+        for rec in page.get("Results") or []:
+            ep = rec.get("Endpoint") if isinstance(rec, dict) else None
+            if isinstance(ep, dict) and isinstance(ep.get("EndpointName"), str):
+                found[ep["EndpointName"]] = ep
+        token = page.get("NextToken")
+        if not token:
+            return found
+
+
+def searching(ctx: Context) -> bool:
+    """Whether to read the endpoints' Search pages: only when some endpoints may need no DescribeEndpoint (a run
+    reading everything, such as `snapshot`, describes them all and gets their tags in bulk)."""
+    return ctx.options.get("reads") is not None and ctx.options.get("endpoint_describe_needed") is not None
+
+
+def fresh_record(summary: dict[str, Any], records: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The listed endpoint's Search record when it is the endpoint the listing shows, unchanged since (same ARN,
+    creation and modification time and status: the Search index may lag behind), naming its config, with
+    well-formed tags (the endpoint's, whether or not it is described). Otherwise None: the endpoint is described
+    and its tags are read in bulk, as without a Search."""
+    rec = records.get(summary.get("EndpointName"))  # type: ignore[arg-type]
+    if rec is None or not isinstance(rec.get("EndpointConfigName"), str):
+        return None
+    if any(rec.get(k) != summary.get(k) for k in ("EndpointArn", "CreationTime", "LastModifiedTime",
+                                                  "EndpointStatus")):
+        return None
+    tags = rec.get("Tags", [])  # AWS leaves out an empty list
+    if not isinstance(tags, list) or not all(isinstance(t, dict) and isinstance(t.get("Key"), str) for t in tags):
+        return None
+    return dict(rec, Tags=tags)
+
+
+def describe_needed(ctx: Context, record: dict[str, Any]) -> bool:
+    """Whether a selected rule reads what only DescribeEndpoint answers of this endpoint (its scope takes the
+    endpoint in, told from the record's tags; see evaluator.read_needed)."""
+    need = ctx.options.get("endpoint_describe_needed")
+    return need is None or bool(need(record["EndpointArn"], record["EndpointName"], ctx.account, ctx.region,
+                                     tags_to_dict(record["Tags"]), ctx.now))
+
+
+def _plan(ctx: Context, summary: dict[str, Any], records: dict[str, dict[str, Any]], searched: set[str],
+          tagged: dict[str, list[dict[str, Any]]]) -> dict[str, Any] | None:
+    """Record what the endpoint's Search record gives (its tags; its answer, when no describe is needed) and return
+    the record standing in for DescribeEndpoint, or None to describe it."""
+    record = fresh_record(summary, records)
+    if record is None:
+        return None
+    tagged[record["EndpointName"]] = record["Tags"]
+    if describe_needed(ctx, record):
+        return None
+    searched.add(record["EndpointName"])
+    return record
+
+
 def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
     """ListEndpoints; with a call pool, each page's endpoints are described (endpoint, then its config, in one task)
     while the next page is read, and the region's read-aheads start with the first endpoint.
@@ -71,9 +142,9 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
     search = ModelSearch()
     queued = threading.Semaphore(CHAINS_QUEUED)
 
-    def chain(name: str) -> Any:
+    def chain(name: str, record: dict[str, Any] | None) -> Any:
         try:
-            got = guarded(describe_endpoint(ctx), name)
+            got = record if record is not None else guarded(describe_endpoint(ctx), name)
             cfg = got.get("EndpointConfigName") if isinstance(got, dict) else None
             if isinstance(cfg, str) and cfg:
                 with lock:
@@ -87,17 +158,26 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
             search.described()
             queued.release()
 
+    records: Future[dict[str, dict[str, Any]]] | None = None
+    searched: set[str] = set()
+    tagged: dict[str, list[dict[str, Any]]] = {}
     try:
         for page in ctx.pages(SM, "list_endpoints", "Endpoints"):
             summaries += page
+            by_name = {s["EndpointName"]: s for s in page if isinstance(s, dict) and s.get("EndpointName")}
             fresh = [n for n in dict.fromkeys(_strings(s.get("EndpointName") for s in page)) if n not in chains]
+            if fresh:
+                ctx.start_read_ahead()
+                if records is None and searching(ctx):
+                    # read beside the first page's wait; the chains need the records to know what to describe
+                    records = ctx.pool.submit(search_endpoints, ctx)
+            found = _records(records) if fresh else {}
             search.listed(len(fresh))
             for name in fresh:
+                record = _plan(ctx, by_name[name], found, searched, tagged) if name in by_name else None
                 while not queued.acquire(timeout=0.1):
                     ctx.check_cancelled()
-                chains[name] = ctx.pool.submit(chain, name)
-            if chains:
-                ctx.start_read_ahead()
+                chains[name] = ctx.pool.submit(chain, name, record)
             if len(chains) >= SEARCH_MIN_MODELS and search.started is None:
                 # the model pages are read while the endpoints are described, not after (see ModelSearch)
                 search.started = ctx.pool.submit(search.run, ctx)
@@ -111,9 +191,19 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
             ctx.cache["model_search"] = ({}, None, 1, True)
     endpoints = {name: fut.result() for name, fut in chains.items()}
     ctx.cache["endpoints"] = endpoints
+    ctx.cache["endpoints_searched"], ctx.cache["endpoint_tags"] = searched, tagged
     ctx.cache["configs"] = {c: configs[c] for c in dict.fromkeys(
         _strings(d.get("EndpointConfigName") for d in _ok(endpoints)))}
     return summaries
+
+
+def _records(records: Future[dict[str, dict[str, Any]]] | None) -> dict[str, dict[str, Any]]:
+    if records is None:
+        return {}
+    try:
+        return records.result()
+    except Exception:  # noqa: BLE001 - an unexpected Search answer: every endpoint is described
+        return {}
 
 
 def guarded(fn: Callable[[str], Any], key: str) -> Any:
@@ -127,8 +217,19 @@ def prefetch(ctx: Context, summaries: list[dict[str, Any]]) -> None:
     """Fill ctx.cache with endpoints, configs, models, packages, groups and tags, each read once."""
     names = _strings(s.get("EndpointName") for s in summaries)
     endpoints = ctx.cache.get("endpoints")
-    if endpoints is None:
-        endpoints = ctx.cache["endpoints"] = ctx.fetch_all(describe_endpoint(ctx), names)
+    if endpoints is None:  # no call pool: the same reads as list_endpoints makes, one after another
+        found = search_endpoints(ctx) if summaries and searching(ctx) else {}
+        records: dict[str, dict[str, Any]] = {}
+        searched: set[str] = set()
+        tagged: dict[str, list[dict[str, Any]]] = {}
+        for s in summaries:
+            record = _plan(ctx, s, found, searched, tagged) if isinstance(s, dict) else None
+            if record is not None:
+                records[record["EndpointName"]] = record
+        described = ctx.fetch_all(describe_endpoint(ctx), [n for n in names if n not in records])
+        endpoints = ctx.cache["endpoints"] = {n: records[n] if n in records else described[n]
+                                              for n in dict.fromkeys(names)}
+        ctx.cache["endpoints_searched"], ctx.cache["endpoint_tags"] = searched, tagged
     configs = ctx.cache.get("configs")
     if configs is None:
         configs = ctx.cache["configs"] = ctx.fetch_all(
@@ -143,7 +244,9 @@ def prefetch(ctx: Context, summaries: list[dict[str, Any]]) -> None:
     groups = _strings(p.get("ModelPackageGroupName") for p in _ok(packages))
     ctx.cache["groups"] = ctx.fetch_all(list_group(ctx), groups)
     # only the tags a rule of the run reads (the collector leaves the others unknown)
-    arns = _strings(s.get("EndpointArn") for s in summaries) if ctx.wants("sagemaker.endpoint", "tags") else []
+    tagged = ctx.cache["endpoint_tags"]  # these came with their Search record
+    arns = _strings(s.get("EndpointArn") for s in summaries if s.get("EndpointName") not in tagged) \
+        if ctx.wants("sagemaker.endpoint", "tags") else []
     if ctx.wants("sagemaker.endpoint_config", "tags"):
         arns += _strings(c.get("EndpointConfigArn") for c in _ok(configs))
     if ctx.wants("sagemaker.model", "tags"):

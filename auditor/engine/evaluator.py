@@ -6,7 +6,7 @@ import datetime as dt
 import fnmatch
 import functools
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from auditor.engine.grammar import (
     AllCond,
     AnyCond,
     AttrCond,
+    AttrRef,
     Condition,
     Count,
     DesignationCond,
@@ -32,6 +33,7 @@ from auditor.engine.grammar import (
     nodes,
 )
 from auditor.engine.loader import Rule
+from auditor.engine.reads import reads_beyond_resource, rule_reads
 from auditor.graph import EDGE_TYPES, NODE_TYPES, ResourceGraph, region_id
 from auditor.model import Finding, ResourceRef, Severity, Status, new_finding
 from auditor.yamlsafe import InputError
@@ -207,6 +209,60 @@ def needs_regions_without_endpoints(rules: list[Rule], config: Config | None = N
                           now=_now(probe))
         if evaluate(ctx, rule.scope, region).value is not False:
             return True
+    return False
+
+
+# What a listing tells of a resource before it is described: its reference and its tags.
+_LISTED = frozenset({"id", "name", "account", "region", "type"})
+NeedsRead = Callable[[str, str, str, str, dict[str, str], dt.datetime], bool]
+
+
+def read_needed(rules: list[Rule], config: Config | None, type_: str, facets: frozenset[str]) -> NeedsRead | None:
+    """Which `type_` resources some rule reads `facets` of, told from what a listing shows (ARN, name, account,
+    region, tags): `needed(arn, name, account, region, tags, now)`. None when that cannot be told, so every
+    resource needs them: a rule reads the facets on other nodes than the one it judges, or its scope asks more
+    than the listing shows (a related node, a described attribute).
+
+    A resource no such rule's scope takes in gets no finding from those rules, so the read serving only them can
+    be left out for it (the collector marks the facets not collected: a later evaluation asking gets `error`).
+    """
+    config = config or Config()
+    scoped: list[Rule] = []
+    for rule in rules:
+        if rule.manual or not any((type_, f) in rule_reads([rule]) for f in facets):
+            continue
+        beyond = reads_beyond_resource(rule)
+        if rule.resource != type_ or rule.scope is None or not _listed_only(rule.scope) or \
+                any((type_, f) in beyond for f in facets):
+            return None
+        scoped.append(rule)
+
+    def needed(arn: str, name: str, account: str, region: str, tags: dict[str, str], now: dt.datetime) -> bool:
+        probe = ResourceGraph(meta={"collected_at": now.isoformat()})
+        probe.add_node(arn, type_, name=name, account=account, region=region)
+        probe.set_tags(arn, tags)
+        for rule in scoped:
+            assert rule.scope is not None
+            ctx = EvalContext(graph=probe, params=rule_params(rule, config), designations=config.designations,
+                              now=now)
+            if evaluate(ctx, rule.scope, arn).value is not False:
+                return True
+        return False
+    return needed
+
+
+def _listed_only(cond: Condition) -> bool:
+    """Whether the condition reads nothing but a resource's reference and tags (all a listing shows)."""
+    if isinstance(cond, AllCond | AnyCond):
+        return all(_listed_only(c) for c in cond.parts)
+    if isinstance(cond, NotCond):
+        return _listed_only(cond.inner)
+    if isinstance(cond, DesignationCond):
+        return True
+    if isinstance(cond, TagCond):
+        return not isinstance(cond.value, AttrRef) or cond.value.path in _LISTED
+    if isinstance(cond, AttrCond):
+        return cond.path in _LISTED and (not isinstance(cond.value, AttrRef) or cond.value.path in _LISTED)
     return False
 
 

@@ -35,13 +35,8 @@ def rule_reads(rules: Iterable[Rule]) -> frozenset[Read]:
     read of their own and are left out."""
     out: set[Read] = set()
     for rule in rules:
-        conds = [rule.scope, rule.assertion,
-                 rule.exempt_when.condition if rule.exempt_when is not None else None,
-                 rule.undecidable.when if rule.undecidable is not None else None,
-                 rule.out_of_scope.when if rule.out_of_scope is not None else None]
-        for cond in conds:
-            if cond is not None:
-                _reads(cond, frozenset({rule.resource}), out)
+        for cond in _conditions(rule):
+            _reads(cond, frozenset({rule.resource}), out)
     return frozenset(out)
 
 
@@ -95,3 +90,44 @@ def resource_reads(rules: Iterable[Rule]) -> frozenset[Read]:
     """(type, "exists") for each rule's resource type: a rule judges every resource of its type, so finding them
     all is a read of its own (a collector that would find some must run), whatever its conditions read."""
     return frozenset((rule.resource, "exists") for rule in rules)
+
+
+def _conditions(rule: Rule) -> list[Condition]:
+    return [c for c in (rule.scope, rule.assertion,
+                        rule.exempt_when.condition if rule.exempt_when is not None else None,
+                        rule.undecidable.when if rule.undecidable is not None else None,
+                        rule.out_of_scope.when if rule.out_of_scope is not None else None) if c is not None]
+
+
+def reads_beyond_resource(rule: Rule) -> frozenset[Read]:
+    """What the rule reads on nodes other than the resource it judges: everything its related conditions read
+    except their first forward step's edge (read on the resource itself). A collector may leave a read out for
+    the resources a rule's scope excludes only when the rule reads it on nothing else."""
+    out: set[Read] = set()
+    for cond in _conditions(rule):
+        _beyond(cond, frozenset({rule.resource}), out)
+    return frozenset(out)
+
+
+def _beyond(cond: Condition, types: frozenset[str], out: set[Read]) -> None:
+    if isinstance(cond, AllCond | AnyCond):
+        for part in cond.parts:
+            _beyond(part, types, out)
+    elif isinstance(cond, NotCond):
+        _beyond(cond.inner, types, out)
+    elif isinstance(cond, RelatedCond):
+        # as _reads, less the first step's edge when it is the resource's own (a forward step)
+        reached = types
+        for i, s in enumerate(cond.steps):
+            if i or s.reverse:
+                out.update((t, f"rel:{s.edge.label}") for t in s.edge.sources)
+            reached = frozenset(s.edge.sources) if s.reverse else frozenset({s.edge.target})
+        if cond.where is not None:
+            _reads(cond.where, reached, out)
+        q = cond.quantifier
+        if isinstance(q, Each | Some | NoneOf):
+            _reads(q.cond, reached, out)
+        elif isinstance(q, Distinct):
+            _attr(reached, q.path, out)
+    elif not isinstance(cond, AttrCond | TagCond | DesignationCond):
+        raise TypeError(f"reads_beyond_resource does not know the condition form {type(cond).__name__}")

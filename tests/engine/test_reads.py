@@ -108,3 +108,46 @@ def test_a_rule_over_keys_that_reads_only_pseudo_attributes_still_needs_the_arti
     [exists] = [r for r in RULES if r.id == "SM-02-artifact-exists"]
     assert not {t for t, _ in collect_options([exists], Config())["reads"]} & {"s3.object", "s3.bucket", "kms.key"}
     assert artifacts_wanted(SimpleNamespace(options=collect_options([exists], Config())))  # type: ignore[arg-type]
+
+
+DEPLOYMENT = frozenset({"last_deployment_config", "deployment_config_present", "rel:rollback_alarm"})
+
+
+def test_reads_beyond_the_resource_leave_out_its_own_attributes_and_first_edge(tmp_path: Path) -> None:
+    from auditor.engine.reads import reads_beyond_resource
+
+    own = one(tmp_path, "resource: sagemaker.endpoint\nassert: {all: [{attr: last_deployment_config, op: present}, "
+                        "{related: rollback_alarm, each: {attr: exists, op: 'true'}}]}\n")
+    assert reads_beyond_resource(own) == frozenset()  # the alarms' existence is no attribute read
+    back = one(tmp_path, "resource: sagemaker.variant\nassert: {related: ~has_variant, each: "
+                         "{attr: last_deployment_config, op: present}}\n")
+    assert ("sagemaker.endpoint", "last_deployment_config") in reads_beyond_resource(back)
+    assert ("sagemaker.endpoint", "rel:has_variant") in reads_beyond_resource(back)  # a reverse step: theirs
+
+
+def test_read_needed_is_told_from_the_listing_only_when_every_reader_allows_it(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from auditor.engine.evaluator import read_needed
+
+    now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    needed = read_needed(RULES, None, "sagemaker.endpoint", DEPLOYMENT)
+    assert needed is not None  # the built-in readers are scoped to production endpoints
+    assert needed("arn:e", "e", "1", "r", {"Environment": "PROD"}, now) is True  # as the designation reads tags
+    assert needed("arn:e", "e", "1", "r", {"environment": "dev"}, now) is False
+    assert needed("arn:e", "e", "1", "r", {}, now) is False
+    nobody = read_needed([r for r in RULES if r.policy == 7], None, "sagemaker.endpoint", DEPLOYMENT)
+    assert nobody is not None and nobody("arn:e", "e", "1", "r", {"environment": "production"}, now) is False
+    by_name = one(tmp_path, "resource: sagemaker.endpoint\nscope: {attr: name, op: regex, value: '^pay-'}\n"
+                            "assert: {attr: deployment_config_present, op: 'true'}\n")
+    named = read_needed([by_name], None, "sagemaker.endpoint", DEPLOYMENT)
+    assert named is not None and named("arn:p", "pay-1", "1", "r", {}, now) and not named("a", "x", "1", "r", {}, now)
+    # a scope asking more than a listing shows, a reader without scope, a reader through a related path: all
+    for body in ("scope: {attr: status, op: eq, value: InService}\n",
+                 "scope: {related: has_variant, exists: true}\n", ""):
+        rule = one(tmp_path, f"resource: sagemaker.endpoint\n{body}"
+                             "assert: {attr: deployment_config_present, op: 'true'}\n")
+        assert read_needed([rule], None, "sagemaker.endpoint", DEPLOYMENT) is None, body
+    back = one(tmp_path, "resource: sagemaker.variant\nscope: {tag: x, op: present}\n"
+                         "assert: {related: ~has_variant, each: {attr: deployment_config_present, op: 'true'}}\n")
+    assert read_needed([back], None, "sagemaker.endpoint", DEPLOYMENT) is None
