@@ -148,7 +148,7 @@ def _endpoint(ctx: Context, name: str, arn: str) -> None:
     else:
         g.set_data(arn, last_deployment_config=d.get("LastDeploymentConfig"),
                    deployment_config_present=bool(d.get("LastDeploymentConfig")))
-    _tags(ctx, arn, arn, inline=ctx.cache.get("endpoint_tags", {}).get(name))
+    _tags(ctx, arn, arn)
     cfg_id = _endpoint_config(ctx, d["EndpointConfigName"])
     g.add_edge(arn, "uses_config", cfg_id)
     cfg = g.attrs(cfg_id)

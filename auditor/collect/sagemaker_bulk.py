@@ -66,6 +66,7 @@ def search_endpoints(ctx: Context) -> dict[str, dict[str, Any]]:
     described, as every endpoint was before (a failed Search costs calls, never data)."""
     found: dict[str, dict[str, Any]] = {}
     token = None
+    tokens: set[str] = set()
     while True:
         try:
             page = ctx.call(SM, "search", Resource="Endpoint", MaxResults=SEARCH_PAGE,
@@ -77,8 +78,9 @@ def search_endpoints(ctx: Context) -> dict[str, dict[str, Any]]:
             if isinstance(ep, dict) and isinstance(ep.get("EndpointName"), str):
                 found[ep["EndpointName"]] = ep
         token = page.get("NextToken")
-        if not token:
+        if not token or token in tokens:  # a token seen before would page forever
             return found
+        tokens.add(token)
 
 
 def searching(ctx: Context) -> bool:
@@ -90,8 +92,9 @@ def searching(ctx: Context) -> bool:
 def fresh_record(summary: dict[str, Any], records: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """The listed endpoint's Search record when it is the endpoint the listing shows, unchanged since (same ARN,
     creation and modification time and status: the Search index may lag behind), naming its config, with
-    well-formed tags (the endpoint's, whether or not it is described). Otherwise None: the endpoint is described
-    and its tags are read in bulk, as without a Search."""
+    well-formed tags. Otherwise None: the endpoint is described, as without a Search. The record's tags only
+    decide whether to describe it; a tag change does not move the modification time, so the endpoint's tags
+    are read in bulk all the same, and the decision is made again on them (prefetch)."""
     rec = records.get(summary.get("EndpointName"))  # type: ignore[arg-type]
     if rec is None or not isinstance(rec.get("EndpointConfigName"), str):
         return None
@@ -99,7 +102,8 @@ def fresh_record(summary: dict[str, Any], records: dict[str, dict[str, Any]]) ->
                                                   "EndpointStatus")):
         return None
     tags = rec.get("Tags", [])  # AWS leaves out an empty list
-    if not isinstance(tags, list) or not all(isinstance(t, dict) and isinstance(t.get("Key"), str) for t in tags):
+    if not isinstance(tags, list) or not all(isinstance(t, dict) and isinstance(t.get("Key"), str) and
+                                             isinstance(t.get("Value"), str) for t in tags):
         return None
     return dict(rec, Tags=tags)
 
@@ -112,14 +116,12 @@ def describe_needed(ctx: Context, record: dict[str, Any]) -> bool:
                                      tags_to_dict(record["Tags"]), ctx.now))
 
 
-def _plan(ctx: Context, summary: dict[str, Any], records: dict[str, dict[str, Any]], searched: set[str],
-          tagged: dict[str, list[dict[str, Any]]]) -> dict[str, Any] | None:
-    """Record what the endpoint's Search record gives (its tags; its answer, when no describe is needed) and return
-    the record standing in for DescribeEndpoint, or None to describe it."""
+def _plan(ctx: Context, summary: dict[str, Any], records: dict[str, dict[str, Any]],
+          searched: set[str]) -> dict[str, Any] | None:
+    """The record standing in for DescribeEndpoint (noted in `searched`), or None to describe the endpoint."""
     record = fresh_record(summary, records)
     if record is None:
         return None
-    tagged[record["EndpointName"]] = record["Tags"]
     if describe_needed(ctx, record):
         return None
     searched.add(record["EndpointName"])
@@ -160,7 +162,6 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
 
     records: Future[dict[str, dict[str, Any]]] | None = None
     searched: set[str] = set()
-    tagged: dict[str, list[dict[str, Any]]] = {}
     try:
         for page in ctx.pages(SM, "list_endpoints", "Endpoints"):
             summaries += page
@@ -169,12 +170,12 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
             if fresh:
                 ctx.start_read_ahead()
                 if records is None and searching(ctx):
-                    # read beside the first page's wait; the chains need the records to know what to describe
+                    # the chains wait for the records (they say what to describe); the read-aheads run meanwhile
                     records = ctx.pool.submit(search_endpoints, ctx)
             found = _records(records) if fresh else {}
             search.listed(len(fresh))
             for name in fresh:
-                record = _plan(ctx, by_name[name], found, searched, tagged) if name in by_name else None
+                record = _plan(ctx, by_name[name], found, searched) if name in by_name else None
                 while not queued.acquire(timeout=0.1):
                     ctx.check_cancelled()
                 chains[name] = ctx.pool.submit(chain, name, record)
@@ -191,7 +192,7 @@ def list_endpoints(ctx: Context) -> list[dict[str, Any]]:
             ctx.cache["model_search"] = ({}, None, 1, True)
     endpoints = {name: fut.result() for name, fut in chains.items()}
     ctx.cache["endpoints"] = endpoints
-    ctx.cache["endpoints_searched"], ctx.cache["endpoint_tags"] = searched, tagged
+    ctx.cache["endpoints_searched"] = searched
     ctx.cache["configs"] = {c: configs[c] for c in dict.fromkeys(
         _strings(d.get("EndpointConfigName") for d in _ok(endpoints)))}
     return summaries
@@ -221,15 +222,14 @@ def prefetch(ctx: Context, summaries: list[dict[str, Any]]) -> None:
         found = search_endpoints(ctx) if summaries and searching(ctx) else {}
         records: dict[str, dict[str, Any]] = {}
         searched: set[str] = set()
-        tagged: dict[str, list[dict[str, Any]]] = {}
         for s in summaries:
-            record = _plan(ctx, s, found, searched, tagged) if isinstance(s, dict) else None
+            record = _plan(ctx, s, found, searched) if isinstance(s, dict) else None
             if record is not None:
                 records[record["EndpointName"]] = record
         described = ctx.fetch_all(describe_endpoint(ctx), [n for n in names if n not in records])
         endpoints = ctx.cache["endpoints"] = {n: records[n] if n in records else described[n]
                                               for n in dict.fromkeys(names)}
-        ctx.cache["endpoints_searched"], ctx.cache["endpoint_tags"] = searched, tagged
+        ctx.cache["endpoints_searched"] = searched
     configs = ctx.cache.get("configs")
     if configs is None:
         configs = ctx.cache["configs"] = ctx.fetch_all(
@@ -244,16 +244,35 @@ def prefetch(ctx: Context, summaries: list[dict[str, Any]]) -> None:
     groups = _strings(p.get("ModelPackageGroupName") for p in _ok(packages))
     ctx.cache["groups"] = ctx.fetch_all(list_group(ctx), groups)
     # only the tags a rule of the run reads (the collector leaves the others unknown)
-    tagged = ctx.cache["endpoint_tags"]  # these came with their Search record
-    arns = _strings(s.get("EndpointArn") for s in summaries if s.get("EndpointName") not in tagged) \
-        if ctx.wants("sagemaker.endpoint", "tags") else []
+    arns = _strings(s.get("EndpointArn") for s in summaries) if ctx.wants("sagemaker.endpoint", "tags") else []
     if ctx.wants("sagemaker.endpoint_config", "tags"):
         arns += _strings(c.get("EndpointConfigArn") for c in _ok(configs))
     if ctx.wants("sagemaker.model", "tags"):
         arns += _strings(m.get("ModelArn") for m in _ok(models) if "Tags" not in m)
     if ctx.wants("sagemaker.model_package_group", "tags"):
         arns += [f"arn:aws:sagemaker:{ctx.region}:{ctx.account}:model-package-group/{g.lower()}" for g in groups]
-    ctx.cache["tags"] = bulk_tags(ctx, arns, list_tags(ctx))
+    tags = ctx.cache["tags"] = bulk_tags(ctx, arns, list_tags(ctx))
+    _recheck(ctx, summaries, tags)
+
+
+def _recheck(ctx: Context, summaries: list[dict[str, Any]], tags: dict[str, Any]) -> None:
+    """Decide again, on the tags read in bulk, for each endpoint taken from its Search record: a tag change does not
+    move an endpoint's modification time, so a lagging record's tags may be older than the endpoint's. An endpoint
+    those tags take into a reader's scope (or whose tags could not be read) is described now."""
+    searched: set[str] = ctx.cache["endpoints_searched"]
+    need = ctx.options.get("endpoint_describe_needed")
+    if not searched or need is None or not ctx.wants("sagemaker.endpoint", "tags"):
+        return  # a scope reading tags reads them: with none read, the decision never rested on tags
+    redo = []
+    for s in summaries:
+        name, arn = s.get("EndpointName"), s.get("EndpointArn")
+        if name in searched and isinstance(arn, str):
+            got = tags.get(arn)
+            if not isinstance(got, dict) or need(arn, name, ctx.account, ctx.region, got, ctx.now):
+                redo.append(name)
+    if redo:
+        ctx.cache["endpoints"].update(ctx.fetch_all(describe_endpoint(ctx), redo))
+        searched.difference_update(redo)
 
 
 def _variant_models(config: Any) -> list[str]:

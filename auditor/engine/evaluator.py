@@ -227,6 +227,11 @@ def read_needed(rules: list[Rule], config: Config | None, type_: str, facets: fr
     be left out for it (the collector marks the facets not collected: a later evaluation asking gets `error`).
     """
     config = config or Config()
+    # A facet left out is an unread edge: what it leads to may be hidden (see hiding_nodes), so a rule about such a
+    # resource would get `error` where a full collection decides.
+    hidden = _reachable(tuple(f[4:] for f in sorted(facets) if f.startswith("rel:")))
+    if any(not rule.manual and rule.resource in hidden for rule in rules):
+        return None
     scoped: list[Rule] = []
     for rule in rules:
         if rule.manual or not any((type_, f) in rule_reads([rule]) for f in facets):

@@ -59,7 +59,6 @@ def test_only_endpoints_a_rule_reads_the_deployment_of_are_described(aws: None, 
     calls = counter.calls
     assert calls["sagemaker:DescribeEndpoint"] == len(PRODUCTION) and full_counter.calls["sagemaker:DescribeEndpoint"] == N
     assert calls["sagemaker:Search"] == 2  # one page of endpoints, one of models
-    assert calls["resourcegroupstaggingapi:GetResources"] < full_counter.calls["resourcegroupstaggingapi:GetResources"]
     got = endpoints(lean)
     assert {n: a["tags"] for n, a in got.items()} == {n: a["tags"] for n, a in endpoints(full).items()}
     for name, node in got.items():
@@ -146,3 +145,22 @@ def test_with_the_clis_options_workers_1_and_the_default_give_the_same_snapshot(
     a, b = one.to_dict(), many.to_dict()
     assert a["nodes"] == b["nodes"] and a["edges"] == b["edges"]
     assert c1.calls == c8.calls  # the same reads, only not one after another
+
+
+def test_tags_changed_after_the_record_are_read_in_bulk_and_decide_again(aws: None) -> None:
+    """A tag change does not move an endpoint's modification time: a record passing every freshness check may
+    still carry old tags. The endpoint's tags are the bulk read's, and they decide again whether to describe."""
+    seed(N)
+    options = collect_options(RULES, Config())
+
+    def old_tags(rec: dict[str, Any]) -> None:
+        if rec["EndpointName"] == "e1":  # production now; the lagging record still says dev
+            rec["Tags"] = [{"Key": "environment", "Value": "dev"}]
+        if rec["EndpointName"] == "e2":  # a tag without its value: the record is not trusted at all
+            rec["Tags"] = [{"Key": "environment"}]
+    graph, counter = run(options, _search_hook(old_tags))
+    got = endpoints(graph)
+    assert got["e1"]["tags"] == {"environment": "production"} and not got["e1"]["errors"]
+    assert "last_deployment_config" in got["e1"]["data"] and not got["e2"]["errors"]
+    assert counter.calls["sagemaker:DescribeEndpoint"] == len(PRODUCTION)
+    assert findings(graph) == findings(run(options)[0])

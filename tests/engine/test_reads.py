@@ -151,3 +151,6 @@ def test_read_needed_is_told_from_the_listing_only_when_every_reader_allows_it(t
     back = one(tmp_path, "resource: sagemaker.variant\nscope: {tag: x, op: present}\n"
                          "assert: {related: ~has_variant, each: {attr: deployment_config_present, op: 'true'}}\n")
     assert read_needed([back], None, "sagemaker.endpoint", DEPLOYMENT) is None
+    alarms = one(tmp_path, "resource: cloudwatch.alarm\nassert: {attr: actions_enabled, op: 'true'}\n")
+    # an endpoint not described has no rollback-alarm edges: what they lead to would be hidden from such a rule
+    assert read_needed(RULES + [alarms], None, "sagemaker.endpoint", DEPLOYMENT) is None
