@@ -137,8 +137,8 @@ def collect_options(rules: list[Any], config: Any, remediate: bool = False) -> d
         reads |= REMEDIATION_READS
     out: dict[str, Any] = {"skip_regions_without_endpoints": not needs_regions_without_endpoints(rules, config),
                            "reads": reads}
-    # Which endpoints need DescribeEndpoint (its deployment configuration), told from their Search record's tags;
-    # the others are read from the Search pages alone (see sagemaker_bulk.plan_endpoints).
+    # Which endpoints need DescribeEndpoint (its deployment configuration), told from their tags; the others are
+    # read from the Search pages alone (see sagemaker_bulk.describe_needed).
     out["endpoint_describe_needed"] = read_needed(rules, config, "sagemaker.endpoint", DESCRIBE_ONLY)
     for r in rules:
         p = rule_params(r, config)

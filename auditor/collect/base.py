@@ -135,11 +135,11 @@ class Context:
         reads = self.options.get("reads")
         return reads is None or any((type_, a) in reads for a in attrs)
 
-    def not_collected(self, node_id: str, *facets: str) -> None:
+    def not_collected(self, node_id: str, *facets: str, why: str = NOT_COLLECTED) -> None:
         """Mark facets left out because no rule of the run reads them: a later evaluation of the snapshot with a
         rule that does gets `error`, never a value that was not read."""
         for facet in facets:
-            self.graph.set_error(node_id, facet, NOT_COLLECTED)
+            self.graph.set_error(node_id, facet, why)
 
     def client(self, service: str) -> Any:
         return self.factory.client(service, region=self.region)

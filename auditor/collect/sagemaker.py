@@ -143,8 +143,7 @@ def _endpoint(ctx: Context, name: str, arn: str) -> None:
     )
     searched = name in ctx.cache.get("endpoints_searched", ())
     if searched:  # read from its Search record: what only DescribeEndpoint answers is unknown, and said so
-        for facet in sorted(DESCRIBE_ONLY):
-            g.set_error(arn, facet, SEARCHED_NOT_DESCRIBED)
+        ctx.not_collected(arn, *sorted(DESCRIBE_ONLY), why=SEARCHED_NOT_DESCRIBED)
     else:
         g.set_data(arn, last_deployment_config=d.get("LastDeploymentConfig"),
                    deployment_config_present=bool(d.get("LastDeploymentConfig")))

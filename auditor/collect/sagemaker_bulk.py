@@ -64,23 +64,16 @@ def search_endpoints(ctx: Context) -> dict[str, dict[str, Any]]:
     """Search(Resource=Endpoint) pages: each endpoint's record (DescribeEndpoint's answer less what DESCRIBE_ONLY
     names, with the endpoint's tags), by name. A failed page ends the paging: the endpoints not read by then are
     described, as every endpoint was before (a failed Search costs calls, never data)."""
-    found: dict[str, dict[str, Any]] = {}
-    token = None
-    tokens: set[str] = set()
-    while True:
-        try:
-            page = ctx.call(SM, "search", Resource="Endpoint", MaxResults=SEARCH_PAGE,
-                            **({"NextToken": token} if token else {}))
-        except CollectError:
-            return found
-        for rec in page.get("Results") or []:
-            ep = rec.get("Endpoint") if isinstance(rec, dict) else None
-            if isinstance(ep, dict) and isinstance(ep.get("EndpointName"), str):
-                found[ep["EndpointName"]] = ep
-        token = page.get("NextToken")
-        if not token or token in tokens:  # a token seen before would page forever
-            return found
-        tokens.add(token)
+    return page_search(ctx, "Endpoint", ({}, None, 0, False), lambda seen, pages: False)[0]
+
+
+def _page_endpoints(page: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for rec in page.get("Results") or []:
+        ep = rec.get("Endpoint") if isinstance(rec, dict) else None
+        if isinstance(ep, dict) and isinstance(ep.get("EndpointName"), str):
+            out[ep["EndpointName"]] = ep
+    return out
 
 
 def searching(ctx: Context) -> bool:
@@ -108,12 +101,11 @@ def fresh_record(summary: dict[str, Any], records: dict[str, dict[str, Any]]) ->
     return dict(rec, Tags=tags)
 
 
-def describe_needed(ctx: Context, record: dict[str, Any]) -> bool:
+def describe_needed(ctx: Context, arn: str, name: str, tags: dict[str, str]) -> bool:
     """Whether a selected rule reads what only DescribeEndpoint answers of this endpoint (its scope takes the
-    endpoint in, told from the record's tags; see evaluator.read_needed)."""
+    endpoint in, told from its tags; see evaluator.read_needed)."""
     need = ctx.options.get("endpoint_describe_needed")
-    return need is None or bool(need(record["EndpointArn"], record["EndpointName"], ctx.account, ctx.region,
-                                     tags_to_dict(record["Tags"]), ctx.now))
+    return need is None or bool(need(arn, name, ctx.account, ctx.region, tags, ctx.now))
 
 
 def _plan(ctx: Context, summary: dict[str, Any], records: dict[str, dict[str, Any]],
@@ -122,7 +114,7 @@ def _plan(ctx: Context, summary: dict[str, Any], records: dict[str, dict[str, An
     record = fresh_record(summary, records)
     if record is None:
         return None
-    if describe_needed(ctx, record):
+    if describe_needed(ctx, record["EndpointArn"], record["EndpointName"], tags_to_dict(record["Tags"])):
         return None
     searched.add(record["EndpointName"])
     return record
@@ -260,15 +252,14 @@ def _recheck(ctx: Context, summaries: list[dict[str, Any]], tags: dict[str, Any]
     move an endpoint's modification time, so a lagging record's tags may be older than the endpoint's. An endpoint
     those tags take into a reader's scope (or whose tags could not be read) is described now."""
     searched: set[str] = ctx.cache["endpoints_searched"]
-    need = ctx.options.get("endpoint_describe_needed")
-    if not searched or need is None or not ctx.wants("sagemaker.endpoint", "tags"):
+    if not searched or not ctx.wants("sagemaker.endpoint", "tags"):
         return  # a scope reading tags reads them: with none read, the decision never rested on tags
     redo = []
     for s in summaries:
         name, arn = s.get("EndpointName"), s.get("EndpointArn")
         if name in searched and isinstance(arn, str):
             got = tags.get(arn)
-            if not isinstance(got, dict) or need(arn, name, ctx.account, ctx.region, got, ctx.now):
+            if not isinstance(got, dict) or describe_needed(ctx, arn, name, got):
                 redo.append(name)
     if redo:
         ctx.cache["endpoints"].update(ctx.fetch_all(describe_endpoint(ctx), redo))
@@ -292,7 +283,7 @@ def fetch_models(ctx: Context, names: list[str]) -> dict[str, Any]:
     return found
 
 
-Searched = tuple[dict[str, dict[str, Any]], str | None, int, bool]  # models by name, next token, pages, failed
+Searched = tuple[dict[str, dict[str, Any]], str | None, int, bool]  # records by name, next token, pages, failed
 
 
 def search_models(ctx: Context, wanted: set[str], begun: Searched | None = None) -> dict[str, dict[str, Any]]:
@@ -307,27 +298,31 @@ def search_models(ctx: Context, wanted: set[str], begun: Searched | None = None)
         missing = sum(1 for name in wanted if name not in seen)
         return not missing or pages >= missing
 
-    seen = page_models(ctx, begun if begun is not None else ({}, None, 0, False), enough)[0]
+    seen = page_search(ctx, "Model", begun if begun is not None else ({}, None, 0, False), enough)[0]
     return {name: m for name, m in seen.items() if name in wanted}
 
 
-def page_models(ctx: Context, state: Searched, enough: Callable[[dict[str, Any], int], bool]) -> Searched:
-    """Search(Resource=Model) pages from `state` on: the first page, then the next while there is one and
-    `enough(models seen, pages read)` says to go on. A failed page ends the paging, marked failed."""
+def page_search(ctx: Context, resource: str, state: Searched,
+                enough: Callable[[dict[str, Any], int], bool]) -> Searched:
+    """Search(Resource=resource) pages from `state` on, records by name: the first page, then the next while there
+    is one and `enough(records seen, pages read)` says to go on. A failed page ends the paging, marked failed; a
+    token already followed ends it too (it would page forever)."""
     seen, token, pages, failed = state
+    followed: set[str] = set()
     while not failed and (pages == 0 or (token and not enough(seen, pages))):
         try:
-            page = _search_page(ctx, token)
+            page = ctx.call(SM, "search", Resource=resource, MaxResults=SEARCH_PAGE,
+                            **({"NextToken": token} if token else {}))
         except CollectError:
             return seen, None, pages, True
+        if token:
+            followed.add(token)
         pages += 1
-        seen.update(_page_models(page))
+        seen.update(_RECORDS[resource](page))
         token = page.get("NextToken")
+        if token in followed:
+            token = None
     return seen, token, pages, failed
-
-
-def _search_page(ctx: Context, token: str | None) -> dict[str, Any]:
-    return ctx.call(SM, "search", Resource="Model", MaxResults=SEARCH_PAGE, **({"NextToken": token} if token else {}))
 
 
 def _page_models(page: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -338,6 +333,11 @@ def _page_models(page: dict[str, Any]) -> dict[str, dict[str, Any]]:
             model.setdefault("Tags", [])
             out[model["ModelName"]] = model
     return out
+
+
+# How each resource's Search records are read from a page, by name.
+_RECORDS: dict[str, Callable[[dict[str, Any]], dict[str, dict[str, Any]]]] = {
+    "Model": _page_models, "Endpoint": _page_endpoints}
 
 
 class ModelSearch:
@@ -384,4 +384,4 @@ class ModelSearch:
             bound, settled = self._bound(seen)
             return settled or pages >= bound
 
-        return page_models(ctx, ({}, None, 0, False), enough)
+        return page_search(ctx, "Model", ({}, None, 0, False), enough)

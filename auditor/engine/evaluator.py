@@ -205,11 +205,16 @@ def needs_regions_without_endpoints(rules: list[Rule], config: Config | None = N
             continue
         if rule.resource != "aws.region" or rule.scope is None:
             return True
-        ctx = EvalContext(graph=probe, params=rule_params(rule, config), designations=config.designations,
-                          now=_now(probe))
-        if evaluate(ctx, rule.scope, region).value is not False:
+        if _scope_may_take(rule.scope, rule_params(rule, config), config, probe, region, _now(probe)):
             return True
     return False
+
+
+def _scope_may_take(scope: Condition, params: dict[str, Any], config: Config, probe: ResourceGraph, node_id: str,
+                    now: dt.datetime) -> bool:
+    """Whether a scope, evaluated on a probe graph's node, may take it in (is not definitely False)."""
+    ctx = EvalContext(graph=probe, params=params, designations=config.designations, now=now)
+    return evaluate(ctx, scope, node_id).value is not False
 
 
 # What a listing tells of a resource before it is described: its reference and its tags.
@@ -232,7 +237,7 @@ def read_needed(rules: list[Rule], config: Config | None, type_: str, facets: fr
     hidden = _reachable(tuple(f[4:] for f in sorted(facets) if f.startswith("rel:")))
     if any(not rule.manual and rule.resource in hidden for rule in rules):
         return None
-    scoped: list[Rule] = []
+    scopes: list[tuple[Condition, dict[str, Any]]] = []  # each reader's scope, with its parameters
     for rule in rules:
         if rule.manual or not any((type_, f) in rule_reads([rule]) for f in facets):
             continue
@@ -240,19 +245,13 @@ def read_needed(rules: list[Rule], config: Config | None, type_: str, facets: fr
         if rule.resource != type_ or rule.scope is None or not _listed_only(rule.scope) or \
                 any((type_, f) in beyond for f in facets):
             return None
-        scoped.append(rule)
+        scopes.append((rule.scope, rule_params(rule, config)))
 
     def needed(arn: str, name: str, account: str, region: str, tags: dict[str, str], now: dt.datetime) -> bool:
         probe = ResourceGraph(meta={"collected_at": now.isoformat()})
         probe.add_node(arn, type_, name=name, account=account, region=region)
         probe.set_tags(arn, tags)
-        for rule in scoped:
-            assert rule.scope is not None
-            ctx = EvalContext(graph=probe, params=rule_params(rule, config), designations=config.designations,
-                              now=now)
-            if evaluate(ctx, rule.scope, arn).value is not False:
-                return True
-        return False
+        return any(_scope_may_take(scope, params, config, probe, arn, now) for scope, params in scopes)
     return needed
 
 

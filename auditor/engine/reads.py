@@ -52,25 +52,31 @@ def _value(types: frozenset[str], value: Value | None, out: set[Read]) -> None:
         _attr(types, value.path, out)
 
 
-def _reads(cond: Condition, types: frozenset[str], out: set[Read]) -> None:
+def _reads(cond: Condition, types: frozenset[str], out: set[Read], here: bool = True) -> None:
+    """Add what the condition reads, starting from nodes of `types`. With `here` False, only what it reads beyond
+    them: not their own attributes, tags and values, nor a related path's first edge when that is theirs (a
+    forward step); a related path's conditions are on the nodes it reaches, so read in full."""
     if isinstance(cond, AttrCond):
-        _attr(types, cond.path, out)
-        _value(types, cond.value, out)
-    elif isinstance(cond, TagCond | DesignationCond):
-        out.update((t, "tags") for t in types)
-        if isinstance(cond, TagCond):
+        if here:
+            _attr(types, cond.path, out)
             _value(types, cond.value, out)
+    elif isinstance(cond, TagCond | DesignationCond):
+        if here:
+            out.update((t, "tags") for t in types)
+            if isinstance(cond, TagCond):
+                _value(types, cond.value, out)
     elif isinstance(cond, AllCond | AnyCond):
         for part in cond.parts:
-            _reads(part, types, out)
+            _reads(part, types, out, here)
     elif isinstance(cond, NotCond):
-        _reads(cond.inner, types, out)
+        _reads(cond.inner, types, out, here)
     elif isinstance(cond, RelatedCond):
         reached = types
-        for s in cond.steps:
+        for i, s in enumerate(cond.steps):
             # an edge is read with its source node (e.g. a bucket's encrypted_by comes with its encryption read),
             # whichever way the path walks it
-            out.update((t, f"rel:{s.edge.label}") for t in s.edge.sources)
+            if here or i or s.reverse:
+                out.update((t, f"rel:{s.edge.label}") for t in s.edge.sources)
             reached = frozenset(s.edge.sources) if s.reverse else frozenset({s.edge.target})
         if cond.where is not None:
             _reads(cond.where, reached, out)
@@ -79,8 +85,9 @@ def _reads(cond: Condition, types: frozenset[str], out: set[Read]) -> None:
             _reads(q.cond, reached, out)
         elif isinstance(q, Distinct):
             _attr(reached, q.path, out)
-            _value(types, q.value, out)  # the expected value is read on the starting node
-        elif isinstance(q, Count):
+            if here:
+                _value(types, q.value, out)  # the expected value is read on the starting node
+        elif isinstance(q, Count) and here:
             _value(types, q.value, out)
     else:  # a form added later without a case here: read as everything, never as nothing
         raise TypeError(f"rule_reads does not know the condition form {type(cond).__name__}")
@@ -105,29 +112,5 @@ def reads_beyond_resource(rule: Rule) -> frozenset[Read]:
     the resources a rule's scope excludes only when the rule reads it on nothing else."""
     out: set[Read] = set()
     for cond in _conditions(rule):
-        _beyond(cond, frozenset({rule.resource}), out)
+        _reads(cond, frozenset({rule.resource}), out, here=False)
     return frozenset(out)
-
-
-def _beyond(cond: Condition, types: frozenset[str], out: set[Read]) -> None:
-    if isinstance(cond, AllCond | AnyCond):
-        for part in cond.parts:
-            _beyond(part, types, out)
-    elif isinstance(cond, NotCond):
-        _beyond(cond.inner, types, out)
-    elif isinstance(cond, RelatedCond):
-        # as _reads, less the first step's edge when it is the resource's own (a forward step)
-        reached = types
-        for i, s in enumerate(cond.steps):
-            if i or s.reverse:
-                out.update((t, f"rel:{s.edge.label}") for t in s.edge.sources)
-            reached = frozenset(s.edge.sources) if s.reverse else frozenset({s.edge.target})
-        if cond.where is not None:
-            _reads(cond.where, reached, out)
-        q = cond.quantifier
-        if isinstance(q, Each | Some | NoneOf):
-            _reads(q.cond, reached, out)
-        elif isinstance(q, Distinct):
-            _attr(reached, q.path, out)
-    elif not isinstance(cond, AttrCond | TagCond | DesignationCond):
-        raise TypeError(f"reads_beyond_resource does not know the condition form {type(cond).__name__}")
