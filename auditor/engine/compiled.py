@@ -113,7 +113,7 @@ def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -
         for fn in fns:  # a loop, not a comprehension (see _merge)
             outs.append(fn(node_id))
         value, evidence, why = _merge(outs, decisive)
-        return value, evidence[:MAX_EVIDENCE], why
+        return value, evidence if len(evidence) <= MAX_EVIDENCE else evidence[:MAX_EVIDENCE], why
     return combine
 
 
@@ -229,14 +229,8 @@ def _leaf_reader(ctx: EvalContext, cond: AttrCond | TagCond) -> tuple[str, Calla
     param = spec.name if isinstance(spec, Param) else None
     ref = spec.path if isinstance(spec, AttrRef) else None
     is_tag = isinstance(cond, TagCond)
-    if isinstance(cond, TagCond):
-        key, check = cond.key, f"tag {cond.key}"
-        parts: tuple[str, ...] | None = None
-    else:
-        key = check = cond.path
-        # An ordinary attribute of a node read without error is a walk through its data; anything else (a pseudo
-        # attribute, a tag path, a node that is dangling or has a failed read) goes through read_attr's rules.
-        parts = None if key in PSEUDO or key.startswith("tags.") else tuple(key.split("."))
+    key, check = (cond.key, f"tag {cond.key}") if isinstance(cond, TagCond) else (cond.path, cond.path)
+    parts = _data_path(cond)
 
     def read(node_id: str) -> tuple[Any, Any]:
         node = nodes[node_id]
@@ -256,20 +250,41 @@ def _leaf_reader(ctx: EvalContext, cond: AttrCond | TagCond) -> tuple[str, Calla
     return check, read
 
 
+def _data_path(cond: AttrCond | TagCond) -> tuple[str, ...] | None:
+    """The parts of an ordinary attribute's path: read from a node without a failed read by walking its data.
+    None for anything else (a tag, a pseudo attribute, a tag path), which goes through read_attr's rules."""
+    if isinstance(cond, TagCond) or cond.path in PSEUDO or cond.path.startswith("tags."):
+        return None
+    return tuple(cond.path.split("."))
+
+
+def _fast(ctx: EvalContext, cond: AttrCond | TagCond) -> tuple[tuple[str, ...] | None, Any]:
+    """What lets a leaf skip its reader for a node read without error: the data path, and the expected value when
+    it is fixed for the context (a literal, a parameter given). (None, None) when there is no such shortcut."""
+    parts, spec = _data_path(cond), cond.value
+    if parts is None or isinstance(spec, AttrRef):
+        return None, None
+    if isinstance(spec, Param):
+        if spec.name not in ctx.params:  # asked when read, as a walk would (the reader raises then)
+            return None, None
+        return parts, ctx.params[spec.name]
+    return parts, spec.value if isinstance(spec, Literal) else None
+
+
 def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
     check, read = _leaf_reader(ctx, cond)
     nodes, now, labels = ctx.graph.g._node, ctx.now, ctx.cache.labels
     func, op_name, needs_value = cond.op.func, cond.op.name, cond.op.needs_value
-    # Most leaves read a top-level attribute of a node read without error against a literal: answered here,
-    # without the reader's call (the reader decides every other case by read_attr's rules).
-    top = isinstance(cond, AttrCond) and "." not in cond.path and cond.path not in PSEUDO and \
-        not isinstance(cond.value, AttrRef | Param)
-    literal = cond.value.value if isinstance(cond.value, Literal) else None
+    # Most leaves read an attribute of a node read without error against a value fixed for the context: answered
+    # here, without the reader's call (the reader decides every other case by read_attr's rules).
+    parts, fixed = _fast(ctx, cond)
+    top = parts[0] if parts is not None and len(parts) == 1 else None
 
     def leaf(node_id: str) -> Out:
         node = nodes[node_id]
-        if top and not node["errors"] and not node["dangling"]:
-            actual, expected = node["data"].get(check), literal
+        if parts is not None and not node["errors"] and not node["dangling"]:
+            actual = node["data"].get(top) if top is not None else dig(node["data"], parts)
+            expected = fixed
         else:
             try:
                 actual, expected = read(node_id)
@@ -289,9 +304,14 @@ def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
 
 
 def _v_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> VFn:
-    read, func, now = _leaf_reader(ctx, cond)[1], cond.op.func, ctx.now
+    read, func, now, nodes = _leaf_reader(ctx, cond)[1], cond.op.func, ctx.now, ctx.graph.g._node
+    parts, fixed = _fast(ctx, cond)
+    top = parts[0] if parts is not None and len(parts) == 1 else None
 
     def leaf(node_id: str) -> bool | None:
+        node = nodes[node_id]
+        if parts is not None and not node["errors"] and not node["dangling"]:
+            return func(node["data"].get(top) if top is not None else dig(node["data"], parts), fixed, now)
         try:
             actual, expected = read(node_id)
         except Unknown:
@@ -300,47 +320,67 @@ def _v_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> VFn:
     return leaf
 
 
+def _where(ctx: EvalContext, cond: RelatedCond) -> Callable[[list[str], list[str]], tuple[list[str], list[str]]] | None:
+    """A related condition's filter: (the nodes it keeps, the walk's unknowns and its own). Its evidence is never
+    shown, so it asks each node for the value alone, and for the full answer only to say why one is unknown."""
+    if cond.where is None:
+        return None
+    value, full = value_of(ctx, cond.where), compiled(ctx, cond.where)
+
+    def where(nodes: list[str], unknown: list[str]) -> tuple[list[str], list[str]]:
+        kept, why = [], list(unknown)
+        for n in nodes:
+            v = value(n)
+            if v is True:
+                kept.append(n)
+            elif v is None:
+                why += full(n)[2]
+        return kept, why
+    return where
+
+
 def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
     graph, walk, q = ctx.graph, traversal(ctx, cond.steps), cond.quantifier
     nodes_of, labels = graph.g._node, ctx.cache.labels
     path = " -> ".join(cond.labels)
     check = f"related {path}"
-    where_fn = compiled(ctx, cond.where) if cond.where is not None else None
+    where = _where(ctx, cond)
     sub_fn = compiled(ctx, q.cond) if isinstance(q, Each | Some | NoneOf) else None
     settles = not isinstance(q, Each)  # one failing node settles each; one passing node settles any and none
+    is_each, is_some = isinstance(q, Each), isinstance(q, Some)
+    nonempty = is_each and q.nonempty  # type: ignore[union-attr]
 
     def related(node_id: str) -> Out:
-        nodes, incomplete = walk(node_id)
-        unknown = list(incomplete)
-        if where_fn is not None:
-            kept = []
-            for n in nodes:
-                value, _, why = where_fn(n)
-                if value is True:
-                    kept.append(n)
-                elif value is None:
-                    unknown += why
-            nodes = kept
-        base = {"resource": labels.get(node_id) or ctx.label(node_id), "check": check,
-                "related": [nodes_of[n]["name"] for n in nodes[:MAX_EVIDENCE]]}
+        nodes, unknown = walk(node_id)  # neither is mutated: both are the walk's, shared
+        if where is not None:
+            nodes, unknown = where(nodes, unknown)
+        names = []
+        for n in nodes if len(nodes) <= MAX_EVIDENCE else nodes[:MAX_EVIDENCE]:  # a loop (see _merge)
+            names.append(nodes_of[n]["name"])
+        base = {"resource": labels.get(node_id) or ctx.label(node_id), "check": check, "related": names}
 
         if sub_fn is not None:
-            subs = []
-            for n in nodes:  # a loop, not a comprehension (see _merge)
-                subs.append(sub_fn(n))
-            value, evidence, why = _merge(subs, settles)
-            evidence = evidence[:MAX_EVIDENCE]
+            if len(nodes) == 1:  # the common case: one answer says it all as it is (see _merge)
+                value, evidence, why = sub_fn(nodes[0])
+            else:
+                subs = []
+                for n in nodes:  # a loop, not a comprehension (see _merge)
+                    subs.append(sub_fn(n))
+                value, evidence, why = _merge(subs, settles)
+            if len(evidence) > MAX_EVIDENCE:
+                evidence = evidence[:MAX_EVIDENCE]
             if value is settles:
-                return isinstance(q, Some), [base] + evidence, _NONE
+                return is_some, [base] + evidence, _NONE
             if unknown or value is None:
-                return None, [base] + evidence, unknown + list(why)
-            if isinstance(q, Each):
-                if q.nonempty and not nodes:
+                return None, [base] + evidence, list(unknown) + list(why)
+            if is_each:
+                if nonempty and not nodes:
                     return False, [dict(base, result=False, note=f"no {path} found")], _NONE
                 return True, [base] + evidence, _NONE
-            if isinstance(q, Some):
+            if is_some:
                 return False, [dict(base, result=False, note=f"no {path} satisfies the check")] + evidence, _NONE
             return True, [base] + evidence, _NONE
+        missing = list(unknown)
 
         if isinstance(q, Distinct):
             values = []
@@ -348,9 +388,9 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
                 try:
                     values.append(read_attr(graph, n, q.path))
                 except Unknown as exc:
-                    unknown.append(str(exc))
-            if unknown:
-                return None, [base], unknown
+                    missing.append(str(exc))
+            if missing:
+                return None, [base], missing
             distinct = sorted({str(v) for v in values if v is not None})
             expected = expected_value(ctx, node_id, q.value)
             ok = q.op.func(len(distinct), expected, ctx.now)
@@ -358,8 +398,8 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
                              expected=expected, result=ok)], _NONE
 
         if isinstance(q, Count):
-            if unknown:
-                return None, [base], unknown
+            if missing:
+                return None, [base], missing
             expected = expected_value(ctx, node_id, q.value)
             ok = q.op.func(len(nodes), expected, ctx.now)
             return ok, [dict(base, check=f"count {path}", actual=len(nodes), op=q.op.name, expected=expected,
@@ -369,8 +409,8 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
         live, unread = _existence(nodes_of, nodes)
         if live:
             return q.want, [dict(base, result=q.want)], _NONE
-        if unknown or unread:
-            return None, [base], unknown + unread
+        if missing or unread:
+            return None, [base], missing + unread
         note = f"no {path}" + (" (only dangling references)" if nodes else "")
         return not q.want, [dict(base, result=not q.want, note=note)], _NONE
     return related

@@ -245,7 +245,7 @@ def _step(g: ResourceGraph, cache: EvalCache, frontier: list[str], s: Step) -> t
             by_label = out.get(nid)
             if by_label is None:
                 by_label = out[nid] = _out_edges(g, nid)
-            return sorted(by_label.get(name, ())), []
+            return by_label.get(name, _NO_NODES), []  # sorted once, shared (a walk's answer is never mutated)
     rel = f"rel:{name}"
     incomplete: list[str] = []
     nxt: set[str] = set()
@@ -274,10 +274,15 @@ def _step(g: ResourceGraph, cache: EvalCache, frontier: list[str], s: Step) -> t
 
 
 def _out_edges(g: ResourceGraph, node_id: str) -> dict[str, list[str]]:
-    """A node's successors by edge label, read once for every label a rule asks about (graph.related reads
-    them all for each label)."""
+    """A node's successors by edge label, each list sorted, read once for every label a rule asks about
+    (graph.related reads them all for each label)."""
     by_label: dict[str, list[str]] = {}
     for dst, keys in g.g._succ[node_id].items():
         for label in keys:
             by_label.setdefault(label, []).append(dst)
+    for successors in by_label.values():
+        successors.sort()
     return by_label
+
+
+_NO_NODES: list[str] = []  # no successors by a label: shared, never mutated

@@ -33,6 +33,7 @@ from auditor.engine.grammar import (
     nodes,
 )
 from auditor.engine.loader import Rule
+from auditor.engine.messages import name_pieces
 from auditor.engine.reads import reads_beyond_resource, rule_reads
 from auditor.graph import EDGE_TYPES, NODE_TYPES, ResourceGraph, region_id
 from auditor.model import Finding, ResourceRef, Severity, Status, new_finding
@@ -365,12 +366,11 @@ class _Judge:
         assert rule.assertion is not None
         self.assertion = compiled(ctx, rule.assertion)
         self.exempt_value = shared_value(ctx, rule.exempt_when.condition) if rule.exempt_when is not None else None
-        fail = rule.messages.get("fail") or rule.title
-        self.templates = {Status.PASS: rule.messages.get("pass") or rule.title, Status.FAIL: fail,
-                          Status.EXEMPT: fail, Status.ERROR: rule.messages.get("error") or rule.title}
-        # The message templates may name the rule's scalar parameters and the resource's {name}: one dict, its
-        # name slot set per finding (format(**...) would copy it each time).
-        self.values = {k: v for k, v in ctx.params.items() if not isinstance(v, (list, dict))}
+        # Each status's message, its parameters filled in, cut at the resource's {name} (the title, used where a
+        # rule gives no message, is text, not a template).
+        heads = {s: name_pieces(rule.messages[k], ctx.params) if rule.messages.get(k) else (rule.title,)
+                 for s, k in ((Status.PASS, "pass"), (Status.FAIL, "fail"), (Status.ERROR, "error"))}
+        self.heads = {**heads, Status.EXEMPT: heads[Status.FAIL]}
         # Every finding of the rule holds the same two (read-only) dicts rather than a copy each (they are most of
         # a passing finding's size).
         self.params = {k: ctx.params[k] for k in sorted(rule.params)} if rule.params else None
@@ -447,9 +447,8 @@ class _Judge:
 
     def make(self, ref: ResourceRef, status: Status, checks: list[dict[str, Any]], unknown: Sequence[str],
              prefix: str = "", exemption: dict[str, Any] | None = None) -> Finding:
-        rule, values = self.rule, self.values
-        values["name"] = ref.name
-        head = self.templates[status].format_map(values)
+        rule, name = self.rule, ref.name
+        head = (name if name.__class__ is str else str(name)).join(self.heads[status])
         if status is Status.PASS:
             message = head
         elif status is Status.ERROR:

@@ -10,6 +10,7 @@ from typing import Any
 
 from auditor.engine.compiler import Compiler
 from auditor.engine.grammar import Condition, ExemptWhen, Undecidable
+from auditor.engine.messages import template_problem
 from auditor.engine.operators import parse_duration
 from auditor.engine.schema import rule_schema
 from auditor.graph import NODE_TYPES
@@ -78,6 +79,11 @@ def compile_rule(file: Path, located: Located, designations: set[str],
                 parse_duration(value)
             except ValueError as exc:
                 c.err(["params", name], str(exc))
+    messages = doc.get("messages")
+    for key, text in (messages.items() if isinstance(messages, dict) else ()):
+        problem = template_problem(text, params) if isinstance(text, str) else None
+        if problem:  # found here, not at the first finding (which would stop the audit)
+            c.err(["messages", key], problem)
     compiled: dict[str, Any] = {}
     places: list[tuple[str, list[str | int]]] = [("scope", ["scope"]), ("assert", ["assert"]),
                                                  ("undecidable", ["undecidable", "when"]),

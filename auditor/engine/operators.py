@@ -165,9 +165,14 @@ MAX_DURATION_SECONDS = 3650 * 86400
 
 
 def parse_duration(text: Any) -> dt.timedelta:
-    m = DURATION.match(str(text).strip()[:40])
+    return _duration(str(text))
+
+
+@lru_cache(maxsize=256)  # a rule's window is one parameter, asked again for every resource it judges
+def _duration(text: str) -> dt.timedelta:
+    m = DURATION.match(text.strip()[:40])
     if not m:
-        raise ValueError(f"bad duration {str(text)[:40]!r}: use a number and m/h/d/w, e.g. 24h or 14d")
+        raise ValueError(f"bad duration {text[:40]!r}: use a number and m/h/d/w, e.g. 24h or 14d")
     seconds = int(m.group(1)) * _UNITS[m.group(2)]
     if seconds > MAX_DURATION_SECONDS:  # timedelta overflows past ~2.7 million years; no window needs a decade
         raise ValueError(f"duration {m.group(0)!r} is longer than the 10-year limit")
