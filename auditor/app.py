@@ -119,6 +119,7 @@ REMEDIATION_READS = frozenset({("s3.object", "sse"), ("s3.object", "rel:encrypte
 def collect_options(rules: list[Any], config: Any, remediate: bool = False) -> dict[str, Any]:
     """What collection needs from the rules: metric windows (from their possibly overridden parameters), whether
     regions without endpoints can be skipped, and which attributes they read (a read serving none is left out)."""
+    from auditor.collect.base import left_out
     from auditor.collect.dynamodb import graph_reads as registry_reads
     from auditor.collect.sagemaker_bulk import DESCRIBE_ONLY
     from auditor.engine.evaluator import needs_regions_without_endpoints, read_needed, rule_params
@@ -140,6 +141,9 @@ def collect_options(rules: list[Any], config: Any, remediate: bool = False) -> d
     # Which endpoints need DescribeEndpoint (its deployment configuration), told from their tags; the others are
     # read from the Search pages alone (see sagemaker_bulk.describe_needed).
     out["endpoint_describe_needed"] = read_needed(rules, config, "sagemaker.endpoint", DESCRIBE_ONLY)
+    # Collectors whose findings no selected rule reads are left out whole (their calls, their read-aheads); a run
+    # that remediates runs them all: remediators look beyond their rules' reads.
+    out["left_out"] = frozenset() if remediate else left_out(reads)
     for r in rules:
         p = rule_params(r, config)
         if "idle_window" in p:
@@ -300,6 +304,7 @@ def _run_audit(opts: AuditOptions, console: Any) -> int:
     if opts.save_snapshot:
         graph.save(opts.save_snapshot)
     _flag_regions_not_collected(graph, rules, config)
+    _flag_collectors_left_out(graph, rules)
     report = report_of(evaluate_rules(graph, rules, config), graph, designations=config.designations)
     _settle()
     report = report.with_sections(timings={"collect_seconds": round(collected - started, 3),
@@ -428,16 +433,44 @@ def _flag_regions_not_collected(graph: ResourceGraph, rules: list[Any], config: 
     """A snapshot whose empty regions were only listed cannot answer rules that judge such regions: say so, as a
     collection error over those account-regions, rather than let their resources look absent."""
     from auditor.engine.evaluator import needs_regions_without_endpoints
-    from auditor.model import CollectionError
+    from auditor.model import NOT_COLLECTED_CODE, CollectionError
 
     lean = [graph.attrs(r) for r in graph.nodes_of_type("aws.region") if "not_collected" in graph.attrs(r)["data"]]
     if not lean or not needs_regions_without_endpoints(rules, config):
         return
     for r in lean:
         graph.record(CollectionError(
-            "auditor", "collect", "NotCollected",
+            "auditor", "collect", NOT_COLLECTED_CODE,
             f"this region had no endpoint, so {', '.join(r['data']['not_collected'])} were not read; the selected "
             "rules judge such regions too: collect again with them", r["account"], r["region"], affects=("*",)))
+
+
+def _flag_collectors_left_out(graph: ResourceGraph, rules: list[Any]) -> None:
+    """A snapshot collected for narrower rules has whole collectors left out (collectors_left_out on its regions,
+    their reads on other collectors' nodes marked not collected). When the rules now evaluated read what one of
+    them collects, say so: a collection error over its account-region and the types it finds (which may have no
+    node at all to carry a mark), rather than let them look absent."""
+    from auditor.collect.base import COLLECTORS
+    from auditor.engine.reads import resource_reads, rule_reads
+    from auditor.model import NOT_COLLECTED_CODE, CollectionError
+
+    regions = [r for r in graph.nodes_of_type("aws.region") if graph.attrs(r)["data"].get("collectors_left_out")]
+    if not regions:
+        return
+    reads = rule_reads(rules) | resource_reads(rules)
+    by_name = {c.name: c for c in COLLECTORS}
+    for region in regions:
+        node = graph.attrs(region)
+        for name in node["data"]["collectors_left_out"]:
+            spec = by_name.get(name)
+            served = spec.serves(reads) if spec is not None else []
+            if spec is None or not served:
+                continue
+            graph.record(CollectionError(
+                "auditor", "collect", NOT_COLLECTED_CODE,
+                f"the {name} collector was left out (no rule of the audit that collected this snapshot reads what it "
+                f"collects); the selected rules read {', '.join(f'{t} {a}' for t, a in served)}: collect again with "
+                "them", node["account"], node["region"], affects=tuple(sorted(spec.finds or ()))))
 
 
 def print_stats(report: Report, graph: ResourceGraph, console: Any) -> None:

@@ -248,7 +248,7 @@ def snapshot(a: argparse.Namespace, console: Any, err: Any) -> int:
     options = collect_options(rules, config)
     # A snapshot is made to be evaluated later, perhaps with other rules: every attribute is read, not only those
     # the selected rules read (an audit's --save-snapshot marks what its rules left out as not collected).
-    del options["reads"], options["endpoint_describe_needed"]
+    del options["reads"], options["endpoint_describe_needed"], options["left_out"]
     with account(opts):
         graph = obtain_graph(opts, options, config.regions)
     graph.save(a.output)

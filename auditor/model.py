@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -157,3 +158,15 @@ class CollectionError:
             affects=tuple(d.get("affects", ())),
             resource=d.get("resource"),
         )
+
+
+NOT_COLLECTED_CODE = "NotCollected"  # a read the collection left out by design, not a call that failed
+
+
+def collection_problems(errors: Iterable[CollectionError]) -> str:
+    """'2 API call(s) failed', '4 read(s) left out by the collection' or both: what made an audit incomplete."""
+    errors = list(errors)
+    left = sum(e.code == NOT_COLLECTED_CODE for e in errors)
+    parts = [f"{len(errors) - left} API call(s) failed"] if len(errors) > left or not left else []
+    return ", ".join(parts + ([f"{left} read(s) left out by the collection"] if left else []))
+

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from auditor.model import collection_problems
 from auditor.report.terminal import clean
 
 if TYPE_CHECKING:
@@ -76,7 +77,7 @@ def compose(report: Report | None, failure: str | None, location: str | None) ->
     drift = report.drift or {}
     head = [f"{len(new)} new violation(s)" + (f" since {drift['since']}" if drift.get("since") else "")]
     if not report.complete:
-        head.append(f"INCOMPLETE ({len(report.collection_errors)} API call(s) failed, {by['error']} finding(s) "
+        head.append(f"INCOMPLETE ({collection_problems(report.collection_errors)}, {by['error']} finding(s) "
                     "undecided)")
     sev = ", ".join(f"{k} {v}" for k, v in report.summary.failing_by_severity.items() if v)
     score = report.summary.score

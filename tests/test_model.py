@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from auditor.model import Finding, ResourceRef, Severity, Status, new_finding
+from auditor.model import CollectionError, Finding, ResourceRef, Severity, Status, collection_problems, new_finding
 
 
 def _values() -> tuple[object, ...]:
@@ -31,3 +31,14 @@ def test_new_finding_is_still_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         fast.message = "changed"  # type: ignore[misc]
     assert dataclasses.replace(fast, status=Status.PASS).status is Status.PASS
+
+
+@pytest.mark.parametrize(("codes", "text"), [
+    ((), "0 API call(s) failed"),
+    (("AccessDenied", "Throttling"), "2 API call(s) failed"),
+    (("NotCollected",), "1 read(s) left out by the collection"),
+    (("AccessDenied", "NotCollected", "NotCollected"), "1 API call(s) failed, 2 read(s) left out by the collection"),
+])
+def test_an_incomplete_audit_tells_failed_calls_from_reads_left_out(codes: tuple[str, ...], text: str) -> None:
+    errors = [CollectionError("s", "Op", code, "m", "1", "r") for code in codes]
+    assert collection_problems(errors) == text

@@ -187,9 +187,12 @@ def _run_collectors(ctx: Context, t: AccountTarget, region: str, unit: str,
     assert t.account_id is not None
     graph, cancel = ctx.graph, ctx.cancel
     unavailable, lean = "", False
+    skipped = ctx.options.get("left_out") or frozenset()
     for i, spec in enumerate(COLLECTORS):
         if cancel.is_set():
             break
+        if spec.name in skipped:
+            continue
         if progress:
             progress(unit, spec.name, i, len(COLLECTORS))
         try:
@@ -211,9 +214,30 @@ def _run_collectors(ctx: Context, t: AccountTarget, region: str, unit: str,
             break
         if spec.stage == STAGE_ROOTS and COLLECTORS[i + 1:] and COLLECTORS[i + 1].stage != STAGE_ROOTS:
             _start_early(ctx, COLLECTORS[i + 1:])
+    if skipped and ctx.region_node in graph:
+        _mark_left_out(ctx, skipped)
     if progress:
         progress(unit, "done", len(COLLECTORS), len(COLLECTORS))
     return unavailable, lean
+
+
+def _mark_left_out(ctx: Context, skipped: frozenset[str]) -> None:
+    """Say in the snapshot what the collectors left out would have read, so that a later evaluation with rules that
+    read it gets `error`, never an absent value: the region lists them (the types they find: see
+    app._flag_collectors_left_out), the nodes of those types that other collectors found are unread, and the
+    attributes and edges they fill on other collectors' nodes are not collected."""
+    g = ctx.graph
+    g.set_data(ctx.region_node, collectors_left_out=sorted(skipped))
+    here = (ctx.account, ctx.region)
+    for spec in COLLECTORS:
+        if spec.name not in skipped:
+            continue
+        marks = [(t, "describe") for t in sorted(spec.finds or ())] + sorted(spec.fills)
+        for type_, facet in marks:
+            for n in g.nodes_of_type(type_):
+                a = g.attrs(n)
+                if (a["account"], a["region"]) == here and not a["dangling"] and "describe" not in a["errors"]:
+                    ctx.not_collected(n, facet)
 
 
 def _start_early(ctx: Context, rest: list[CollectorSpec]) -> None:
@@ -221,8 +245,9 @@ def _start_early(ctx: Context, rest: list[CollectorSpec]) -> None:
     before them.
 
     A hook that fails starts nothing more: its collector reads at its turn, and any error is reported there."""
+    skipped = ctx.options.get("left_out") or frozenset()
     for spec in sorted(rest, key=lambda c: c.early_bulk):  # stable: stage order within each kind
-        if spec.early is None or ctx.cancel.is_set():
+        if spec.early is None or spec.name in skipped or ctx.cancel.is_set():
             continue
         try:
             spec.early(ctx)

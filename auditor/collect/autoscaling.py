@@ -13,7 +13,7 @@ UTILISATION = {"CPUUtilization": "vcpus", "GPUUtilization": "gpus"}
 
 @collector("autoscaling", STAGE_RELATED, permissions=[
     "application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
-])
+], finds=["autoscaling.target", "autoscaling.policy"], fills=[("sagemaker.variant", "rel:scaled_by")])
 def collect_autoscaling(ctx: Context) -> None:
     """Two paginated calls per region cover every variant (no per-endpoint calls)."""
     g = ctx.graph
@@ -49,7 +49,7 @@ def collect_autoscaling(ctx: Context) -> None:
         g.add_edge(target_ids[rid], "has_policy", pid)
 
 
-@read_ahead
+@read_ahead("autoscaling")
 def read_autoscaling(ctx: Context) -> tuple[list[Any], list[Any]]:
     targets = ctx.paginate(AAS, "describe_scalable_targets", "ScalableTargets", ServiceNamespace="sagemaker")
     policies = ctx.paginate(AAS, "describe_scaling_policies", "ScalingPolicies", ServiceNamespace="sagemaker")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from concurrent.futures import Executor, Future
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -216,8 +216,10 @@ class Context:
         the snapshot is the same as when every read runs at its collector's turn."""
         if self.ahead_pool is None or self._ahead:
             return
+        skipped = self.options.get("left_out") or frozenset()
         for fn in READ_AHEAD:
-            self._ahead[fn] = self.ahead_pool.submit(_guarded, fn, self)
+            if not set(SERVES[fn]) <= skipped:  # a read serving only collectors left out would be a wasted call
+                self._ahead[fn] = self.ahead_pool.submit(_guarded, fn, self)
 
     def ahead(self, fn: Callable[[Context], Any]) -> Any:
         """`fn(self)`'s result (or the CollectError it raised): read ahead if it was started, else read now."""
@@ -310,14 +312,22 @@ def _guarded(fn: Callable[[Context], Any], ctx: Context) -> Any:
         return err
 
 
-# Reads that need nothing from the graph (listings by region), registered by their collectors' modules.
-READ_AHEAD: list[Callable[[Context], Any]] = []
+# Reads that need nothing from the graph (listings by region), registered by their collectors' modules, each with
+# the collectors it serves: it starts only when one of them runs.
+AheadFn = Callable[[Context], Any]
+READ_AHEAD: list[AheadFn] = []
+SERVES: dict[AheadFn, tuple[str, ...]] = {}
 
 
-def read_ahead(fn: Callable[[Context], Any]) -> Callable[[Context], Any]:
-    """Register a graph-free read that may start as soon as the region is known to have endpoints."""
-    READ_AHEAD.append(fn)
-    return fn
+def read_ahead(*collectors: str) -> Callable[[AheadFn], AheadFn]:
+    """Register a graph-free read that may start as soon as the region is known to have endpoints, for the named
+    collectors."""
+
+    def wrap(fn: AheadFn) -> AheadFn:
+        READ_AHEAD.append(fn)
+        SERVES[fn] = collectors
+        return fn
+    return wrap
 
 
 @dataclass(frozen=True)
@@ -333,6 +343,17 @@ class CollectorSpec:
     # Its early reads are many (one per resource): started after the other hooks', because the call pool is first
     # come, first served and a few short chains queued behind a thousand HEADs would end after them.
     early_bulk: bool = False
+    # What it collects, so that a run whose rules read none of it leaves the collector out (None: never left out):
+    # `finds` the node types it lists or describes (all their attributes), `fills` the (type, attribute) and
+    # (type, rel:<edge>) it sets on nodes other collectors find, `needs` the collectors whose findings it reads.
+    finds: frozenset[str] | None = None
+    fills: frozenset[tuple[str, str]] = frozenset()
+    needs: tuple[str, ...] = ()
+
+    def serves(self, reads: Collection[tuple[str, str]]) -> list[tuple[str, str]]:
+        """The reads (type, attribute) this collector's findings answer."""
+        finds = self.finds or frozenset()
+        return sorted(r for r in reads if r[0] in finds or r in self.fills)
 
 
 COLLECTORS: list[CollectorSpec] = []
@@ -345,21 +366,41 @@ STAGE_SIGNALS = 40  # alarms, dashboards, metrics, logs and events about the end
 
 
 def collector(name: str, stage: int, permissions: list[str], early: Callable[[Context], None] | None = None,
-              early_bulk: bool = False) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
-    """Register a collector, the IAM actions it calls and, for a collector after the roots stage whose reads
-    that stage decides, its early hook (see CollectorSpec.early)."""
+              early_bulk: bool = False, finds: Iterable[str] | None = None, fills: Iterable[tuple[str, str]] = (),
+              needs: Iterable[str] = ()) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+    """Register a collector, the IAM actions it calls, for a collector after the roots stage whose reads that
+    stage decides its early hook (see CollectorSpec.early), and what it collects (CollectorSpec.finds)."""
 
     def wrap(func: Callable[[Context], None]) -> Callable[[Context], None]:
         if any(c.name == name for c in COLLECTORS):
             raise ValueError(f"collector {name!r} registered twice")
         if early is not None and stage <= STAGE_ROOTS:
             raise ValueError(f"collector {name!r}: only a collector after the roots stage has an early hook")
+        if finds is not None and stage <= STAGE_ROOTS:
+            raise ValueError(f"collector {name!r}: the roots stage always runs (every other stage reads it)")
         COLLECTORS.append(CollectorSpec(name, stage, func, tuple(sorted(permissions)), (func.__doc__ or "").strip(),
-                                        early, early_bulk))
+                                        early, early_bulk, None if finds is None else frozenset(finds),
+                                        frozenset(fills), tuple(needs)))
         COLLECTORS.sort(key=lambda c: (c.stage, c.name))
         return func
 
     return wrap
+
+
+def left_out(reads: Collection[tuple[str, str]] | None) -> frozenset[str]:
+    """The collectors a run whose rules read `reads` (type, attribute) leaves out: those that say what they
+    collect, serve none of the reads and are needed by no collector that runs (None: every collector runs)."""
+    if reads is None:
+        return frozenset()
+    by_name = {c.name: c for c in COLLECTORS}
+    run = {c.name for c in COLLECTORS if c.finds is None or c.serves(reads)}
+    todo = list(run)
+    while todo:
+        for need in by_name[todo.pop()].needs:
+            if need not in run:
+                run.add(need)
+                todo.append(need)
+    return frozenset(by_name) - run
 
 
 def tags_to_dict(tags: list[dict[str, Any]] | None) -> dict[str, str]:

@@ -12,7 +12,7 @@ DATA_RESOURCE = "AWS::SageMaker::Endpoint"
 
 @collector("cloudtrail", STAGE_RELATED, permissions=[
     "cloudtrail:DescribeTrails", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors",
-])
+], finds=["cloudtrail.trail"], fills=[("aws.region", "rel:has_trail")])
 def collect_cloudtrail(ctx: Context) -> None:
     """Only trails that cover this region (multi-region, or home region here) are linked to it."""
     g = ctx.graph
@@ -35,7 +35,7 @@ def collect_cloudtrail(ctx: Context) -> None:
         g.add_edge(ctx.region_node, "has_trail", tid)
 
 
-@read_ahead
+@read_ahead("cloudtrail")
 def read_trails(ctx: Context) -> list[dict[str, Any]]:
     trails: list[dict[str, Any]] = ctx.call("cloudtrail", "describe_trails", includeShadowTrails=True).get(
         "trailList", [])

@@ -27,7 +27,11 @@ def start_cloudwatch(ctx: Context) -> None:
 
 @collector("cloudwatch", STAGE_SIGNALS, permissions=[
     "cloudwatch:DescribeAlarms", "cloudwatch:ListDashboards", "cloudwatch:GetDashboard", "cloudwatch:GetMetricData",
-], early=start_cloudwatch)
+], early=start_cloudwatch, finds=["cloudwatch.alarm", "cloudwatch.dashboard"], fills=[
+    ("sagemaker.endpoint", "rel:alarmed_by"), ("sagemaker.endpoint", "rel:rollback_alarm"),
+    ("sagemaker.endpoint", "rel:shown_on"), ("sagemaker.endpoint", "dashboard_metrics"),
+    ("sagemaker.endpoint", "invocations_window"), ("sagemaker.variant", "metrics"),
+])
 def collect_cloudwatch(ctx: Context) -> None:
     """Alarms (one paginated listing), dashboards (one get each), metrics (batched 500 queries per call)."""
     _alarms(ctx)
@@ -81,7 +85,7 @@ def _alarms(ctx: Context) -> None:
             g.add_edge(arn, "rollback_alarm", aid)
 
 
-@read_ahead
+@read_ahead("cloudwatch")
 def read_alarms(ctx: Context) -> list[dict[str, Any]]:
     alarms: list[dict[str, Any]] = []
     token = None
@@ -163,7 +167,7 @@ def _dashboards(ctx: Context) -> None:
         g.set_data(arn, dashboard_metrics={m: sorted(s) for m, s in sorted(coverage.get(ep, {}).items())})
 
 
-@read_ahead
+@read_ahead("cloudwatch")
 def read_dashboards(ctx: Context) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     entries = ctx.paginate(CW, "list_dashboards", "DashboardEntries")
     bodies = ctx.fetch_all(lambda name: ctx.call(CW, "get_dashboard", DashboardName=name),

@@ -22,7 +22,8 @@ def graph_reads(spec: dict[str, Any] | None) -> frozenset[tuple[str, str]]:
         else frozenset()
 
 
-@collector("dynamodb", STAGE_RELATED, permissions=["dynamodb:DescribeTable", "dynamodb:BatchGetItem", "dynamodb:Scan"])
+@collector("dynamodb", STAGE_RELATED, permissions=["dynamodb:DescribeTable", "dynamodb:BatchGetItem", "dynamodb:Scan"],
+           finds=[], fills=[("sagemaker.container", FACET)])
 def collect_registry_table(ctx: Context) -> None:
     """Only when audit.yaml names a registry table: BatchGetItem by key when the key is the table's whole primary
     key, else one paged Scan per account; a missing or unreadable table makes every lookup unknown, never absent."""

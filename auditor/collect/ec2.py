@@ -11,7 +11,8 @@ WORLD = {"0.0.0.0/0", "::/0"}
 
 @collector("ec2", STAGE_RELATED, permissions=[
     "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcEndpoints",
-])
+], finds=["ec2.subnet", "ec2.security_group", "ec2.vpc", "ec2.vpc_endpoint"],
+   fills=[("sagemaker.model", "rel:in_subnet"), ("sagemaker.model", "rel:has_security_group")])
 def collect_ec2(ctx: Context) -> None:
     """Batch-describes referenced subnets and groups; falls back to one-by-one when an id is missing."""
     g = ctx.graph

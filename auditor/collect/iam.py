@@ -28,7 +28,7 @@ def start_iam(ctx: Context) -> None:
 @collector("iam", STAGE_RELATED, permissions=[
     "iam:GetAccountAuthorizationDetails", "iam:GetRole", "iam:ListAttachedRolePolicies", "iam:ListRolePolicies",
     "iam:GetRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion",
-], early=start_iam)
+], early=start_iam, finds=["iam.role"], fills=[("sagemaker.model", "rel:runs_as")])
 def collect_iam(ctx: Context) -> None:
     """IAM is global: each role and each managed policy document is read once per account."""
     g = ctx.graph

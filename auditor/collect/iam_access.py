@@ -15,7 +15,11 @@ NOT_EVALUATED = "permission boundaries and SCPs were not evaluated (they can onl
 MAX_LISTED = 10  # grants quoted in a finding's explanation; the attribute keeps them all
 
 
-@collector("iam-access", STAGE_RELATED, permissions=["iam:GetAccountAuthorizationDetails"])
+FACETS = ("invoke_wildcard_grants", "invoke_principals", "invoke_access_basis")  # what it sets on each endpoint
+
+
+@collector("iam-access", STAGE_RELATED, permissions=["iam:GetAccountAuthorizationDetails"], finds=[],
+           fills=[("sagemaker.endpoint", f) for f in FACETS])
 def collect_invoke_access(ctx: Context) -> None:
     """For each endpoint of the region: the principals whose identity policies allow InvokeEndpoint on it."""
     g = ctx.graph
@@ -71,11 +75,11 @@ def _reader(ctx: Context, name: str) -> Callable[[], dict[str, Any]]:
 
 def _unknown(ctx: Context, endpoints: list[str], why: str) -> None:
     for e in endpoints:
-        for facet in ("invoke_wildcard_grants", "invoke_principals", "invoke_access_basis"):
+        for facet in FACETS:
             ctx.graph.set_error(e, facet, why)
 
 
-@read_ahead
+@read_ahead("iam-access", "iam")
 def read_authorization_details(ctx: Context) -> Any:
     """Once per account (every region's unit, and the iam collector's role reads, share it)."""
     return authorization_details(ctx)

@@ -7,7 +7,9 @@ from typing import Any
 from auditor.collect.base import STAGE_KEYS, CollectError, Context, collector
 
 
-@collector("kms", STAGE_KEYS, permissions=["kms:DescribeKey", "kms:GetKeyRotationStatus"])
+@collector("kms", STAGE_KEYS, permissions=["kms:DescribeKey", "kms:GetKeyRotationStatus"], finds=["kms.key"],
+           fills=[(t, "rel:encrypted_by") for t in ("s3.bucket", "s3.object", "sagemaker.endpoint_config")],
+           needs=["s3"])  # the buckets' and objects' key references are the s3 collector's
 def collect_kms(ctx: Context) -> None:
     """Key references may be ids, ARNs or aliases; DescribeKey resolves each to its canonical ARN once."""
     g = ctx.graph

@@ -9,7 +9,8 @@ from auditor.collect.base import STAGE_SIGNALS, CollectError, Context, collector
 LOG_PREFIX = "/aws/sagemaker/Endpoints/"
 
 
-@collector("logs", STAGE_SIGNALS, permissions=["logs:DescribeLogGroups"])
+@collector("logs", STAGE_SIGNALS, permissions=["logs:DescribeLogGroups"], finds=["logs.log_group"],
+           fills=[("sagemaker.endpoint", "rel:logs_to")])
 def collect_logs(ctx: Context) -> None:
     """One paginated listing by prefix covers every endpoint's log group."""
     g = ctx.graph
@@ -30,12 +31,13 @@ def collect_logs(ctx: Context) -> None:
             g.add_edge(by_name[endpoint], "logs_to", lid)
 
 
-@read_ahead
+@read_ahead("logs")
 def read_log_groups(ctx: Context) -> list[Any]:
     return ctx.paginate("logs", "describe_log_groups", "logGroups", logGroupNamePrefix=LOG_PREFIX)
 
 
-@collector("events", STAGE_SIGNALS, permissions=["events:ListRules", "events:ListTargetsByRule"])
+@collector("events", STAGE_SIGNALS, permissions=["events:ListRules", "events:ListTargetsByRule"],
+           finds=["events.rule"], fills=[("aws.region", "rel:has_event_rule")])
 def collect_events(ctx: Context) -> None:
     """EventBridge rules with their targets: evidence of scheduled automation such as idle-endpoint stop."""
     g = ctx.graph
@@ -61,7 +63,7 @@ def collect_events(ctx: Context) -> None:
         g.set_data(rid, targets=arns, targets_lambda=any(":lambda:" in a for a in arns))
 
 
-@read_ahead
+@read_ahead("events")
 def read_rules(ctx: Context) -> tuple[list[Any], dict[str, Any]]:
     """The region's rules and each one's targets (or the CollectError that kept them unknown)."""
     rules = ctx.paginate("events", "list_rules", "Rules")

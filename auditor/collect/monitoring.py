@@ -21,7 +21,7 @@ DESCRIBE_JOB = {
     "sagemaker:ListMonitoringSchedules", "sagemaker:DescribeMonitoringSchedule",
     "sagemaker:DescribeDataQualityJobDefinition", "sagemaker:DescribeModelQualityJobDefinition",
     "sagemaker:DescribeModelBiasJobDefinition", "sagemaker:DescribeModelExplainabilityJobDefinition",
-])
+], finds=[SCHEDULE, "sagemaker.monitoring_job_definition"], fills=[("sagemaker.endpoint", "rel:monitored_by")])
 def collect_monitoring(ctx: Context) -> None:
     """Schedules linked to endpoints by EndpointName; job definitions with baselines and ground truth."""
     g = ctx.graph
@@ -67,7 +67,7 @@ def collect_monitoring(ctx: Context) -> None:
         g.add_edge(sid, "uses_job_definition", jid)
 
 
-@read_ahead
+@read_ahead("monitoring")
 def read_monitoring(ctx: Context) -> tuple[list[Any], dict[str, Any], dict[tuple[str, str], Any]]:
     """The schedules, described where their summaries do not say enough, and the job definitions they name (AWS
     only: no graph).

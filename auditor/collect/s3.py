@@ -71,7 +71,7 @@ def start_s3(ctx: Context) -> None:
 @collector("s3", STAGE_RELATED, permissions=[
     "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketTagging", "s3:GetObject", "s3:ListBucket",
-], early=start_s3, early_bulk=True)
+], early=start_s3, early_bulk=True, finds=["s3.bucket", "s3.object"])
 def collect_s3(ctx: Context) -> None:
     """Each bucket referenced by an artifact is described once per account; each artifact object is HEADed."""
     g = ctx.graph

@@ -448,7 +448,7 @@ def _package_group(ctx: Context, group: str) -> str:
     return gid
 
 
-@read_ahead
+@read_ahead("sagemaker")
 def read_transform_jobs(ctx: Context) -> list[Any]:
     """The region's transform jobs (a listing that needs nothing from the graph)."""
     return ctx.paginate(SM, "list_transform_jobs", "TransformJobSummaries")

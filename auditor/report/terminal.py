@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from auditor.model import Status
+from auditor.model import Status, collection_problems
 from auditor.textsafe import MAX_CELL, clean
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def incomplete_reason(report: Report) -> str:
     """One cleaned line for stderr saying why an audit is incomplete (printed even with --quiet)."""
     errors = report.collection_errors
     undecided = report.summary.by_status.get("error", 0)
-    line = f"audit incomplete: {len(errors)} API call(s) failed, {undecided} finding(s) undecided"
+    line = f"audit incomplete: {collection_problems(errors)}, {undecided} finding(s) undecided"
     if errors:
         e = errors[0]
         line += f"; first: {e.region or 'global'} {e.service}:{e.operation} {e.code}: {e.message}"
@@ -80,7 +80,7 @@ def print_summary(report: Report, console: Any, top: int = 15) -> None:
         console.print(worst)
     errors = report.collection_errors
     if errors:
-        console.print(Text(f"Audit INCOMPLETE: {len(errors)} API call(s) failed; affected findings are 'error'.",
+        console.print(Text(f"Audit INCOMPLETE: {collection_problems(errors)}; affected findings are 'error'.",
                            style="bold yellow"))
         for e in errors[:10]:
             console.print(Text(clean(f"  {e.region} {e.service}:{e.operation} {e.code}: {e.message}")))

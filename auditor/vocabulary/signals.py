@@ -9,6 +9,7 @@ ATTRIBUTES: dict[str, list[Attr]] = {
         derived("transform_job_count", INTEGER, "Batch Transform jobs listed in the region"),
         derived("endpoint_count", INTEGER, "0 when the region had no endpoint and was only listed"),
         derived("not_collected", LIST, "collectors skipped because the region had no endpoint"),
+        derived("collectors_left_out", LIST, "collectors not run because no rule of the audit reads what they collect"),
     ],
     "cloudtrail.trail": [
         raw("multi_region", BOOLEAN, "IsMultiRegionTrail"),
