@@ -463,14 +463,18 @@ def _flag_collectors_left_out(graph: ResourceGraph, rules: list[Any]) -> None:
         node = graph.attrs(region)
         for name in node["data"]["collectors_left_out"]:
             spec = by_name.get(name)
-            served = spec.serves(reads) if spec is not None else []
-            if spec is None or not served:
+            affects: tuple[str, ...]
+            if spec is None:  # a collector this version does not know (renamed since): anything may be missing
+                what, affects = "what it collects is unknown to this version", ("*",)
+            elif spec.serves(reads):
+                what = f"the selected rules read {', '.join(f'{t} {a}' for t, a in spec.serves(reads))}"
+                affects = tuple(sorted(spec.finds or ()))
+            else:
                 continue
             graph.record(CollectionError(
                 "auditor", "collect", NOT_COLLECTED_CODE,
                 f"the {name} collector was left out (no rule of the audit that collected this snapshot reads what it "
-                f"collects); the selected rules read {', '.join(f'{t} {a}' for t, a in served)}: collect again with "
-                "them", node["account"], node["region"], affects=tuple(sorted(spec.finds or ()))))
+                f"collects); {what}: collect again with them", node["account"], node["region"], affects=affects))
 
 
 def print_stats(report: Report, graph: ResourceGraph, console: Any) -> None:

@@ -60,19 +60,23 @@ class EdgeType:
     sources: frozenset[str]
     target: str
     doc: str
+    # A target has at most one source by this label (a variant belongs to one endpoint): a walk backwards that
+    # found it has found them all, whatever other sources' reads failed.
+    one_source: bool = False
 
 
-def _e(label: str, sources: Iterable[str], target: str, doc: str) -> EdgeType:
-    return EdgeType(label, frozenset(sources), target, doc)
+def _e(label: str, sources: Iterable[str], target: str, doc: str, one_source: bool = False) -> EdgeType:
+    return EdgeType(label, frozenset(sources), target, doc, one_source)
 
 
 EDGE_TYPES: dict[str, EdgeType] = {
     e.label: e
     for e in [
         _e("uses_config", ["sagemaker.endpoint"], "sagemaker.endpoint_config", "endpoint -> its endpoint config"),
-        _e("has_variant", ["sagemaker.endpoint"], "sagemaker.variant", "endpoint -> production variants"),
+        _e("has_variant", ["sagemaker.endpoint"], "sagemaker.variant", "endpoint -> production variants",
+           one_source=True),
         _e("serves_model", ["sagemaker.variant"], "sagemaker.model", "variant -> model"),
-        _e("has_container", ["sagemaker.model"], "sagemaker.container", "model -> containers"),
+        _e("has_container", ["sagemaker.model"], "sagemaker.container", "model -> containers", one_source=True),
         _e("from_package", ["sagemaker.container"], "sagemaker.model_package", "container -> registry package"),
         _e("in_group", ["sagemaker.model_package"], "sagemaker.model_package_group", "package -> group"),
         _e("artifact", ["sagemaker.container", "sagemaker.model_package"], "s3.object", "-> model artifact"),
@@ -83,15 +87,16 @@ EDGE_TYPES: dict[str, EdgeType] = {
         _e("in_vpc", ["ec2.subnet", "ec2.security_group"], "ec2.vpc", "-> VPC"),
         _e("has_vpc_endpoint", ["ec2.vpc"], "ec2.vpc_endpoint", "VPC -> its VPC endpoints"),
         _e("runs_as", ["sagemaker.model"], "iam.role", "model -> execution role"),
-        _e("scaled_by", ["sagemaker.variant"], "autoscaling.target", "variant -> scalable target"),
-        _e("has_policy", ["autoscaling.target"], "autoscaling.policy", "target -> scaling policies"),
-        _e("monitored_by", ["sagemaker.endpoint"], "sagemaker.monitoring_schedule", "endpoint -> schedules"),
+        _e("scaled_by", ["sagemaker.variant"], "autoscaling.target", "variant -> scalable target", one_source=True),
+        _e("has_policy", ["autoscaling.target"], "autoscaling.policy", "target -> scaling policies", one_source=True),
+        _e("monitored_by", ["sagemaker.endpoint"], "sagemaker.monitoring_schedule", "endpoint -> schedules",
+           one_source=True),
         _e("uses_job_definition", ["sagemaker.monitoring_schedule"], "sagemaker.monitoring_job_definition",
            "schedule -> job definition"),
         _e("alarmed_by", ["sagemaker.endpoint"], "cloudwatch.alarm", "endpoint -> alarms watching its metrics"),
         _e("rollback_alarm", ["sagemaker.endpoint"], "cloudwatch.alarm", "endpoint -> auto-rollback alarms"),
         _e("shown_on", ["sagemaker.endpoint"], "cloudwatch.dashboard", "endpoint -> dashboards showing it"),
-        _e("logs_to", ["sagemaker.endpoint"], "logs.log_group", "endpoint -> its log group"),
+        _e("logs_to", ["sagemaker.endpoint"], "logs.log_group", "endpoint -> its log group", one_source=True),
         _e("in_region", ["sagemaker.endpoint", "sagemaker.model"], "aws.region", "-> account-region"),
         _e("has_trail", ["aws.region"], "cloudtrail.trail", "region -> trails logging it"),
         _e("has_event_rule", ["aws.region"], "events.rule", "region -> EventBridge rules"),

@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from auditor.collect.answers import check_answer
 from auditor.collect.errors import CollectError, classify
-from auditor.graph import ResourceGraph, region_id
+from auditor.graph import EDGE_TYPES, ResourceGraph, region_id
 from auditor.limits import Limits
 from auditor.model import CollectionError
 from auditor.session import SessionFactory
@@ -351,9 +351,13 @@ class CollectorSpec:
     needs: tuple[str, ...] = ()
 
     def serves(self, reads: Collection[tuple[str, str]]) -> list[tuple[str, str]]:
-        """The reads (type, attribute) this collector's findings answer."""
+        """The reads (type, attribute) this collector's findings answer: an attribute of a type it finds, what it
+        fills, and a walk along an edge to a type it finds (the walk asks whether those nodes exist, which only
+        this collector's read of them says: an artifact object is made by the roots stage, its existence by s3's
+        HEAD)."""
         finds = self.finds or frozenset()
-        return sorted(r for r in reads if r[0] in finds or r in self.fills)
+        return sorted(r for r in reads if r[0] in finds or r in self.fills or
+                      (r[1].startswith("rel:") and r[1][4:] in EDGE_TYPES and EDGE_TYPES[r[1][4:]].target in finds))
 
 
 COLLECTORS: list[CollectorSpec] = []

@@ -19,7 +19,7 @@ FACETS = ("invoke_wildcard_grants", "invoke_principals", "invoke_access_basis") 
 
 
 @collector("iam-access", STAGE_RELATED, permissions=["iam:GetAccountAuthorizationDetails"], finds=[],
-           fills=[("sagemaker.endpoint", f) for f in FACETS])
+           fills=[("sagemaker.endpoint", f) for f in FACETS], needs=["iam"])  # its role reads (_roles_left_out)
 def collect_invoke_access(ctx: Context) -> None:
     """For each endpoint of the region: the principals whose identity policies allow InvokeEndpoint on it."""
     g = ctx.graph

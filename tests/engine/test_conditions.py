@@ -284,3 +284,42 @@ def test_a_path_and_its_reverse_are_cached_apart() -> None:
     assert traverse(ctx, "e", (grammar.step("has_variant"),)) == (["a"], [])
     assert traverse(ctx, "e", (grammar.step("~has_variant"),)) == ([], [])  # nothing points at the endpoint
     assert traverse(ctx, "a", (grammar.step("~has_variant"),)) == (["e"], [])
+
+
+def _alarms(**unread: Any) -> dict[str, Any]:
+    """Alarm a1 is e1's rollback alarm; e2's rollback alarms could not be read (or were left out)."""
+    return {"nodes": [
+        {"id": "e1", "type": "sagemaker.endpoint", "name": "e1"},
+        {"id": "e2", "type": "sagemaker.endpoint", "name": "e2", "errors": {"rel:rollback_alarm": "not collected"},
+         **unread},
+        {"id": "a1", "type": "cloudwatch.alarm", "name": "a1"},
+        {"id": "a2", "type": "cloudwatch.alarm", "name": "a2"},
+    ], "edges": [("e1", "rollback_alarm", "a1")]}
+
+
+def test_a_walk_backwards_names_the_sources_whose_edges_were_not_read() -> None:
+    """An alarm no endpoint names as its rollback alarm may be one of e2's, which were not read: the set of
+    endpoints using it is incomplete (before, "none" — a failure where the truth was unknown)."""
+    ctx = _ctx(_alarms())
+    back = (grammar.step("~rollback_alarm"),)
+    why = ["endpoint e2: rollback_alarm could not be read: not collected"]
+    assert traverse(ctx, "a2", back) == ([], why)
+    assert traverse(ctx, "a1", back) == (["e1"], why)  # e2 might name it too
+    used = grammar.RelatedCond(("~rollback_alarm",), back, None, grammar.Exists(True))
+    assert evaluate(ctx, used, "a2").value is None and evaluate(ctx, used, "a1").value is True
+    # sources in another account-region could not point here: nothing missed
+    assert traverse(_ctx(_alarms(region="eu-west-1")), "a2", back) == ([], [])
+
+
+def test_a_walk_backwards_along_a_one_source_edge_that_found_its_source_is_complete() -> None:
+    """A variant belongs to one endpoint: once found, another endpoint's unread variants cannot add to it."""
+    spec = {"nodes": [{"id": "e1", "type": "sagemaker.endpoint", "name": "e1"},
+                      {"id": "e2", "type": "sagemaker.endpoint", "name": "e2",
+                       "errors": {"rel:has_variant": "config denied"}},
+                      {"id": "v", "type": "sagemaker.variant", "name": "v"},
+                      {"id": "orphan", "type": "sagemaker.variant", "name": "orphan"}],
+            "edges": [("e1", "has_variant", "v")]}
+    ctx = _ctx(spec)
+    assert traverse(ctx, "v", (grammar.step("~has_variant"),)) == (["e1"], [])
+    assert traverse(ctx, "orphan", (grammar.step("~has_variant"),)) == (
+        [], ["endpoint e2: has_variant could not be read: config denied"])
