@@ -463,11 +463,12 @@ def _flag_collectors_left_out(graph: ResourceGraph, rules: list[Any]) -> None:
         node = graph.attrs(region)
         for name in node["data"]["collectors_left_out"]:
             spec = by_name.get(name)
+            served = spec.serves(reads) if spec is not None else []
             affects: tuple[str, ...]
             if spec is None:  # a collector this version does not know (renamed since): anything may be missing
                 what, affects = "what it collects is unknown to this version", ("*",)
-            elif spec.serves(reads):
-                what = f"the selected rules read {', '.join(f'{t} {a}' for t, a in spec.serves(reads))}"
+            elif served:
+                what = f"the selected rules read {', '.join(f'{t} {a}' for t, a in served)}"
                 affects = tuple(sorted(spec.finds or ()))
             else:
                 continue

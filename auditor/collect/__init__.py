@@ -187,7 +187,7 @@ def _run_collectors(ctx: Context, t: AccountTarget, region: str, unit: str,
     assert t.account_id is not None
     graph, cancel = ctx.graph, ctx.cancel
     unavailable, lean = "", False
-    skipped = ctx.options.get("left_out") or frozenset()
+    skipped = ctx.left_out
     for i, spec in enumerate(COLLECTORS):
         if cancel.is_set():
             break
@@ -245,9 +245,8 @@ def _start_early(ctx: Context, rest: list[CollectorSpec]) -> None:
     before them.
 
     A hook that fails starts nothing more: its collector reads at its turn, and any error is reported there."""
-    skipped = ctx.options.get("left_out") or frozenset()
     for spec in sorted(rest, key=lambda c: c.early_bulk):  # stable: stage order within each kind
-        if spec.early is None or spec.name in skipped or ctx.cancel.is_set():
+        if spec.early is None or spec.name in ctx.left_out or ctx.cancel.is_set():
             continue
         try:
             spec.early(ctx)

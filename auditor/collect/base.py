@@ -135,6 +135,11 @@ class Context:
         reads = self.options.get("reads")
         return reads is None or any((type_, a) in reads for a in attrs)
 
+    @property
+    def left_out(self) -> frozenset[str]:
+        """The collectors this run leaves out (options["left_out"], see base.left_out)."""
+        return self.options.get("left_out") or frozenset()
+
     def not_collected(self, node_id: str, *facets: str, why: str = NOT_COLLECTED) -> None:
         """Mark facets left out because no rule of the run reads them: a later evaluation of the snapshot with a
         rule that does gets `error`, never a value that was not read."""
@@ -216,9 +221,8 @@ class Context:
         the snapshot is the same as when every read runs at its collector's turn."""
         if self.ahead_pool is None or self._ahead:
             return
-        skipped = self.options.get("left_out") or frozenset()
         for fn in READ_AHEAD:
-            if not set(SERVES[fn]) <= skipped:  # a read serving only collectors left out would be a wasted call
+            if not set(SERVES[fn]) <= self.left_out:  # a read serving only collectors left out would be a wasted call
                 self._ahead[fn] = self.ahead_pool.submit(_guarded, fn, self)
 
     def ahead(self, fn: Callable[[Context], Any]) -> Any:

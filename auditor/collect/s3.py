@@ -25,7 +25,9 @@ BUCKET_READS = (
 
 # What the artifact reads (a HEAD per object, then each bucket's settings) lead to: the objects themselves, the
 # buckets they are stored in and the KMS keys found through both. A run none of whose rules reads one of these types,
-# or walks to an artifact, makes none of those reads (see artifacts_wanted).
+# or walks to an artifact, makes none of those reads (see artifacts_wanted). Most such runs leave this collector out
+# whole (base.left_out); it still runs, reading nothing, when the kms collector runs for a rule that only walks
+# from endpoint configs to their keys (kms needs this collector's key references in general, not for that rule).
 ARTIFACT_TYPES = frozenset({"s3.object", "s3.bucket", "kms.key"})
 
 

@@ -258,17 +258,15 @@ def _data_path(cond: AttrCond | TagCond) -> tuple[str, ...] | None:
     return tuple(cond.path.split("."))
 
 
-def _fast(ctx: EvalContext, cond: AttrCond | TagCond) -> tuple[tuple[str, ...] | None, Any]:
-    """What lets a leaf skip its reader for a node read without error: the data path, and the expected value when
-    it is fixed for the context (a literal, a parameter given). (None, None) when there is no such shortcut."""
+def _fast(ctx: EvalContext, cond: AttrCond | TagCond) -> tuple[tuple[str, ...] | None, str | None, Any]:
+    """What lets a leaf skip its reader for a node read without error: the data path, its one part when it has
+    only one (read with a dict get), and the expected value when it is fixed for the context (a literal, a
+    parameter given). (None, None, None) when there is no such shortcut."""
     parts, spec = _data_path(cond), cond.value
-    if parts is None or isinstance(spec, AttrRef):
-        return None, None
-    if isinstance(spec, Param):
-        if spec.name not in ctx.params:  # asked when read, as a walk would (the reader raises then)
-            return None, None
-        return parts, ctx.params[spec.name]
-    return parts, spec.value if isinstance(spec, Literal) else None
+    if parts is None or isinstance(spec, AttrRef) or (isinstance(spec, Param) and spec.name not in ctx.params):
+        return None, None, None  # a parameter not given is asked when read, as a walk would (the reader raises)
+    fixed = ctx.params[spec.name] if isinstance(spec, Param) else spec.value if isinstance(spec, Literal) else None
+    return parts, parts[0] if len(parts) == 1 else None, fixed
 
 
 def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
@@ -277,8 +275,7 @@ def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
     func, op_name, needs_value = cond.op.func, cond.op.name, cond.op.needs_value
     # Most leaves read an attribute of a node read without error against a value fixed for the context: answered
     # here, without the reader's call (the reader decides every other case by read_attr's rules).
-    parts, fixed = _fast(ctx, cond)
-    top = parts[0] if parts is not None and len(parts) == 1 else None
+    parts, top, fixed = _fast(ctx, cond)
 
     def leaf(node_id: str) -> Out:
         node = nodes[node_id]
@@ -305,8 +302,7 @@ def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
 
 def _v_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> VFn:
     read, func, now, nodes = _leaf_reader(ctx, cond)[1], cond.op.func, ctx.now, ctx.graph.g._node
-    parts, fixed = _fast(ctx, cond)
-    top = parts[0] if parts is not None and len(parts) == 1 else None
+    parts, top, fixed = _fast(ctx, cond)
 
     def leaf(node_id: str) -> bool | None:
         node = nodes[node_id]

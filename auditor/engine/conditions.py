@@ -63,7 +63,7 @@ class EvalCache:
     walks: dict[tuple[str, ...], Any] = field(default_factory=dict)  # path -> its walk (see traversal)
     values: dict[tuple[Any, ...], dict[str, bool | None]] = field(default_factory=dict)  # see shared_value
     refs: dict[str, Any] = field(default_factory=dict)  # node id -> its ResourceRef, shared by every rule's finding
-    gaps: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)  # see _reverse_gaps
+    gaps: dict[str, dict[tuple[str, str], list[str]]] = field(default_factory=dict)  # see _missed
 
     def release(self) -> None:
         """Drop the walks: each closure holds this cache, a cycle that refcounting alone never frees (the cyclic
@@ -243,7 +243,7 @@ def _step(g: ResourceGraph, cache: EvalCache, frontier: list[str], s: Step) -> t
         if not node["dangling"] and (s.reverse or not node["errors"]):
             if s.reverse:
                 found = g.incoming(nid, name)
-                return found, _missed(g, cache, s, node) if not (found and s.edge.one_source) else []
+                return found, _missed(g, cache, s, node, found)
             by_label = out.get(nid)
             if by_label is None:
                 by_label = out[nid] = _out_edges(g, nid)
@@ -268,8 +268,7 @@ def _step(g: ResourceGraph, cache: EvalCache, frontier: list[str], s: Step) -> t
         if s.reverse:
             found = g.incoming(nid, name)
             nxt.update(found)
-            if not (found and s.edge.one_source):
-                incomplete += _missed(g, cache, s, node)
+            incomplete += _missed(g, cache, s, node, found)
         else:
             by_label = out.get(nid)
             if by_label is None:
@@ -278,24 +277,27 @@ def _step(g: ResourceGraph, cache: EvalCache, frontier: list[str], s: Step) -> t
     return sorted(nxt), sorted(set(incomplete))
 
 
-def _missed(g: ResourceGraph, cache: EvalCache, s: Step, node: dict[str, Any]) -> list[str]:
-    """Why a walk backwards along the step's edge to this node may miss sources: nodes of the edge's source types in
-    its account-region whose edges by that label could not be read (a failed `rel:<label>` read, or one left out:
-    an endpoint not described has no rollback alarms read). Worked out once per label and evaluation; a few named,
-    the rest counted (thousands of endpoints may be undescribed)."""
+def _missed(g: ResourceGraph, cache: EvalCache, s: Step, node: dict[str, Any], found: list[str]) -> list[str]:
+    """Why a walk backwards along the step's edge to this node, which `found` its sources, may miss some: nodes of
+    the edge's source types in its account-region whose edges by that label could not be read (a failed
+    `rel:<label>` read, or one left out: an endpoint not described has no rollback alarms read). Nothing when the
+    edge's target has one source and it was found. Worked out once per label and evaluation; a few named, the rest
+    counted (thousands of endpoints may be undescribed)."""
+    if found and s.edge.one_source:
+        return _NO_REASONS
     gaps = cache.gaps.get(s.edge.label)
     if gaps is None:
         rel = f"rel:{s.edge.label}"
-        found: dict[tuple[str, str], list[str]] = {}
+        by_region: dict[tuple[str, str], list[str]] = {}
         for type_ in sorted(s.edge.sources):
             for n in g.nodes_of_type(type_):
                 a = g.g._node[n]
                 if rel in a["errors"] and not a["dangling"]:
-                    found.setdefault((a["account"], a["region"]), []).append(
+                    by_region.setdefault((a["account"], a["region"]), []).append(
                         f"{label_of(a, n)}: {s.edge.label} could not be read: {a['errors'][rel]}")
         gaps = cache.gaps[s.edge.label] = {
             k: v[:3] + ([f"and {len(v) - 3} more whose {s.edge.label} could not be read"] if len(v) > 3 else [])
-            for k, v in found.items()}
+            for k, v in by_region.items()}
     return gaps.get((node["account"], node["region"]), _NO_REASONS)
 
 

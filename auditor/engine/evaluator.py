@@ -240,7 +240,8 @@ def read_needed(rules: list[Rule], config: Config | None, type_: str, facets: fr
         return None
     scopes: list[tuple[Condition, dict[str, Any]]] = []  # each reader's scope, with its parameters
     for rule in rules:
-        if rule.manual or not any((type_, f) in rule_reads([rule]) for f in facets):
+        reads = rule_reads([rule]) if not rule.manual else frozenset()
+        if not any((type_, f) in reads for f in facets):
             continue
         beyond = reads_beyond_resource(rule)
         if rule.resource != type_ or rule.scope is None or not _listed_only(rule.scope) or \
