@@ -106,14 +106,33 @@ def _params_in(cond: Condition) -> set[str]:
 def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> Fn:
     """all (decisive False) and any (decisive True): a decisive part settles it, and only the decisive parts'
     evidence is kept; otherwise every part's evidence, and unknowns if any part is unknown."""
-    fns = [compiled(ctx, c) for c in parts]
+    return _combined([compiled(ctx, c) for c in parts], decisive)
+
+
+def _combined(fns: Sequence[Fn], decisive: bool) -> Fn:
+    """What _merge says of the parts' answers (bounded), worked out in the one pass that asks them: this runs for
+    most findings, and a list of the answers looked through twice cost a sixth of evaluation's bytecodes."""
+    settled = not decisive
 
     def combine(node_id: str) -> Out:
-        outs = []
-        for fn in fns:  # a loop, not a comprehension (see _merge)
-            outs.append(fn(node_id))
-        value, evidence, why = _merge(outs, decisive)
-        return value, evidence if len(evidence) <= MAX_EVIDENCE else evidence[:MAX_EVIDENCE], why
+        evidence: list[dict[str, Any]] = []
+        kept: list[dict[str, Any]] | None = None  # the decisive parts' evidence, once one is
+        why: list[str] = []
+        unknown = False
+        for fn in fns:
+            value, ev, reasons = fn(node_id)
+            if value is None:
+                unknown = True
+            elif value is decisive:
+                kept = list(ev) if kept is None else kept + ev
+            if reasons:
+                why += reasons
+            evidence += ev
+        if kept is not None:  # unknowns elsewhere do not matter
+            return decisive, kept if len(kept) <= MAX_EVIDENCE else kept[:MAX_EVIDENCE], _NONE
+        if len(evidence) > MAX_EVIDENCE:
+            evidence = evidence[:MAX_EVIDENCE]
+        return (None, evidence, why) if unknown else (settled, evidence, _NONE)
     return combine
 
 
@@ -271,16 +290,24 @@ def _fast(ctx: EvalContext, cond: AttrCond | TagCond) -> tuple[tuple[str, ...] |
 
 def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
     check, read = _leaf_reader(ctx, cond)
-    nodes, now, labels = ctx.graph.g._node, ctx.now, ctx.cache.labels
+    nodes, now, labels, label = ctx.graph.g._node, ctx.now, ctx.cache.labels, ctx.label
     func, op_name, needs_value = cond.op.func, cond.op.name, cond.op.needs_value
     # Most leaves read an attribute of a node read without error against a value fixed for the context: answered
     # here, without the reader's call (the reader decides every other case by read_attr's rules).
     parts, top, fixed = _fast(ctx, cond)
+    pair = parts if parts is not None and len(parts) == 2 and not parts[1].isdigit() else None
 
     def leaf(node_id: str) -> Out:
         node = nodes[node_id]
+        data = node["data"]
         if parts is not None and not node["errors"] and not node["dangling"]:
-            actual = node["data"].get(top) if top is not None else dig(node["data"], parts)
+            if top is not None:
+                actual = data.get(top)
+            elif pair is not None:  # a.b: its dict's member, or what dig says of anything else there
+                inner = data.get(pair[0])
+                actual = inner.get(pair[1]) if inner.__class__ is dict else dig(data, parts)
+            else:
+                actual = dig(data, parts)
             expected = fixed
         else:
             try:
@@ -288,11 +315,13 @@ def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
             except Unknown as exc:
                 return None, [], [str(exc)]
         ok = func(actual, expected, now)
-        ev = {"resource": labels.get(node_id) or ctx.label(node_id), "check": check, "op": op_name,
-              "actual": actual, "result": ok}
         if needs_value:
-            ev["expected"] = expected
-        explain = node["data"].get("explain")
+            ev = {"resource": labels.get(node_id) or label(node_id), "check": check, "op": op_name,
+                  "actual": actual, "result": ok, "expected": expected}
+        else:
+            ev = {"resource": labels.get(node_id) or label(node_id), "check": check, "op": op_name,
+                  "actual": actual, "result": ok}
+        explain = data.get("explain")
         # The collector's words for a derived value (what is configured, what it means).
         if explain is not None and isinstance(explain, dict) and isinstance(explain.get(check), str):
             ev["explain"] = explain[check]

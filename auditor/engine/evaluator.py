@@ -36,7 +36,7 @@ from auditor.engine.loader import Rule
 from auditor.engine.messages import name_pieces
 from auditor.engine.reads import reads_beyond_resource, rule_reads
 from auditor.graph import EDGE_TYPES, NODE_TYPES, ResourceGraph, region_id
-from auditor.model import Finding, ResourceRef, Severity, Status, new_finding
+from auditor.model import Finding, ResourceRef, Severity, Status
 from auditor.yamlsafe import InputError
 
 __all__ = ["DEFAULT_DESIGNATIONS", "Evaluation", "evaluate_rules", "select_rules", "rule_params"]
@@ -378,6 +378,8 @@ class _Judge:
         self.remediation = {"remediator": rule.remediation.get("remediator"),
                             "guidance": rule.remediation.get("guidance", "")}
         self.may_infer = any(_may_name_basis(c) for c in (rule.scope, rule.assertion, gone, guard))
+        self.basis = rule.basis
+        self.fields = (rule.id, rule.policy, rule.title, rule.severity, rule.advisory)  # what each finding repeats
 
     def judge_all(self, nodes: list[tuple[str, ResourceRef]], waivers: list[Waiver], today: dt.date,
                   expired: dict[str, dict[str, Any]], out: list[Finding]) -> None:
@@ -448,32 +450,48 @@ class _Judge:
 
     def make(self, ref: ResourceRef, status: Status, checks: list[dict[str, Any]], unknown: Sequence[str],
              prefix: str = "", exemption: dict[str, Any] | None = None) -> Finding:
-        rule, name = self.rule, ref.name
+        name = ref.name
         head = (name if name.__class__ is str else str(name)).join(self.heads[status])
-        if status is Status.PASS:
+        if status is _PASS:
             message = head
-        elif status is Status.ERROR:
+        elif status is _ERROR:
             detail = "; ".join(dict.fromkeys(unknown)) or "the data needed could not be read"
             message = f"{head} — could not tell: {prefix}{detail}"
         elif exemption and exemption["kind"] == "out_of_scope":
             held = [_describe(e) for e in checks if e.get("result") is True and "check" in e]
             message = f"{ref.name} is out of scope: {exemption['reason']}" + (f" ({'; '.join(held)})" if held else "")
         else:
-            failing = [_describe(e) for e in checks if e.get("result") is False]
+            failing = []
+            for e in checks:  # a loop, not a comprehension (a function call of its own in Python 3.11)
+                if e.get("result") is False:
+                    failing.append(_describe(e))
             message = f"{head} — {'; '.join(dict.fromkeys(failing))}" if failing else head
             if exemption:
                 message = f"{message} [exempt: {exemption['reason']}]"
         # A check on an attribute named *_basis that reads "inferred" (e.g. a registry link matched by content)
         # makes the finding rest on inference, whatever the rule's own basis.
-        inferred = self.may_infer and any(e.get("actual") == "inferred" and str(e.get("check", "")).endswith("_basis")
-                                          for e in checks)
-        evidence: dict[str, Any] = {"basis": "inferred" if inferred else rule.basis, "checks": checks}
+        basis = self.basis
+        if self.may_infer and any(e.get("actual") == "inferred" and str(e.get("check", "")).endswith("_basis")
+                                  for e in checks):
+            basis = "inferred"
+        # the evidence's keys in one order (basis, checks, unknown, params), made whole rather than grown
+        params = self.params
         if unknown:
-            evidence["unknown"] = list(dict.fromkeys(unknown))
-        if self.params is not None:
-            evidence["params"] = self.params
-        return new_finding(rule.id, rule.policy, rule.title, rule.severity, status, ref, message, evidence,
-                           self.remediation, exemption, rule.advisory)
+            evidence: dict[str, Any] = {"basis": basis, "checks": checks, "unknown": list(dict.fromkeys(unknown))}
+            if params is not None:
+                evidence["params"] = params
+        elif params is not None:
+            evidence = {"basis": basis, "checks": checks, "params": params}
+        else:
+            evidence = {"basis": basis, "checks": checks}
+        rule_id, policy, title, severity, advisory = self.fields
+        # made from its fields in one step, without the named tuple's own __new__ (a Python call)
+        return _tuple_new(Finding, (rule_id, policy, title, severity, status, ref, message, evidence,
+                                    self.remediation, exemption, advisory))
+
+
+_PASS, _ERROR = Status.PASS, Status.ERROR
+_tuple_new = tuple.__new__
 
 
 def _may_name_basis(cond: Condition | None) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import json
+import operator as operator_
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,11 @@ def operator(name: str, doc: str, example: str, needs_value: bool = True) -> Cal
 
 
 def _num(x: Any) -> float | None:
+    kind = x.__class__
+    if kind is float:  # the common cases first: a comparison asks this of every value it meets
+        return x
+    if kind is int:
+        return float(x)
     if isinstance(x, bool) or x is None:
         return None
     try:
@@ -45,8 +51,11 @@ def _num(x: Any) -> float | None:
 
 def _cmp(pred: Callable[[float, float], bool]) -> Callable[[Any, Any, dt.datetime], bool]:
     def f(actual: Any, expected: Any, _now: dt.datetime) -> bool:
-        a, e = _num(actual), _num(expected)
-        return a is not None and e is not None and pred(a, e)
+        a = _num(actual)
+        if a is None:
+            return False
+        e = _num(expected)
+        return e is not None and pred(a, e)
     return f
 
 
@@ -55,18 +64,21 @@ def _norm(x: Any) -> Any:
 
 
 for _name, _pred, _doc in [
-    ("lt", lambda a, e: a < e, "actual < value (numbers)"),
-    ("le", lambda a, e: a <= e, "actual <= value (numbers)"),
-    ("gt", lambda a, e: a > e, "actual > value (numbers)"),
-    ("ge", lambda a, e: a >= e, "actual >= value (numbers)"),
+    ("lt", operator_.lt, "actual < value (numbers)"),
+    ("le", operator_.le, "actual <= value (numbers)"),
+    ("gt", operator_.gt, "actual > value (numbers)"),
+    ("ge", operator_.ge, "actual >= value (numbers)"),
 ]:
     operator(_name, _doc, f"{{attr: current_instance_count, op: {_name}, value: 2}}")(_cmp(_pred))
 
 
 @operator("eq", "actual equals value (strings compare case-sensitively)", "{attr: status, op: eq, value: InService}")
 def _eq(actual: Any, expected: Any, _now: dt.datetime) -> bool:
-    if _num(actual) is not None and _num(expected) is not None:
-        return _num(actual) == _num(expected)
+    a = _num(actual)
+    if a is not None:
+        e = _num(expected)
+        if e is not None:
+            return a == e
     return bool(actual == expected)
 
 

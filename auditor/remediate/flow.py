@@ -280,7 +280,7 @@ def _with_outcome(f: ReportFinding, c: Change | None) -> ReportFinding:
     rem = {**f.finding.remediation, "outcome": c.outcome + (f": {c.detail}" if c.detail else "")}
     if c.plan is not None:
         rem["change_id"] = c.plan.change_id
-    return dataclasses.replace(f, finding=dataclasses.replace(f.finding, remediation=rem))
+    return dataclasses.replace(f, finding=f.finding._replace(remediation=rem))
 
 
 def annotate(report: Report, result: Result, before: Report | None = None) -> Report:

@@ -1,5 +1,6 @@
 """Compiled conditions: a value alone equals the full answer's value, closures are not confused, walks share prefixes,
-and findings come out in report order without a final sort."""
+all/any in one pass say what merging their parts' answers says, and findings come out in report order without a
+final sort."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.engine import grammar
-from auditor.engine.compiled import compiled, evaluate, value_of
-from auditor.engine.conditions import EvalCache, EvalContext, traverse
+from auditor.engine.compiled import _combined, _merge, compiled, evaluate, value_of
+from auditor.engine.conditions import MAX_EVIDENCE, EvalCache, EvalContext, traverse
 from auditor.engine.config import DEFAULT_DESIGNATIONS, Config
 from auditor.engine.evaluator import evaluate_rules, rule_params
 from auditor.engine.operators import OPERATORS
@@ -137,3 +138,22 @@ def test_a_remembered_value_is_shared_only_by_the_same_question() -> None:
     assert shared_value(ctx(3), same)("v") is False  # another parameter value: not the remembered answer
     assert shared_value(ctx(2), same)("v") is True
     assert len(cache.values) == 2
+
+
+_OUT = st.tuples(st.sampled_from([True, False, None]),
+                 st.lists(st.fixed_dictionaries({"check": st.sampled_from("abc")}), max_size=30),
+                 st.lists(st.sampled_from(["x unreadable", "y unreadable"]), max_size=2))
+
+
+@given(st.lists(_OUT, min_size=1, max_size=5), st.booleans())
+def test_all_and_any_say_in_one_pass_what_merging_the_answers_says(outs: list[Any], decisive: bool) -> None:
+    fns = [lambda _n, o=o: o for o in outs]
+    value, evidence, why = _combined(fns, decisive)("node")
+    m_value, m_evidence, m_why = _merge(outs, decisive)
+    assert (value, evidence, list(why)) == (m_value, m_evidence[:MAX_EVIDENCE], list(m_why))
+    # and what that is: a decisive part settles it (showing only the decisive parts), else unknown wins
+    settling = [ev for v, ev, _ in outs if v is decisive]
+    if settling:
+        assert value is decisive and evidence == [e for ev in settling for e in ev][:MAX_EVIDENCE] and not why
+    else:
+        assert value == (None if any(v is None for v, _, _ in outs) else not decisive)

@@ -42,7 +42,7 @@ def test_remediation_plans_applies_verifies_and_annotates_the_typed_report_witho
     [change] = result.changes
     assert change.outcome == "applied" and change.findings == [report.findings[0]]
     # the fresh audit: the alarms now exist, so the targeted finding passes
-    fresh = report.with_findings([dataclasses.replace(f, finding=dataclasses.replace(f.finding, status=Status.PASS))
+    fresh = report.with_findings([dataclasses.replace(f, finding=f.finding._replace(status=Status.PASS))
                                   for f in report.findings])
     verify(result.changes, fresh)
     assert change.outcome == "applied and verified"

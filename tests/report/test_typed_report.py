@@ -3,7 +3,6 @@ severity order lives only in Severity.rank."""
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
 import re
@@ -109,7 +108,7 @@ def test_every_format_renders_the_same_bytes_from_the_live_report_and_from_its_s
     base = Report.from_json(hostile_doc())
     f0 = base.findings[0]
     rem = {**f0.finding.remediation, "outcome": "applied and verified", "change_id": "abc123def456"}
-    annotated = [ReportFinding(dataclasses.replace(f0.finding, remediation=rem), endpoints=("arn:ep/x",),
+    annotated = [ReportFinding(f0.finding._replace(remediation=rem), endpoints=("arn:ep/x",),
                                environment="production", drift="new", first_seen="2026-11-01T00:00:00Z"),
                  *base.findings[1:]]
     live = base.with_findings(annotated, drift={"text": "1 new", "new": 1, "still_failing": 0, "resolved": 0,
