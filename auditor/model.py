@@ -61,8 +61,8 @@ class ResourceRef:
 class Finding(NamedTuple):
     """One rule's verdict on one resource. Immutable, and a named tuple rather than a frozen dataclass: the
     evaluator makes one for every rule and resource (hundreds of thousands at scale), and a tuple is made in one
-    step (`tuple.__new__(Finding, fields)`) where a frozen dataclass's 11 fields are set one by one (that was 12 %
-    of evaluation's instructions)."""
+    step (`tuple.__new__(Finding, fields)`) where a frozen dataclass's 11 fields are set one by one (the tuple
+    takes 9 % off evaluation's instructions)."""
 
     rule_id: str
     policy: int

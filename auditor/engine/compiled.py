@@ -110,29 +110,14 @@ def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -
 
 
 def _combined(fns: Sequence[Fn], decisive: bool) -> Fn:
-    """What _merge says of the parts' answers (bounded), worked out in the one pass that asks them: this runs for
-    most findings, and a list of the answers looked through twice cost a sixth of evaluation's bytecodes."""
-    settled = not decisive
+    """The parts' answers for a node, merged (see _merge) and bounded."""
 
     def combine(node_id: str) -> Out:
-        evidence: list[dict[str, Any]] = []
-        kept: list[dict[str, Any]] | None = None  # the decisive parts' evidence, once one is
-        why: list[str] = []
-        unknown = False
-        for fn in fns:
-            value, ev, reasons = fn(node_id)
-            if value is None:
-                unknown = True
-            elif value is decisive:
-                kept = list(ev) if kept is None else kept + ev
-            if reasons:
-                why += reasons
-            evidence += ev
-        if kept is not None:  # unknowns elsewhere do not matter
-            return decisive, kept if len(kept) <= MAX_EVIDENCE else kept[:MAX_EVIDENCE], _NONE
-        if len(evidence) > MAX_EVIDENCE:
-            evidence = evidence[:MAX_EVIDENCE]
-        return (None, evidence, why) if unknown else (settled, evidence, _NONE)
+        outs = []
+        for fn in fns:  # a loop, not a comprehension (see _merge)
+            outs.append(fn(node_id))
+        value, evidence, why = _merge(outs, decisive)
+        return value, evidence if len(evidence) <= MAX_EVIDENCE else evidence[:MAX_EVIDENCE], why
     return combine
 
 
@@ -142,28 +127,25 @@ def _merge(outs: list[Out], decisive: bool) -> Out:
     (with every answer's evidence and every unknown), else `not decisive` (with every answer's evidence). The
     evidence is not bounded here.
 
-    Plain loops, not comprehensions: Python 3.11 runs each comprehension as a function call of its own, and this
-    runs hundreds of thousands of times."""
-    settled = unknown = False
-    for out in outs:
-        if out[0] is None:
-            unknown = True
-        elif out[0] == decisive:
-            settled = True
+    One pass, and plain loops, not comprehensions (Python 3.11 runs each comprehension as a function call of its
+    own): this runs for most findings."""
     evidence: list[dict[str, Any]] = []
-    if settled:  # unknowns elsewhere do not matter
-        for value, ev, _ in outs:
-            if value is decisive:
-                evidence += ev
-        return decisive, evidence, _NONE
-    for out in outs:
-        evidence += out[1]
-    if not unknown:
-        return not decisive, evidence, _NONE
+    kept: list[dict[str, Any]] | None = None  # the decisive answers' evidence, once one is
     why: list[str] = []
-    for out in outs:
-        why += out[2]
-    return None, evidence, why
+    unknown = False
+    for value, ev, reasons in outs:
+        if value is None:
+            unknown = True
+        elif value is decisive:
+            if kept is None:
+                kept = []
+            kept += ev
+        if reasons:
+            why += reasons
+        evidence += ev
+    if kept is not None:  # unknowns elsewhere do not matter
+        return decisive, kept, _NONE
+    return (None, evidence, why) if unknown else (not decisive, evidence, _NONE)
 
 
 def _v_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> VFn:
@@ -295,19 +277,12 @@ def _c_leaf(ctx: EvalContext, cond: AttrCond | TagCond) -> Fn:
     # Most leaves read an attribute of a node read without error against a value fixed for the context: answered
     # here, without the reader's call (the reader decides every other case by read_attr's rules).
     parts, top, fixed = _fast(ctx, cond)
-    pair = parts if parts is not None and len(parts) == 2 and not parts[1].isdigit() else None
 
     def leaf(node_id: str) -> Out:
         node = nodes[node_id]
         data = node["data"]
         if parts is not None and not node["errors"] and not node["dangling"]:
-            if top is not None:
-                actual = data.get(top)
-            elif pair is not None:  # a.b: its dict's member, or what dig says of anything else there
-                inner = data.get(pair[0])
-                actual = inner.get(pair[1]) if inner.__class__ is dict else dig(data, parts)
-            else:
-                actual = dig(data, parts)
+            actual = data.get(top) if top is not None else dig(data, parts)
             expected = fixed
         else:
             try:
