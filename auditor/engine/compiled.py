@@ -106,16 +106,25 @@ def _params_in(cond: Condition) -> set[str]:
 def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> Fn:
     """all (decisive False) and any (decisive True): a decisive part settles it, and only the decisive parts'
     evidence is kept; otherwise every part's evidence, and unknowns if any part is unknown."""
-    return _combined([compiled(ctx, c) for c in parts], decisive)
+    return _combined([compiled(ctx, c) for c in parts], [value_of(ctx, c) for c in parts], decisive)
 
 
-def _combined(fns: Sequence[Fn], decisive: bool) -> Fn:
-    """The parts' answers for a node, merged (see _merge) and bounded."""
+def _combined(fns: Sequence[Fn], values: Sequence[VFn], decisive: bool) -> Fn:
+    """The parts' answers for a node (fns, and the same parts' values alone), merged (see _merge) and bounded."""
+    parts = list(zip(fns, values, strict=True))
 
     def combine(node_id: str) -> Out:
         outs = []
-        for fn in fns:  # a loop, not a comprehension (see _merge)
-            outs.append(fn(node_id))
+        settled = False
+        for fn, alone in parts:  # a loop, not a comprehension (see _merge)
+            # Once a part is decisive, _merge keeps only decisive parts' evidence: a later part is asked its value
+            # alone, and its full answer only when that is decisive too (the rest would be built to be dropped).
+            if settled and alone(node_id) is not decisive:
+                continue
+            out = fn(node_id)
+            if out[0] is decisive:
+                settled = True
+            outs.append(out)
         value, evidence, why = _merge(outs, decisive)
         return value, evidence if len(evidence) <= MAX_EVIDENCE else evidence[:MAX_EVIDENCE], why
     return combine
@@ -346,6 +355,7 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
     check = f"related {path}"
     where = _where(ctx, cond)
     sub_fn = compiled(ctx, q.cond) if isinstance(q, Each | Some | NoneOf) else None
+    sub_value: VFn = value_of(ctx, q.cond) if isinstance(q, Each | Some | NoneOf) else _no_value
     settles = not isinstance(q, Each)  # one failing node settles each; one passing node settles any and none
     is_each, is_some = isinstance(q, Each), isinstance(q, Some)
     nonempty = is_each and q.nonempty  # type: ignore[union-attr]
@@ -364,8 +374,14 @@ def _c_related(ctx: EvalContext, cond: RelatedCond) -> Fn:
                 value, evidence, why = sub_fn(nodes[0])
             else:
                 subs = []
+                settled = False
                 for n in nodes:  # a loop, not a comprehension (see _merge)
-                    subs.append(sub_fn(n))
+                    if settled and sub_value(n) is not settles:  # its evidence would be dropped (as in _combined)
+                        continue
+                    out = sub_fn(n)
+                    if out[0] is settles:
+                        settled = True
+                    subs.append(out)
                 value, evidence, why = _merge(subs, settles)
             if len(evidence) > MAX_EVIDENCE:
                 evidence = evidence[:MAX_EVIDENCE]
@@ -456,6 +472,10 @@ def _v_related(ctx: EvalContext, cond: RelatedCond) -> VFn:
             return not (q.nonempty and not nodes)
         return not isinstance(q, Some)
     return related
+
+
+def _no_value(node_id: str) -> bool | None:
+    return None  # a quantifier without a condition asks none
 
 
 def _existence(nodes_of: dict[str, dict[str, Any]], nodes: list[str]) -> tuple[bool, list[str]]:

@@ -7,6 +7,7 @@ import copy
 import random
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -157,6 +158,43 @@ def test_all_and_any_merge_their_parts_answers(outs: list[Any], decisive: bool) 
         want = (not decisive, [e for _, ev, _ in outs for e in ev], [])
     value, evidence, why = _merge(outs, decisive)
     assert (value, evidence, list(why)) == want
-    fns = [lambda _n, o=o: o for o in outs]
-    value, evidence, why = _combined(fns, decisive)("node")  # all/any: the same, the evidence bounded
+    asked: list[tuple[str, int]] = []
+    fns = [lambda _n, i=i, o=o: asked.append(("full", i)) or o for i, o in enumerate(outs)]
+    values = [lambda _n, i=i, o=o: asked.append(("value", i)) or o[0] for i, o in enumerate(outs)]
+    value, evidence, why = _combined(fns, values, decisive)("node")  # all/any: the same, the evidence bounded
     assert (value, evidence, list(why)) == (want[0], want[1][:MAX_EVIDENCE], want[2])
+    # Every part's full answer until one is decisive; after it, each part's value alone, and the full answer of
+    # those whose value is decisive too: evidence that merging would drop is never built.
+    first = next((i for i, (v, _, _) in enumerate(outs) if v is decisive), len(outs))
+    expected = [("full", i) for i in range(min(first + 1, len(outs)))]
+    for i in range(first + 1, len(outs)):
+        expected += [("value", i)] + ([("full", i)] if outs[i][0] is decisive else [])
+    assert asked == expected
+
+
+@pytest.mark.parametrize(("quantifier", "oks", "full", "value", "checks"), [
+    # some: the first passing alarm settles it; later ones are asked their value, answered in full only if they pass
+    (grammar.Some, [True, False, True], ["a1", "a3"], ["a2", "a3"], ["a1", "a3"]),
+    # each: nothing settles until a failing alarm; the failing ones after it are the evidence kept with it
+    (lambda c: grammar.Each(c, False), [True, False, False], ["a1", "a2", "a3"], ["a3"], ["a2", "a3"]),
+    (lambda c: grammar.Each(c, False), [True, True, True], ["a1", "a2", "a3"], [], ["a1", "a2", "a3"]),
+])
+def test_a_settled_quantifier_builds_only_the_evidence_it_keeps(quantifier: Any, oks: list[bool], full: list[str],
+                                                                value: list[str], checks: list[str]) -> None:
+    alarms = [f"a{i}" for i in range(1, len(oks) + 1)]
+    nodes = [{"id": a, "type": "cloudwatch.alarm", "data": {"actions_enabled": ok}}
+             for a, ok in zip(alarms, oks, strict=True)]
+    graph = build_graph({"nodes": [{"id": "e", "type": "sagemaker.endpoint"}, *nodes],
+                         "edges": [["e", "alarmed_by", a] for a in alarms]})
+    ctx = EvalContext(graph=graph, params={}, designations={}, now=graph_now(graph), cache=EvalCache())
+    sub = grammar.AttrCond("actions_enabled", OPERATORS["true"], None)
+    asked: dict[str, list[str]] = {"full": [], "value": []}
+    real_full, real_value = compiled(ctx, sub), value_of(ctx, sub)
+    # the sub-condition's closures, counted: compiled() and value_of() give what the context already holds
+    ctx.fns[id(sub)] = (sub, lambda n: asked["full"].append(n) or real_full(n))
+    ctx.vfns[id(sub)] = (sub, lambda n: asked["value"].append(n) or real_value(n))
+    cond = grammar.RelatedCond(("alarmed_by",), (grammar.step("alarmed_by"),), None, quantifier(sub))
+    out = evaluate(ctx, cond, "e")
+    assert asked == {"full": full, "value": value}
+    assert out.value is (True if quantifier is grammar.Some else all(oks))
+    assert [c["resource"] for c in out.evidence[1:]] == [f"alarm {a}" for a in checks]
