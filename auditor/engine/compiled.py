@@ -166,7 +166,7 @@ def _v_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -
             v = fn(node_id)
             if v is None:
                 unknown = True
-            elif v == decisive:
+            elif v is decisive:  # as _merge decides (an operator answers True, False or None)
                 return decisive
         return None if unknown else not decisive
     return combine
@@ -464,7 +464,7 @@ def _v_related(ctx: EvalContext, cond: RelatedCond) -> VFn:
             v = sub(n)
             if v is None:
                 unknown = True
-            elif v == settles:
+            elif v is settles:  # as _merge decides
                 return isinstance(q, Some)
         if unknown:
             return None

@@ -198,3 +198,20 @@ def test_a_settled_quantifier_builds_only_the_evidence_it_keeps(quantifier: Any,
     assert asked == {"full": full, "value": value}
     assert out.value is (True if quantifier is grammar.Some else all(oks))
     assert [c["resource"] for c in out.evidence[1:]] == [f"alarm {a}" for a in checks]
+
+
+def test_a_value_alone_and_the_full_answer_decide_alike_on_an_odd_operator_answer() -> None:
+    """all/any and quantifiers decide on `is True` / `is False` in both forms: an operator (a plugin's, say) that
+    answers 1 instead of True settles nothing in either (the full answer's _merge never took 1 for True)."""
+    from auditor.engine.operators import Operator
+
+    graph = build_graph({"nodes": [{"id": "e", "type": "sagemaker.endpoint", "data": {"status": "InService"}},
+                                   {"id": "a", "type": "cloudwatch.alarm"}],
+                         "edges": [["e", "alarmed_by", "a"]]})
+    ctx = EvalContext(graph=graph, params={}, designations={}, now=graph_now(graph), cache=EvalCache())
+    one = Operator("one", lambda _a, _e, _now: 1, False, "answers 1", "")  # type: ignore[arg-type,return-value]
+    odd = grammar.AttrCond("status", one, None)
+    for cond in (grammar.AnyCond((odd,)), grammar.AllCond((odd,)),
+                 grammar.RelatedCond(("alarmed_by",), (grammar.step("alarmed_by"),), None,
+                                     grammar.Some(grammar.AttrCond("state", one, None)))):
+        assert value_of(ctx, cond)("e") == compiled(ctx, cond)("e")[0], cond
