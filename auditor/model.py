@@ -146,4 +146,3 @@ def collection_problems(errors: Iterable[CollectionError]) -> str:
     left = sum(e.code == NOT_COLLECTED_CODE for e in errors)
     parts = [f"{len(errors) - left} API call(s) failed"] if len(errors) > left or not left else []
     return ", ".join(parts + ([f"{left} read(s) left out by the collection"] if left else []))
-

@@ -106,12 +106,12 @@ def _params_in(cond: Condition) -> set[str]:
 def _c_combine(ctx: EvalContext, parts: tuple[Condition, ...], decisive: bool) -> Fn:
     """all (decisive False) and any (decisive True): a decisive part settles it, and only the decisive parts'
     evidence is kept; otherwise every part's evidence, and unknowns if any part is unknown."""
-    return _combined([compiled(ctx, c) for c in parts], [value_of(ctx, c) for c in parts], decisive)
+    return _combined([(compiled(ctx, c), value_of(ctx, c)) for c in parts], decisive)
 
 
-def _combined(fns: Sequence[Fn], values: Sequence[VFn], decisive: bool) -> Fn:
-    """The parts' answers for a node (fns, and the same parts' values alone), merged (see _merge) and bounded."""
-    parts = list(zip(fns, values, strict=True))
+def _combined(parts: Sequence[tuple[Fn, VFn]], decisive: bool) -> Fn:
+    """The parts' answers for a node (each part's full answer and its value alone), merged (see _merge) and
+    bounded."""
 
     def combine(node_id: str) -> Out:
         outs = []

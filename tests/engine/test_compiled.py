@@ -159,9 +159,9 @@ def test_all_and_any_merge_their_parts_answers(outs: list[Any], decisive: bool) 
     value, evidence, why = _merge(outs, decisive)
     assert (value, evidence, list(why)) == want
     asked: list[tuple[str, int]] = []
-    fns = [lambda _n, i=i, o=o: asked.append(("full", i)) or o for i, o in enumerate(outs)]
-    values = [lambda _n, i=i, o=o: asked.append(("value", i)) or o[0] for i, o in enumerate(outs)]
-    value, evidence, why = _combined(fns, values, decisive)("node")  # all/any: the same, the evidence bounded
+    parts = [(lambda _n, i=i, o=o: asked.append(("full", i)) or o,
+              lambda _n, i=i, o=o: asked.append(("value", i)) or o[0]) for i, o in enumerate(outs)]
+    value, evidence, why = _combined(parts, decisive)("node")  # all/any: the same, the evidence bounded
     assert (value, evidence, list(why)) == (want[0], want[1][:MAX_EVIDENCE], want[2])
     # Every part's full answer until one is decisive; after it, each part's value alone, and the full answer of
     # those whose value is decisive too: evidence that merging would drop is never built.
