@@ -2,6 +2,7 @@
 
     python bench/evaluate.py                       # 10,000 endpoints, best of 3
     python bench/evaluate.py --endpoints 1000 --repeat 5
+    python bench/evaluate.py --endpoints 3000 --digest   # the findings' sha256 only (to compare two builds)
 
 Reports rule loading time, evaluation time (best and median of the repeats; best CPU time, which a busy shared
 machine disturbs less), findings per second and the process's peak RSS, and apart from evaluation the time to
@@ -12,6 +13,8 @@ builds (the full endpoint chain, ~12 nodes per endpoint).
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import resource
 import statistics
 import sys
@@ -30,7 +33,11 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--endpoints", type=int, default=10_000)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--digest", action="store_true", help="print the number of findings and their sha256, no timing")
     a = p.parse_args()
+    if a.digest:
+        print(digest(a.endpoints))
+        return
     t0 = time.perf_counter()
     rules = load_rules()
     load = time.perf_counter() - t0
@@ -56,6 +63,15 @@ def main() -> None:
     print(f"evaluate best={best:.2f}s median={median:.2f}s ({findings / best:,.0f} findings/s, "
           f"{best / a.endpoints * 1000:.3f} ms/endpoint) cpu best={min(cpu):.2f}s peak RSS={peak:.0f} MiB")
     print(f"freeing the findings afterwards (not timed above) best={min(frees):.2f}s")
+
+
+def digest(endpoints: int) -> str:
+    """'<findings> <sha256>' of one evaluation's findings, each as the JSON report writes it (keys sorted)."""
+    evaluation = evaluate_rules(synthetic_graph(endpoints), load_rules(), Config())
+    h = hashlib.sha256()
+    for f in evaluation.findings:
+        h.update(json.dumps(f.to_dict(), sort_keys=True, default=str).encode())
+    return f"{len(evaluation.findings)} {h.hexdigest()}"
 
 
 if __name__ == "__main__":
