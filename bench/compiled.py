@@ -44,6 +44,14 @@ def build(scratch: Path) -> None:
     if done.returncode:
         sys.exit(f"bench/compiled.py: mypyc could not compile the engine (needs mypy and a C compiler):\n"
                  f"{(done.stdout + done.stderr)[-2000:]}")
+    # the copy must import its compiled modules, not the checkout's (installed editable) pure ones
+    check = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.'); "  # noqa: S603
+                            "import auditor.engine.compiled as c; print(c.__file__)"],
+                           cwd=scratch, capture_output=True, text=True, check=False)
+    if not (check.returncode == 0 and check.stdout.strip().endswith(".so")
+            and Path(check.stdout.strip()).is_relative_to(scratch)):
+        sys.exit(f"bench/compiled.py: the scratch copy does not import its compiled engine: {check.stdout}"
+                 f"{check.stderr[-2000:]}")
 
 
 def run(tree: Path, *args: str) -> str:
