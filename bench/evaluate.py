@@ -66,7 +66,8 @@ def main() -> None:
 
 
 def digest(endpoints: int) -> str:
-    """'<findings> <sha256>' of one evaluation's findings, each as the JSON report writes it (keys sorted)."""
+    """'<findings> <sha256>' of one evaluation's findings, each hashed as its to_dict() with sorted keys (what the
+    JSON report's rows start from, before a report adds its own annotations)."""
     evaluation = evaluate_rules(synthetic_graph(endpoints), load_rules(), Config())
     h = hashlib.sha256()
     for f in evaluation.findings:
